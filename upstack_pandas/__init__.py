@@ -1,0 +1,102 @@
+"""upstack-pandas: the pandas way to work with the Upstack Data API.
+
+Importing the package is cheap: it registers ``pd.read_upstack`` and the ``df.upstack``
+accessor, and loads everything else (matplotlib, tqdm, the emulator's DuckDB) only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from upstack_pandas._version import __version__
+
+logging.getLogger("upstack_pandas").addHandler(logging.NullHandler())
+
+# public name -> module that defines it (loaded on first access)
+_LAZY: dict[str, str] = {
+    # transport and configuration
+    "Client": "upstack_pandas._client",
+    "get_default_client": "upstack_pandas._client",
+    "set_default_client": "upstack_pandas._client",
+    "RetryPolicy": "upstack_pandas._retry",
+    "CachePolicy": "upstack_pandas.cache",
+    # errors
+    "UpstackError": "upstack_pandas._errors",
+    "ConfigurationError": "upstack_pandas._errors",
+    "ValidationError": "upstack_pandas._errors",
+    "AuthenticationError": "upstack_pandas._errors",
+    "PermissionDenied": "upstack_pandas._errors",
+    "NotFound": "upstack_pandas._errors",
+    "RateLimited": "upstack_pandas._errors",
+    "ServerError": "upstack_pandas._errors",
+    "TransportError": "upstack_pandas._errors",
+    # catalog and readers
+    "measures": "upstack_pandas.catalog",
+    "filters": "upstack_pandas.catalog",
+    "read_upstack": "upstack_pandas.readers",
+    "read_attribution": "upstack_pandas.readers",
+    "read_cohorts": "upstack_pandas.readers",
+    "read_channel_details": "upstack_pandas.readers",
+    "read_parquet": "upstack_pandas.metadata",
+    # plots
+    "sparklines": "upstack_pandas.plotting",
+    "cohort_heatmap": "upstack_pandas.plotting",
+    "attribution_chart": "upstack_pandas.plotting",
+    # dashboards
+    "DashboardView": "upstack_pandas.dashboards",
+    "dashboards": "upstack_pandas.dashboards",
+}
+_SUBMODULES = {"cache"}
+
+__all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"upstack_pandas.{name}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'upstack_pandas' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from upstack_pandas import cache as cache
+    from upstack_pandas._client import Client as Client
+    from upstack_pandas._client import get_default_client as get_default_client
+    from upstack_pandas._client import set_default_client as set_default_client
+    from upstack_pandas._errors import AuthenticationError as AuthenticationError
+    from upstack_pandas._errors import ConfigurationError as ConfigurationError
+    from upstack_pandas._errors import NotFound as NotFound
+    from upstack_pandas._errors import PermissionDenied as PermissionDenied
+    from upstack_pandas._errors import RateLimited as RateLimited
+    from upstack_pandas._errors import ServerError as ServerError
+    from upstack_pandas._errors import TransportError as TransportError
+    from upstack_pandas._errors import UpstackError as UpstackError
+    from upstack_pandas._errors import ValidationError as ValidationError
+    from upstack_pandas._retry import RetryPolicy as RetryPolicy
+    from upstack_pandas.cache import CachePolicy as CachePolicy
+    from upstack_pandas.catalog import filters as filters
+    from upstack_pandas.catalog import measures as measures
+    from upstack_pandas.dashboards import DashboardView as DashboardView
+    from upstack_pandas.dashboards import dashboards as dashboards
+    from upstack_pandas.metadata import read_parquet as read_parquet
+    from upstack_pandas.plotting import attribution_chart as attribution_chart
+    from upstack_pandas.plotting import cohort_heatmap as cohort_heatmap
+    from upstack_pandas.plotting import sparklines as sparklines
+    from upstack_pandas.readers import read_attribution as read_attribution
+    from upstack_pandas.readers import read_channel_details as read_channel_details
+    from upstack_pandas.readers import read_cohorts as read_cohorts
+    from upstack_pandas.readers import read_upstack as read_upstack
+
+# pandas integration: the accessor and pd.read_upstack (never overwriting an existing attribute).
+# Wrapped so a partially built tree still imports; the readers module owns the registration.
+from upstack_pandas import _pandas_integration  # noqa: E402,F401
