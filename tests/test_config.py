@@ -1,0 +1,167 @@
+"""Credential resolution: arguments > environment > config file, checked locally, never shown."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+import upstack_pandas as up
+from upstack_pandas._config import DEFAULT_BASE_URL, resolve_settings
+
+ARG_KEY = "upstack_argument00000000000000000000000000a1"
+ENV_KEY = "upstack_environment000000000000000000000000e2"
+FILE_KEY = "upstack_configfile0000000000000000000000000f3"
+PROFILE_KEY = "upstack_profile0000000000000000000000000000p4"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for name in list(os.environ):
+        if name.startswith("UPSTACK_"):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    return home
+
+
+def write_rc(path: Path, text: str, mode: int = 0o600) -> Path:
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def test_arguments_win_over_environment_and_file(
+    monkeypatch: pytest.MonkeyPatch, clean_env: Path
+) -> None:
+    write_rc(
+        clean_env / ".upstackrc",
+        f"[default]\napi_key = {FILE_KEY}\npixel_id = file-px\nbase_url = https://file.example\n",
+    )
+    monkeypatch.setenv("UPSTACK_API_KEY", ENV_KEY)
+    monkeypatch.setenv("UPSTACK_PIXEL_ID", "env-px")
+    settings = resolve_settings(ARG_KEY, "arg-px", "https://arg.example/")
+    assert (settings.api_key, settings.pixel_id, settings.base_url) == (
+        ARG_KEY,
+        "arg-px",
+        "https://arg.example",
+    )
+    assert settings.sources["api_key"] == "argument"
+
+
+def test_environment_wins_over_file_per_setting(
+    monkeypatch: pytest.MonkeyPatch, clean_env: Path
+) -> None:
+    write_rc(
+        clean_env / ".upstackrc",
+        f"[default]\napi_key = {FILE_KEY}\npixel_id = file-px\nbase_url = https://file.example\n",
+    )
+    monkeypatch.setenv("UPSTACK_API_KEY", ENV_KEY)
+    settings = resolve_settings()
+    assert settings.api_key == ENV_KEY
+    assert settings.sources["api_key"] == "UPSTACK_API_KEY"
+    assert settings.pixel_id == "file-px"  # not in the environment: from the file
+    assert settings.base_url == "https://file.example"
+    assert ".upstackrc [default]" in settings.sources["pixel_id"]
+
+
+def test_file_only_and_default_base_url(clean_env: Path) -> None:
+    write_rc(clean_env / ".upstackrc", f"[default]\napi_key = {FILE_KEY}\npixel_id = px\n")
+    settings = resolve_settings()
+    assert (settings.api_key, settings.pixel_id) == (FILE_KEY, "px")
+    assert settings.base_url == DEFAULT_BASE_URL == "https://api.upstackdata.com"
+
+
+def test_config_path_override_and_profiles(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    rc = write_rc(
+        tmp_path / "elsewhere.ini",
+        f"[default]\napi_key = {FILE_KEY}\npixel_id = px\n\n"
+        f"[legacy]\napi_key = {PROFILE_KEY}\nbase_url = https://api2.upstackified.com\n",
+    )
+    monkeypatch.setenv("UPSTACK_CONFIG", str(rc))
+    assert resolve_settings().api_key == FILE_KEY
+    monkeypatch.setenv("UPSTACK_PROFILE", "legacy")
+    settings = resolve_settings()
+    assert settings.api_key == PROFILE_KEY
+    assert settings.pixel_id == "px"  # falls back to [default]
+    assert settings.base_url == "https://api2.upstackified.com"
+    monkeypatch.setenv("UPSTACK_PROFILE", "missing")
+    with pytest.raises(up.ConfigurationError, match=r"\[missing\]"):
+        resolve_settings()
+
+
+def test_missing_config_file_named_by_env_is_an_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("UPSTACK_CONFIG", str(tmp_path / "nope.ini"))
+    with pytest.raises(up.ConfigurationError, match="does not exist"):
+        resolve_settings()
+
+
+def test_missing_credentials_say_where_they_are_looked_for() -> None:
+    with pytest.raises(up.ConfigurationError) as info:
+        resolve_settings()
+    text = str(info.value)
+    for needle in (
+        "no API key",
+        "UPSTACK_API_KEY",
+        "UPSTACK_PIXEL_ID",
+        "UPSTACK_CONFIG",
+        ".upstackrc",
+    ):
+        assert needle in text
+    with pytest.raises(up.ConfigurationError, match="no pixel id"):
+        resolve_settings(ARG_KEY)
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ("sk_live_abcdefghijklmnop", "does not look like an Upstack key"),
+        ("upstack_", "does not look like an Upstack key"),
+        ("upstack_abc def", "contains whitespace"),
+    ],
+)
+def test_invalid_key_is_rejected_without_showing_it(bad: str, reason: str) -> None:
+    with pytest.raises(up.ConfigurationError) as info:
+        resolve_settings(bad, "px")
+    text = str(info.value)
+    assert reason in text
+    assert "UPSTACK_API_KEY" in text
+    if bad != "upstack_":
+        assert bad not in text
+
+
+def test_blank_pixel_and_bad_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UPSTACK_PIXEL_ID", "   ")
+    with pytest.raises(up.ConfigurationError, match="no pixel id"):
+        resolve_settings(ARG_KEY)
+    with pytest.raises(up.ConfigurationError, match="https://"):
+        resolve_settings(ARG_KEY, "px", "ftp://example.com")
+
+
+def test_invalid_ini_file(clean_env: Path) -> None:
+    write_rc(clean_env / ".upstackrc", "api_key = no section header\n")
+    with pytest.raises(up.ConfigurationError, match="not a valid INI"):
+        resolve_settings()
+
+
+def test_world_readable_config_file_warns(
+    clean_env: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_rc(
+        clean_env / ".upstackrc", f"[default]\napi_key = {FILE_KEY}\npixel_id = px\n", mode=0o644
+    )
+    with caplog.at_level(logging.WARNING, logger="upstack_pandas"):
+        resolve_settings()
+    assert "chmod 600" in caplog.text
+    assert FILE_KEY not in caplog.text
+
+
+def test_settings_repr_masks_the_key() -> None:
+    settings = resolve_settings(ARG_KEY, "px")
+    assert ARG_KEY not in repr(settings)
+    assert "upstack_…00a1" in repr(settings)

@@ -1,0 +1,323 @@
+"""Retry policy: small pure functions plus one shared pacing gate.
+
+What is retried: HTTP 429, 502, 503, 504, connection failures and timeouts. Requests that create
+or change dashboard views (POST/PUT/PATCH/DELETE under ``/accounts/api/dashboard``) are retried
+only when they cannot have been applied: a 429, or a connection that was never established.
+
+How long to wait: the server's ``Retry-After`` (seconds or an HTTP date) when given, otherwise
+exponential backoff with full jitter, ``uniform(0, min(backoff_max, backoff_base * 2**n))``.
+Both the number of retries and the total time spent waiting are capped; a ``Retry-After`` that
+would exceed the remaining budget ends the retries at once.
+
+``Pacer`` is the one piece of state: a "not before" instant shared by every thread using a
+client, so a 429 seen by one thread slows all of them. Sleep and clock are injectable, so tests
+never really sleep.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Literal
+
+import requests
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
+
+__all__ = [
+    "FailureKind",
+    "Pacer",
+    "RetryPolicy",
+    "backoff_delay",
+    "classify_exception",
+    "is_dashboard_write",
+    "next_wait",
+    "parse_retry_after",
+    "should_retry",
+]
+
+#: ``connect``: no connection was made (refused, DNS, connect timeout), so nothing was sent;
+#: ``timeout``: no answer in time; ``reset``: the connection broke after the request was sent.
+FailureKind = Literal["connect", "timeout", "reset"]
+
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_DASHBOARD_PREFIX = "/accounts/api/dashboard"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry.
+
+    Parameters
+    ----------
+    max_retries : int
+        Retries after the first attempt (0 disables retrying).
+    backoff_base : float
+        Seconds; the jitter window for retry ``n`` is ``backoff_base * 2**n``.
+    backoff_max : float
+        Upper bound of one backoff window, seconds.
+    max_total_wait : float
+        Upper bound of the time spent waiting for one request, seconds; a ``Retry-After`` that
+        does not fit the remaining budget raises at once.
+    retry_statuses : frozenset of int
+        HTTP statuses that are retried (dashboard writes only retry 429).
+    """
+
+    max_retries: int = 4
+    backoff_base: float = 0.5
+    backoff_max: float = 20.0
+    max_total_wait: float = 60.0
+    retry_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        if self.backoff_base < 0 or self.backoff_max < 0 or self.max_total_wait < 0:
+            raise ValueError("backoff_base, backoff_max and max_total_wait must be >= 0")
+
+    @classmethod
+    def coerce(cls, value: int | RetryPolicy) -> RetryPolicy:
+        """Accept a policy or a number of retries.
+
+        Parameters
+        ----------
+        value : int or RetryPolicy
+
+        Returns
+        -------
+        RetryPolicy
+        """
+        if isinstance(value, RetryPolicy):
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"max_retries must be an int or a RetryPolicy, not {value!r}")
+        return cls(max_retries=value)
+
+    def __repr__(self) -> str:
+        statuses = ", ".join(str(s) for s in sorted(self.retry_statuses))
+        return (
+            f"RetryPolicy(max_retries={self.max_retries}, backoff_base={self.backoff_base}, "
+            f"backoff_max={self.backoff_max}, max_total_wait={self.max_total_wait}, "
+            f"retry_statuses={{{statuses}}})"
+        )
+
+
+def is_dashboard_write(method: str, path: str) -> bool:
+    """Tell whether a request creates, changes or deletes dashboard views.
+
+    Parameters
+    ----------
+    method, path : str
+
+    Returns
+    -------
+    bool
+    """
+    return method.upper() in _WRITE_METHODS and _DASHBOARD_PREFIX in path
+
+
+def should_retry(
+    policy: RetryPolicy,
+    method: str,
+    path: str,
+    *,
+    retries_done: int,
+    status: int | None = None,
+    failure: FailureKind | None = None,
+) -> bool:
+    """Decide whether a failed attempt is retried.
+
+    Parameters
+    ----------
+    policy : RetryPolicy
+    method, path : str
+        The request.
+    retries_done : int
+        Retries already made for this request.
+    status : int, optional
+        HTTP status of the failed attempt.
+    failure : {"connect", "timeout", "reset"}, optional
+        Kind of transport failure, when no response arrived.
+
+    Returns
+    -------
+    bool
+    """
+    if retries_done >= policy.max_retries:
+        return False
+    if is_dashboard_write(method, path):
+        # Only when the write cannot have been applied.
+        return status == 429 or failure == "connect"
+    if status is not None:
+        return status in policy.retry_statuses
+    return failure is not None
+
+
+def backoff_delay(policy: RetryPolicy, retries_done: int, rng: random.Random) -> float:
+    """Exponential backoff with full jitter.
+
+    Parameters
+    ----------
+    policy : RetryPolicy
+    retries_done : int
+        Retries already made (0 for the first retry).
+    rng : random.Random
+
+    Returns
+    -------
+    float
+        Seconds, uniform in ``[0, min(backoff_max, backoff_base * 2**retries_done)]``.
+    """
+    window = min(policy.backoff_max, policy.backoff_base * (2 ** min(retries_done, 32)))
+    return rng.uniform(0.0, window)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Parse a ``Retry-After`` header: delay seconds or an HTTP date.
+
+    Parameters
+    ----------
+    value : str or None
+        The header value.
+    now : datetime, optional
+        Current time (tz-aware) for HTTP dates; default the system clock.
+
+    Returns
+    -------
+    float or None
+        Seconds to wait (never negative), or ``None`` when absent or unparseable.
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if seconds == seconds else None  # NaN check
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = now or datetime.now(UTC)
+    return max(0.0, (when - current).total_seconds())
+
+
+def next_wait(
+    policy: RetryPolicy,
+    *,
+    retries_done: int,
+    waited: float,
+    retry_after: float | None,
+    rng: random.Random,
+) -> float | None:
+    """Compute the wait before the next retry, or ``None`` when the total budget is spent.
+
+    Parameters
+    ----------
+    policy : RetryPolicy
+    retries_done : int
+        Retries already made.
+    waited : float
+        Seconds already spent waiting for this request.
+    retry_after : float or None
+        The server's ``Retry-After``, honoured when given.
+    rng : random.Random
+
+    Returns
+    -------
+    float or None
+    """
+    delay = retry_after if retry_after is not None else backoff_delay(policy, retries_done, rng)
+    if waited + delay > policy.max_total_wait:
+        return None
+    return delay
+
+
+def classify_exception(exc: requests.RequestException) -> FailureKind | None:
+    """Tell what kind of transport failure a requests exception is.
+
+    Parameters
+    ----------
+    exc : requests.RequestException
+
+    Returns
+    -------
+    {"connect", "timeout", "reset"} or None
+        ``None`` for failures that retrying cannot fix (TLS errors, invalid URLs...).
+    """
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connect"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timeout"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return None
+    if isinstance(
+        exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError
+    ):
+        return "reset"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)
+        if isinstance(reason, NewConnectionError | ConnectTimeoutError):
+            return "connect"
+        if isinstance(reason, ReadTimeoutError):
+            return "timeout"
+        return "reset"
+    return None
+
+
+class Pacer:
+    """A "not before" instant shared by all threads of one client.
+
+    Every attempt first calls ``wait()``; a rate-limited attempt calls ``hold(delay)`` so that
+    every thread, not only the one that saw the 429, waits.
+
+    Parameters
+    ----------
+    sleep : callable, optional
+        ``sleep(seconds)``; default ``time.sleep``.
+    clock : callable, optional
+        Monotonic clock in seconds; default ``time.monotonic``.
+    """
+
+    def __init__(
+        self,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sleep = sleep
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._not_before = float("-inf")
+
+    def hold(self, delay: float) -> None:
+        """Make every caller of ``wait`` wait until ``delay`` seconds from now.
+
+        Parameters
+        ----------
+        delay : float
+            Seconds.
+        """
+        with self._lock:
+            self._not_before = max(self._not_before, self.clock() + delay)
+
+    def remaining(self) -> float:
+        """Return the seconds left until the shared "not before" instant (0 when passed)."""
+        with self._lock:
+            return max(0.0, self._not_before - self.clock())
+
+    def wait(self) -> float:
+        """Sleep until the shared "not before" instant; return the seconds slept."""
+        delay = self.remaining()
+        if delay > 0:
+            self.sleep(delay)
+        return delay
