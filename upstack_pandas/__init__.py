@@ -46,9 +46,8 @@ _LAZY: dict[str, str] = {
     "attribution_chart": "upstack_pandas.plotting",
     # dashboards
     "DashboardView": "upstack_pandas.dashboards",
-    "dashboards": "upstack_pandas.dashboards",
 }
-_SUBMODULES = {"cache"}
+_SUBMODULES = {"cache", "dashboards"}
 
 __all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
 
@@ -87,7 +86,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from upstack_pandas.catalog import filters as filters
     from upstack_pandas.catalog import measures as measures
     from upstack_pandas.dashboards import DashboardView as DashboardView
-    from upstack_pandas.dashboards import dashboards as dashboards
+    from upstack_pandas import dashboards as dashboards
     from upstack_pandas.metadata import read_parquet as read_parquet
     from upstack_pandas.plotting import attribution_chart as attribution_chart
     from upstack_pandas.plotting import cohort_heatmap as cohort_heatmap
