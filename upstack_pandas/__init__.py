@@ -10,7 +10,7 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from upstack_pandas._version import __version__
+from upstack_pandas._version import __version__ as __version__
 
 logging.getLogger("upstack_pandas").addHandler(logging.NullHandler())
 
@@ -49,7 +49,36 @@ _LAZY: dict[str, str] = {
 }
 _SUBMODULES = {"cache", "dashboards"}
 
-__all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
+__all__ = [  # pinned by tests/test_exports.py
+    "AuthenticationError",
+    "CachePolicy",
+    "Client",
+    "ConfigurationError",
+    "DashboardView",
+    "NotFound",
+    "PermissionDenied",
+    "RateLimited",
+    "RetryPolicy",
+    "ServerError",
+    "TransportError",
+    "UpstackError",
+    "ValidationError",
+    "__version__",
+    "attribution_chart",
+    "cache",
+    "cohort_heatmap",
+    "dashboards",
+    "filters",
+    "get_default_client",
+    "measures",
+    "read_attribution",
+    "read_channel_details",
+    "read_cohorts",
+    "read_parquet",
+    "read_upstack",
+    "set_default_client",
+    "sparklines",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -69,6 +98,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from upstack_pandas import cache as cache
+    from upstack_pandas import dashboards as dashboards
     from upstack_pandas._client import Client as Client
     from upstack_pandas._client import get_default_client as get_default_client
     from upstack_pandas._client import set_default_client as set_default_client
@@ -86,7 +116,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from upstack_pandas.catalog import filters as filters
     from upstack_pandas.catalog import measures as measures
     from upstack_pandas.dashboards import DashboardView as DashboardView
-    from upstack_pandas import dashboards as dashboards
     from upstack_pandas.metadata import read_parquet as read_parquet
     from upstack_pandas.plotting import attribution_chart as attribution_chart
     from upstack_pandas.plotting import cohort_heatmap as cohort_heatmap
@@ -96,6 +125,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from upstack_pandas.readers import read_cohorts as read_cohorts
     from upstack_pandas.readers import read_upstack as read_upstack
 
-# pandas integration: the accessor and pd.read_upstack (never overwriting an existing attribute).
-# Wrapped so a partially built tree still imports; the readers module owns the registration.
+# pandas integration: registers the df.upstack accessor and pd.read_upstack (never overwriting an
+# existing attribute). pandas is a core dependency, so this costs nothing extra.
 from upstack_pandas import _pandas_integration  # noqa: E402,F401
