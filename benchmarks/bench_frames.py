@@ -1,0 +1,204 @@
+"""Response-to-DataFrame conversion: the library's path vs the naive path vs the decoding floor.
+
+Run ``python benchmarks/bench_frames.py`` (``--quick`` skips 1M cells, ``--markdown`` prints the
+tables for docs/benchmarks.md). Bodies are synthetic ``/query`` responses shaped like the API's:
+5 measures per data point, hourly buckets in America/New_York (so offsets change at DST),
+primary rows only, with no dimensions or with two (10 x 10 values). Times are the best of
+``--repeat`` runs, measured side by side in one process; memory is the peak RSS growth of a
+fresh process converting one body, as a multiple of the body size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+
+TZ = "America/New_York"
+N_MEASURES = 5
+DIMS = ("utm_source", "channel")
+
+
+def make_body(cells: int, dims: Sequence[str] = (), seed: int = 0) -> tuple[bytes, list[str]]:
+    """A synthetic ``/query`` body with ``cells`` measure values (about 3 % nulls)."""
+    rng = np.random.default_rng(seed)
+    measures = [f"core.measure_{i}" for i in range(N_MEASURES)]
+    n_rows = max(1, cells // N_MEASURES)
+    combos = list(itertools.product(*[[f"{d}_{j}" for j in range(10)] for d in dims]))
+    buckets = pd.date_range("2020-01-01", periods=n_rows // len(combos) + 1, freq="h", tz=TZ)
+    starts = [t.isoformat() for t in buckets]
+    ends = [t.isoformat() for t in buckets + pd.Timedelta(hours=1)]
+    values = np.round(rng.random((n_rows, N_MEASURES)) * 1000, 2)
+    values[rng.random(values.shape) < 0.03] = np.nan
+    rows = []
+    for k, (b, combo) in enumerate(itertools.product(range(len(buckets)), combos)):
+        if k == n_rows:
+            break
+        row: dict[str, Any] = {"dt": starts[b], "start": starts[b], "end": ends[b]}
+        row.update(zip(dims, combo, strict=True))
+        row.update(
+            (m, None if v != v else float(v)) for m, v in zip(measures, values[k], strict=True)
+        )
+        rows.append(row)
+    details = [
+        {"measure": m, "isAverage": False, "success": True, "primarySum": 1.0} for m in measures
+    ]
+    result = {
+        "granularity": "hour",
+        "dimensions": list(dims),
+        "timezone": TZ,
+        "dateRange": {"start": "2020-01-01", "end": "2030-01-01"},
+        "compareDateRange": None,
+        "measureDetails": details,
+        "data": {"primary": rows, "compare": []},
+    }
+    return orjson.dumps({"results": [result]}), measures
+
+
+def floor(body: bytes, measures: list[str], dims: Sequence[str]) -> Any:
+    return orjson.loads(body)
+
+
+def naive(body: bytes, measures: list[str], dims: Sequence[str]) -> pd.DataFrame:
+    records = json.loads(body)["results"][0]["data"]["primary"]
+    df = pd.DataFrame(records)
+    df["dt"] = pd.to_datetime(df["dt"], utc=True, format="ISO8601").dt.tz_convert(TZ)
+    return df.set_index(["dt", *dims])[measures].astype("float64")
+
+
+def library(body: bytes, measures: list[str], dims: Sequence[str]) -> pd.DataFrame:
+    from upstack_pandas import frames
+    from upstack_pandas._decode import decode
+
+    decoded = decode(body, frames.query_spec(measures, dims, "hour"))
+    primary, _ = frames.query_frames(
+        decoded, measures=measures, dimensions=dims, granularity="hour", timezone=TZ
+    )
+    return primary
+
+
+PATHS: dict[str, Callable[..., Any]] = {"floor": floor, "naive": naive, "library": library}
+
+
+def timings(body: bytes, measures: list[str], dims: Sequence[str], repeat: int) -> dict[str, float]:
+    """Best time of each path, the paths interleaved so machine noise hits them alike."""
+    best = dict.fromkeys(PATHS, float("inf"))
+    for _ in range(repeat):
+        for name, fn in PATHS.items():
+            gc.collect()
+            start = time.perf_counter()
+            result = fn(body, measures, dims)
+            best[name] = min(best[name], time.perf_counter() - start)
+            del result
+    return best
+
+
+def peak_memory(path: str, body_file: str) -> float:
+    """Peak RSS growth of a fresh process converting one body, as a multiple of its size."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--memory-child", path, body_file],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    return float(out[0]) / float(out[1])
+
+
+def _memory_child(path: str, body_file: str) -> None:
+    with open(body_file, "rb") as f:
+        body = f.read()
+    with open(body_file + ".json") as f:
+        meta = json.load(f)
+    measures, dims = meta["measures"], meta["dims"]
+    small, _ = make_body(1000, dims)
+    PATHS[path](small, measures, dims)  # warm up lazy imports outside the measurement
+    del small
+    gc.collect()
+    _reset_peak()
+    before = _rss_now()
+    result = PATHS[path](body, measures, dims)
+    peak = _peak_rss()
+    del result
+    print(peak - before, len(body))
+
+
+def _rss_now() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+def _reset_peak() -> None:
+    """Reset the kernel's peak-RSS mark (Linux), so the peak seen is this conversion's."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def _peak_rss() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # pragma: no cover
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="skip 1M cells")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_child:
+        _memory_child(*args.memory_child)
+        return
+    sizes = [1_000, 10_000, 100_000] + ([] if args.quick else [1_000_000])
+    print(
+        "| cells | dims | body MB | floor s | library s | naive s | library/floor | naive/library |"
+        + ("" if args.no_memory else " peak mem library | peak mem naive |")
+    )
+    print("|---|---|---|---|---|---|---|---|" + ("" if args.no_memory else "---|---|"))
+    for cells, with_dims in itertools.product(sizes, (False, True)):
+        dims = DIMS if with_dims else ()
+        body, measures = make_body(cells, dims)
+        library(body, measures, dims)  # warm-up and sanity check against the naive path
+        pd.testing.assert_frame_equal(
+            library(body, measures, dims).sort_index(),
+            naive(body, measures, dims).sort_index(),
+            check_index_type=False,
+        )
+        repeat = args.repeat * (10 if cells <= 10_000 else 1)
+        t = timings(body, measures, dims, repeat)
+        row = (
+            f"| {cells:,} | {len(dims)} | {len(body) / 1e6:.2f} | {t['floor']:.4f} | "
+            f"{t['library']:.4f} | {t['naive']:.4f} | {t['library'] / t['floor']:.2f}x | "
+            f"{t['naive'] / t['library']:.2f}x |"
+        )
+        if not args.no_memory:
+            with tempfile.TemporaryDirectory() as tmp:
+                body_file = os.path.join(tmp, "body.json")
+                with open(body_file, "wb") as f:
+                    f.write(body)
+                with open(body_file + ".json", "w") as f:
+                    json.dump({"measures": measures, "dims": list(dims)}, f)
+                row += (
+                    f" {peak_memory('library', body_file):.2f}x |"
+                    f" {peak_memory('naive', body_file):.2f}x |"
+                )
+        print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()

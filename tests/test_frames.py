@@ -1,0 +1,258 @@
+"""Response bytes → frames: dtypes, index, timezones, empty results, the sliced decoder."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import pytest
+
+from tests._fake_client import fixture_bytes
+from upstack_pandas import _decode, frames
+from upstack_pandas._decode import decode
+from upstack_pandas._timestamps import parse_timestamps
+
+TZ = "America/New_York"
+MEASURES = ["orders.orders", "orders.aov"]
+
+
+def rows(
+    n_buckets: int, dims: dict[str, list[str]] | None = None, start: str = "2026-03-07"
+) -> list[dict[str, Any]]:
+    """Hourly data points across the 2026-03-08 DST change in New York."""
+    dims = dims or {}
+    out = []
+    stamps = pd.date_range(start, periods=n_buckets, freq="h", tz=TZ)
+    for i, (t, combo) in enumerate(itertools.product(stamps, itertools.product(*dims.values()))):
+        row: dict[str, Any] = {
+            "dt": t.isoformat(),
+            "start": t.isoformat(),
+            "end": (t + pd.Timedelta(hours=1)).isoformat(),
+        }
+        row.update(zip(dims, combo, strict=True))
+        row["orders.orders"] = float(i % 7)
+        row["orders.aov"] = None if i % 5 == 0 else 50.0 + i / 4
+        out.append(row)
+    return out
+
+
+def body(
+    primary: list[dict[str, Any]], compare: list[dict[str, Any]] | None = None, **result: Any
+) -> bytes:
+    res = {
+        "granularity": "hour",
+        "measureDetails": [],
+        "data": {"primary": primary, "compare": compare or []},
+    }
+    res.update(result)
+    return orjson.dumps({"results": [res]})
+
+
+def expected(
+    data: list[dict[str, Any]], dims: list[str], granularity: str = "hour"
+) -> pd.DataFrame:
+    """The naive path, as the independent reference."""
+    df = pd.DataFrame(data, columns=["dt", *dims, *MEASURES])
+    df["dt"] = (
+        pd.to_datetime(df["dt"], utc=True, format="ISO8601")
+        .dt.tz_convert(TZ)
+        .dt.as_unit(frames.DATETIME_UNIT)
+    )
+    for d in dims:
+        df[d] = df[d].astype(frames.resolve_dtype("dimension"))
+    keys = ([] if granularity == "none" else ["dt"]) + dims
+    out = df.set_index(keys)[MEASURES] if keys else df[MEASURES]
+    return out.astype("float64")
+
+
+def to_frames(
+    content: bytes, dims: list[str], granularity: str = "hour"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    decoded = decode(content, frames.query_spec(MEASURES, dims, granularity))
+    return frames.query_frames(
+        decoded, measures=MEASURES, dimensions=dims, granularity=granularity, timezone=TZ
+    )
+
+
+@pytest.fixture(params=["whole", "sliced"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test through the whole-body decoder and through the sliced one (tiny slices)."""
+    if request.param == "sliced":
+        monkeypatch.setattr(_decode, "_STREAM_MIN_BYTES", 1)
+        monkeypatch.setattr(_decode, "_CHUNK_BYTES", 300)
+    return str(request.param)
+
+
+@pytest.mark.parametrize("dims", [[], ["utm_source"], ["utm_source", "device"]])
+def test_frames_match_the_naive_path(path: str, dims: list[str]) -> None:
+    values = {
+        "utm_source": ["(direct)", "google", "meta"],
+        "device": ["desktop", "mobile"],
+    }  # server order
+    data = rows(40, {d: values[d] for d in dims})
+    primary, compare = to_frames(body(data, data[:5]), dims)
+    pd.testing.assert_frame_equal(primary, expected(data, dims))
+    pd.testing.assert_frame_equal(compare, expected(data[:5], dims))
+    assert list(primary.index.names) == ["dt", *dims]
+    assert str(primary.index.get_level_values("dt").tz) == TZ
+    if dims:
+        assert primary.index.is_monotonic_increasing
+
+
+def test_dst_change_gives_distinct_hours() -> None:
+    data = rows(48)
+    primary, _ = to_frames(body(data), [])
+    assert primary.index.is_unique
+    offsets = {t.utcoffset() for t in primary.index}
+    assert offsets == {pd.Timedelta(hours=-5), pd.Timedelta(hours=-4)}
+    assert primary.index.dtype == frames.resolve_dtype("dt", TZ)
+
+
+def test_granularity_none_drops_dt() -> None:
+    point = {
+        "dt": "2026-04-01T00:00:00-04:00",
+        "utm_source": "google",
+        "orders.orders": 3,
+        "orders.aov": 1.5,
+    }
+    primary, _ = to_frames(body([point]), ["utm_source"], "none")
+    assert primary.index.names == ["utm_source"]
+    assert primary.loc["google", "orders.orders"] == 3.0
+    plain, _ = to_frames(body([{k: v for k, v in point.items() if k != "utm_source"}]), [], "none")
+    assert isinstance(plain.index, pd.RangeIndex) and len(plain) == 1
+
+
+@pytest.mark.parametrize(
+    ("dims", "granularity"),
+    [([], "day"), (["utm_source", "device"], "day"), (["device"], "none"), ([], "none")],
+)
+def test_empty_results_keep_columns_index_names_and_dtypes(
+    path: str, dims: list[str], granularity: str
+) -> None:
+    full, _ = to_frames(body(rows(3, {d: ["x"] for d in dims})), dims, granularity)
+    for content in (body([]), orjson.dumps({"results": []}), orjson.dumps({})):
+        empty, compare = to_frames(content, dims, granularity)
+        assert empty.empty and compare.empty
+        assert list(empty.columns) == MEASURES
+        assert list(empty.index.names) == list(full.index.names)
+        assert (empty.dtypes == "float64").all()
+        if isinstance(full.index, pd.MultiIndex):
+            assert list(empty.index.dtypes) == list(full.index.dtypes)
+        elif not isinstance(full.index, pd.RangeIndex):
+            assert empty.index.dtype == full.index.dtype
+
+
+def test_unknown_fields_missing_keys_and_odd_values_are_tolerated(path: str) -> None:
+    data = rows(6, {"utm_source": ["a"]})
+    data[0]["extra"] = {"nested": [1, {"x": 2}]}
+    data[1]["orders.orders"] = "12.5"
+    data[2]["orders.orders"] = "n/a"
+    del data[3]["orders.aov"]
+    data[4]["utm_source"] = None
+    content = orjson.dumps(
+        {"results": [{"data": {"primary": data, "compare": []}, "surprise": True}], "more": 1}
+    )
+    primary, _ = to_frames(content, ["utm_source"])
+    values = primary["orders.orders"].tolist()
+    assert values[1] == 12.5 and np.isnan(values[2])
+    assert np.isnan(primary["orders.aov"].iloc[3])
+    assert pd.isna(primary.index.get_level_values("utm_source")[4])
+
+
+@pytest.mark.parametrize(
+    "tricky",
+    ['sale},{"dt"', "a}]b", 'x\\"y', "café ☕", "]"],
+)
+def test_strings_that_look_like_structure_decode_the_same(
+    monkeypatch: pytest.MonkeyPatch, tricky: str
+) -> None:
+    data = rows(30, {"utm_source": ["plain", tricky]})
+    content = body(data)
+    monkeypatch.setattr(_decode, "_STREAM_MIN_BYTES", 1)
+    monkeypatch.setattr(_decode, "_CHUNK_BYTES", 200)
+    sliced, _ = to_frames(content, ["utm_source"])
+    pd.testing.assert_frame_equal(sliced, expected(data, ["utm_source"]))
+    pretty, _ = to_frames(json.dumps(json.loads(content), indent=2).encode(), ["utm_source"])
+    pd.testing.assert_frame_equal(pretty, expected(data, ["utm_source"]))
+
+
+def test_several_results_are_concatenated() -> None:
+    first, second = rows(3, start="2026-01-01"), rows(3, start="2026-01-02")
+    content = orjson.dumps(
+        {"results": [{"data": {"primary": first}}, {"data": {"primary": second}}]}
+    )
+    primary, compare = to_frames(content, [])
+    assert len(primary) == 6 and compare.empty
+
+
+def test_invalid_json_raises_the_decoder_error() -> None:
+    with pytest.raises(orjson.JSONDecodeError):
+        decode(b'{"results": [', frames.query_spec(MEASURES, [], "day"))
+
+
+def test_parse_timestamps() -> None:
+    parsed = parse_timestamps(["2026-03-08T01:00:00-05:00", "2026-03-08T03:00:00-04:00"])
+    assert (np.diff(parsed) == np.timedelta64(1, "h")).all()
+    assert parse_timestamps(["2026-01-01T00:00:00Z"])[0] == np.datetime64("2026-01-01T00:00:00")
+    mixed = parse_timestamps(
+        ["<string>", None, "2026-01-01T00:00:00.250+01:00", "2026-13-01T00:00:00+00:00"]
+    )
+    assert np.isnat(mixed[0]) and np.isnat(mixed[1]) and np.isnat(mixed[3])
+    assert mixed[2] == np.datetime64("2025-12-31T23:00:00.250")
+    assert parse_timestamps([]).dtype == np.dtype("M8[us]")
+
+
+# ------------------------------------------------------------------- documented example bodies
+
+
+@pytest.mark.parametrize(
+    "name", ["cohort_response.json", "attribution_response.json", "channel_details_response.json"]
+)
+def test_documented_example_bodies_decode_as_query_responses(name: str) -> None:
+    primary, compare = to_frames(fixture_bytes(name), ["utm_source"])
+    assert len(primary) == 1 and len(compare) == 1
+    assert primary.index.get_level_values("dt").isna().all()  # dt is "<string>"
+    assert primary[MEASURES].isna().all().all()
+
+
+def test_cohort_and_channel_example_frames() -> None:
+    cohort, sizes = frames.cohort_frame(
+        decode(fixture_bytes("cohort_response.json"), frames.cohort_spec(MEASURES)),
+        measures=MEASURES,
+        timezone="UTC",
+    )
+    assert list(cohort.index.names) == ["cohort", "period"] and len(cohort) == 1 and sizes == {}
+    channel = frames.channel_frame(
+        decode(
+            fixture_bytes("channel_details_response.json"), frames.channel_spec(MEASURES, False)
+        ),
+        measures=MEASURES,
+        granular=False,
+        timezone="UTC",
+    )
+    assert channel.index.name == "id" and len(channel) == 1
+
+
+# ------------------------------------------------------------------------------- dtype table
+
+
+def test_docs_dtype_table_is_the_dict_in_frames() -> None:
+    text = (Path(__file__).parents[1] / "docs" / "reading.md").read_text()
+    assert frames.dtype_table() in text
+    documented = re.findall(r"^\| [^|]+ \| `([^`]+)` \| [^|]+ \|$", text, flags=re.M)
+    assert documented == list(frames.DTYPES.values())
+
+
+def test_resolve_dtype() -> None:
+    assert frames.resolve_dtype("measure") == np.dtype("float64")
+    assert frames.resolve_dtype("period") == np.dtype("int64")
+    dt_type = frames.resolve_dtype("dt", "Europe/Paris")
+    assert isinstance(dt_type, pd.DatetimeTZDtype) and str(dt_type.tz) == "Europe/Paris"
+    assert dt_type.unit == frames.DATETIME_UNIT
+    assert pd.Index(["a"], dtype=frames.resolve_dtype("dimension")).dtype == pd.Index(["a"]).dtype

@@ -1,0 +1,154 @@
+"""attrs["upstack"]: schema, JSON safety, compare encoding, recovery when pandas drops attrs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import upstack_pandas as up
+from tests._fake_client import fake_query_client
+from upstack_pandas import metadata
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    return up.read_upstack(
+        ["orders.orders", "AOV"],
+        "2026-03-01",
+        "2026-03-10",
+        dimensions="channel",
+        timezone="America/New_York",
+        client=fake_query_client(),
+    )
+
+
+def test_schema(frame: pd.DataFrame) -> None:
+    meta = frame.attrs["upstack"]
+    assert set(meta) >= {
+        "version",
+        "endpoint",
+        "request",
+        "fetchedAt",
+        "fromCache",
+        "timezone",
+        "granularity",
+        "dimensions",
+        "dateRange",
+        "compareDateRange",
+        "measures",
+        "compare",
+    }
+    assert meta["version"] == metadata.VERSION
+    assert meta["endpoint"] == "/db-mgmt/api/query"
+    assert meta["request"]["measures"] == [
+        {"measure": "orders.orders", "pacing": False},
+        {"measure": "orders.aov", "pacing": False},
+    ]
+    assert meta["fetchedAt"] == "2026-11-26T11:00:00+00:00" and meta["fromCache"] is False
+    assert meta["timezone"] == "America/New_York" and meta["granularity"] == "day"
+    assert meta["dimensions"] == ["channel"]
+    assert meta["dateRange"] == {"start": "2026-03-01", "end": "2026-03-10"}
+    assert meta["compareDateRange"] == {"start": "2026-02-19", "end": "2026-02-28"}
+    aov = meta["measures"]["orders.aov"]
+    assert aov["title"] == "Average Order Value" and aov["shortTitle"] == "AOV"  # catalog
+    assert aov["format"] == "currency" and aov["currency"] == "USD"
+    assert aov["isAverage"] is True and aov["success"] is True  # response
+    assert set(aov) >= set(metadata.CATALOG_FIELDS) | set(metadata.DETAIL_FIELDS[:-1])
+    assert list(meta["measures"]) == ["orders.orders", "orders.aov"]
+    assert set(meta["compare"]) == {"encoding", "data"} and isinstance(meta["compare"]["data"], str)
+
+
+def test_attrs_are_json_safe_and_hold_no_secret(frame: pd.DataFrame) -> None:
+    text = json.dumps(frame.attrs, allow_nan=False)
+    assert "upstack_" not in text and "x-api-key" not in text
+
+
+def test_json_safe() -> None:
+    value = {
+        "nan": float("nan"),
+        "inf": float("inf"),
+        "np": np.float64(1.5),
+        "i": np.int64(3),
+        "ts": pd.Timestamp("2026-01-01", tz="UTC"),
+        "d": dt.date(2026, 1, 2),
+        "t": (1, 2),
+        "nested": [{"x": np.nan}],
+        7: "key",
+    }
+    assert metadata.json_safe(value) == {
+        "nan": None,
+        "inf": None,
+        "np": 1.5,
+        "i": 3,
+        "ts": "2026-01-01T00:00:00+00:00",
+        "d": "2026-01-02",
+        "t": [1, 2],
+        "nested": [{"x": None}],
+        "7": "key",
+    }
+
+
+def test_compare_round_trips_with_same_shape(frame: pd.DataFrame) -> None:
+    compare = frame.upstack.compare
+    assert list(compare.columns) == list(frame.columns)
+    assert compare.index.names == frame.index.names
+    assert list(compare.index.dtypes) == list(frame.index.dtypes)
+    assert (compare.dtypes == frame.dtypes).all()
+    assert compare.index.get_level_values("dt").min() == pd.Timestamp(
+        "2026-02-19", tz="America/New_York"
+    )
+    assert compare["orders.orders"].iloc[0] == 0.5
+
+
+def test_compare_survives_pandas_operations(frame: pd.DataFrame) -> None:
+    derived = (frame * 2).head(3)
+    assert derived.attrs["upstack"]["compare"] == frame.attrs["upstack"]["compare"]
+    pd.testing.assert_frame_equal(derived.upstack.compare, frame.upstack.compare)
+
+
+def test_compare_frame_function(frame: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(metadata.compare_frame(frame), frame.upstack.compare)
+    assert metadata.compare_frame(pd.DataFrame({"a": [1.0]})) is None
+
+
+def test_no_compare_means_none() -> None:
+    df = up.read_upstack(
+        "orders.orders", "2026-03-01", "2026-03-02", compare=False, client=fake_query_client()
+    )
+    assert df.attrs["upstack"]["compare"] is None
+    assert df.attrs["upstack"]["compareDateRange"] is None
+    with pytest.raises(AttributeError, match="no compare"):
+        _ = df.upstack.compare
+
+
+def test_encode_decode_empty_frame() -> None:
+    empty = pd.DataFrame(
+        {"m": pd.Series([], dtype="float64")}, index=pd.DatetimeIndex([], tz="UTC", name="dt")
+    )
+    pd.testing.assert_frame_equal(metadata.decode_frame(metadata.encode_frame(empty)), empty)
+    with pytest.raises(ValueError, match="encoding"):
+        metadata.decode_frame({"encoding": "pickle", "data": ""})
+
+
+def test_recovery_from_the_catalog_when_attrs_are_dropped(frame: pd.DataFrame) -> None:
+    rolled = frame.droplevel("channel").groupby(level="dt").sum().rolling(3).mean()
+    rolled.attrs = {}  # whatever pandas did, assume the worst
+    entries = metadata.measure_entries(rolled)
+    assert entries["orders.aov"]["title"] == "Average Order Value"
+    assert entries["orders.aov"]["primarySum"] is None  # the response's totals are gone
+    assert metadata.measure_entries(pd.DataFrame({"not_a_measure": [1.0]})) == {}
+
+
+def test_recovery_without_any_catalog_or_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    from upstack_pandas import catalog
+
+    monkeypatch.setattr(catalog, "cached_catalogs", lambda: [])
+    monkeypatch.delenv("UPSTACK_API_KEY", raising=False)
+    monkeypatch.delenv("UPSTACK_PIXEL_ID", raising=False)
+    monkeypatch.setenv("HOME", "/nonexistent")
+    monkeypatch.setattr("upstack_pandas._client._default_client", None)
+    assert metadata.measure_entries(pd.DataFrame({"orders.orders": [1.0]})) == {}

@@ -1,0 +1,95 @@
+"""Progress bars for multi-request work: tqdm.auto in interactive sessions, silent otherwise.
+
+Whether a bar shows is decided, in order, by the reader's ``progress=`` argument, then
+:func:`set_progress` (or the ``UPSTACK_PANDAS_PROGRESS`` environment variable: ``1``/``0``),
+then whether the session is interactive (IPython/Jupyter, or the plain ``python`` prompt).
+tqdm is imported only when a bar is actually shown.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from types import TracebackType
+from typing import Any
+
+__all__ = ["Progress", "progress_enabled", "set_progress"]
+
+ENV_VAR = "UPSTACK_PANDAS_PROGRESS"
+_setting: bool | None = None
+
+
+def set_progress(enabled: bool | None) -> None:
+    """Show progress bars always (``True``), never (``False``) or when interactive (``None``)."""
+    global _setting
+    _setting = enabled
+
+
+def _interactive() -> bool:
+    if hasattr(sys, "ps1"):
+        return True
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    get_ipython = getattr(ipython, "get_ipython", None)
+    return get_ipython is not None and get_ipython() is not None
+
+
+def progress_enabled(progress: bool | None = None) -> bool:
+    """Whether a bar should show, given a reader's ``progress=`` argument."""
+    if progress is not None:
+        return bool(progress)
+    if _setting is not None:
+        return _setting
+    env = os.environ.get(ENV_VAR, "").strip().lower()
+    if env in ("1", "true", "yes", "on"):
+        return True
+    if env in ("0", "false", "no", "off"):
+        return False
+    return _interactive()
+
+
+class Progress:
+    """A thread-safe counter that drives a tqdm bar when enabled, and does nothing otherwise.
+
+    Use as a context manager; ``update(n)`` from any thread; ``total`` may be set later.
+    """
+
+    def __init__(self, total: int | None, *, desc: str, enabled: bool | None = None) -> None:
+        self.total = total
+        self.desc = desc
+        self.enabled = progress_enabled(enabled)
+        self.done = 0
+        self._bar: Any = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Progress:
+        if self.enabled:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=self.total, desc=self.desc, unit="req", leave=False)
+        return self
+
+    def set_total(self, total: int) -> None:
+        with self._lock:
+            self.total = total
+            if self._bar is not None:
+                self._bar.total = total
+                self._bar.refresh()
+
+    def update(self, n: int = 1) -> None:
+        with self._lock:
+            self.done += n
+            if self._bar is not None:
+                self._bar.update(n)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

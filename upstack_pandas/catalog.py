@@ -1,0 +1,328 @@
+"""The measures and filters catalog: search, title → id resolution, closest-id suggestions.
+
+The catalog (``GET /db-mgmt/api/measures``) is fetched once per client and kept with it, so
+resolving ``"NC ROAS"`` to ``core.new_customer_roas`` costs no request after the first.
+"""
+
+from __future__ import annotations
+
+import collections
+import difflib
+import threading
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from upstack_pandas._client import Client
+
+__all__ = ["Catalog", "filters", "get_catalog", "measures"]
+
+MEASURES_PATH = "/db-mgmt/api/measures"
+FILTERS_PATH = "/db-mgmt/api/filters"
+
+MEASURE_COLUMNS = (
+    "title",
+    "shortTitle",
+    "description",
+    "category",
+    "format",
+    "isAverage",
+    "isPercentage",
+    "preferredTrendDirection",
+    "currency",
+    "dimensions",
+    "contexts",
+)
+FILTER_COLUMNS = ("title", "type", "operators", "contexts", "values")
+#: catalog context of each reader's endpoint
+CONTEXTS = {
+    "query": "query",
+    "attribution": "attribution",
+    "cohort": "cohort",
+    "channel": "channel",
+}
+
+
+class Catalog:
+    """One client's measures and dimensions, indexed for lookups."""
+
+    def __init__(
+        self, measures: Iterable[Mapping[str, Any]], dimensions: Iterable[Mapping[str, Any]] = ()
+    ):
+        self.entries: dict[str, dict[str, Any]] = {
+            str(m["id"]): dict(m) for m in measures if isinstance(m, Mapping) and m.get("id")
+        }
+        self.dimensions: dict[str, dict[str, Any]] = {
+            str(d["id"]): dict(d) for d in dimensions if isinstance(d, Mapping) and d.get("id")
+        }
+        self._by_title: dict[str, list[str]] = {}
+        for mid, entry in self.entries.items():
+            for key in ("title", "shortTitle"):
+                title = entry.get(key)
+                if isinstance(title, str) and title:
+                    ids = self._by_title.setdefault(title.casefold(), [])
+                    if mid not in ids:
+                        ids.append(mid)
+
+    @classmethod
+    def from_json(cls, body: Any) -> Catalog:
+        if not isinstance(body, Mapping):
+            return cls([])
+        return cls(body.get("measures") or [], body.get("dimensions") or [])
+
+    def get(self, measure_id: str) -> dict[str, Any] | None:
+        return self.entries.get(measure_id)
+
+    def _ids_in(self, context: str | None) -> list[str]:
+        return [m for m, e in self.entries.items() if _in_context(e, context)]
+
+    def closest(self, name: str, *, context: str | None = None, n: int = 5) -> list[str]:
+        """Catalog ids closest to ``name`` (by id, title or short title)."""
+        ids = self._ids_in(context)
+        key = name.casefold()
+        candidates: dict[str, str] = {m.casefold(): m for m in ids}
+        for mid in ids:
+            for field in ("title", "shortTitle"):
+                title = self.entries[mid].get(field)
+                if isinstance(title, str) and title.casefold() not in candidates:
+                    candidates[title.casefold()] = mid
+        matches = difflib.get_close_matches(key, list(candidates), n=n * 3, cutoff=0.4)
+        found = list(dict.fromkeys(candidates[m] for m in matches))
+        if len(found) < n:  # also offer ids that contain the name
+            found += [m for m in ids if key in m.casefold() and m not in found]
+        return found[:n]
+
+    def resolve(self, names: Sequence[str], *, context: str | None = None) -> tuple[str, ...]:
+        """Measure ids for ids, titles or short titles (case-insensitive); ValueError otherwise."""
+        resolved: list[str] = []
+        for name in names:
+            mid = self._resolve_one(name, context)
+            if mid in resolved:
+                raise ValueError(f"measure {name!r} is {mid!r}, which is already asked for")
+            resolved.append(mid)
+        return tuple(resolved)
+
+    def _resolve_one(self, name: str, context: str | None) -> str:
+        if name in self.entries:
+            mid = name
+        else:
+            folded = name.casefold()
+            by_id = [m for m in self.entries if m.casefold() == folded]
+            ids = by_id or self._by_title.get(folded, [])
+            if len(ids) > 1:
+                raise ValueError(
+                    f"measure {name!r} is ambiguous: it names {', '.join(ids)}; use an id"
+                )
+            if not ids:
+                suggestions = self.closest(name, context=context)
+                hint = f"; closest catalog ids: {', '.join(suggestions)}" if suggestions else ""
+                raise ValueError(f"unknown measure {name!r}{hint} (see upstack_pandas.measures())")
+            mid = ids[0]
+        if not _in_context(self.entries[mid], context):
+            suggestions = self.closest(name, context=context)
+            hint = f"; closest ids that can: {', '.join(suggestions)}" if suggestions else ""
+            raise ValueError(
+                f"measure {mid!r} cannot be used in a {context} request "
+                f"(contexts: {', '.join(self.entries[mid].get('contexts') or [])}){hint}"
+            )
+        return mid
+
+    def check_dimensions(self, dimensions: Sequence[str], measure_ids: Sequence[str] = ()) -> None:
+        """ValueError for dimensions the catalog does not know or a measure does not support."""
+        if not self.dimensions:
+            return
+        for dim in dimensions:
+            if dim not in self.dimensions:
+                close = difflib.get_close_matches(dim, list(self.dimensions), n=5, cutoff=0.4)
+                hint = f"; closest: {', '.join(close)}" if close else ""
+                raise ValueError(f"unknown dimension {dim!r}{hint}")
+            for mid in measure_ids:
+                supported = (self.entries.get(mid) or {}).get("dimensions")
+                if isinstance(supported, list) and dim not in supported:
+                    raise ValueError(f"measure {mid!r} does not support dimension {dim!r}")
+
+    def frame(self, search: str | None = None) -> pd.DataFrame:
+        """The catalog as a DataFrame indexed by measure id, best matches first."""
+        return _frame(self.entries, MEASURE_COLUMNS, search)
+
+
+def _in_context(entry: Mapping[str, Any], context: str | None) -> bool:
+    contexts = entry.get("contexts")
+    return context is None or not isinstance(contexts, list) or context in contexts
+
+
+# ------------------------------------------------------------------------------------ search
+
+
+def score(entry: Mapping[str, Any], entry_id: str, query: str) -> int:
+    """How well ``query`` matches an entry: 0 = no match; every word must match somewhere."""
+    total = 0
+    for word in query.casefold().split():
+        best = 0
+        for field, weight in (("id", 3), ("title", 3), ("shortTitle", 3), ("description", 1)):
+            text = entry_id if field == "id" else entry.get(field)
+            if not isinstance(text, str):
+                continue
+            text = text.casefold()
+            if text == word:
+                points = 100
+            elif text.startswith(word):
+                points = 60
+            elif any(
+                part.startswith(word) for part in text.replace(".", " ").replace("_", " ").split()
+            ):
+                points = 40
+            elif word in text:
+                points = 20
+            else:
+                continue
+            best = max(best, points * weight)
+        if not best:
+            return 0
+        total += best
+    return total
+
+
+def _frame(
+    entries: Mapping[str, Mapping[str, Any]], columns: Sequence[str], search: str | None
+) -> pd.DataFrame:
+    ids = list(entries)
+    if search is not None and search.strip():
+        scores = {i: score(entries[i], i, search) for i in ids}
+        ids = sorted((i for i in ids if scores[i]), key=lambda i: -scores[i])
+    extra = [k for i in ids for k in entries[i] if k != "id" and k not in columns]
+    names = [*columns, *dict.fromkeys(extra)]
+    rows = [[entries[i].get(c) for c in names] for i in ids]
+    frame = pd.DataFrame(rows, index=pd.Index(ids, name="id", dtype=_str_dtype()), columns=names)
+    for column in ("isAverage", "isPercentage"):
+        if column in frame and frame[column].notna().all():
+            frame[column] = frame[column].astype(bool)
+    return frame
+
+
+def _str_dtype() -> Any:
+    from upstack_pandas.frames import resolve_dtype
+
+    return resolve_dtype("dimension")
+
+
+# ----------------------------------------------------------------------------------- caching
+
+_LOCK = threading.Lock()
+_CATALOGS: weakref.WeakKeyDictionary[Any, Catalog] = weakref.WeakKeyDictionary()
+# the last few catalogs, kept even when their client is gone: metadata recovery reads them
+_RECENT: collections.deque[Catalog] = collections.deque(maxlen=4)
+
+
+def get_catalog(client: Client, *, refresh: bool = False) -> Catalog:
+    """The client's catalog, fetched on first use (or when ``refresh``) and then kept."""
+    with _LOCK:
+        cached = _CATALOGS.get(client)
+    if cached is not None and not refresh:
+        return cached
+    catalog = Catalog.from_json(client.get(MEASURES_PATH, refresh=refresh).json())
+    with _LOCK:
+        _CATALOGS[client] = catalog
+        _RECENT.append(catalog)
+    return catalog
+
+
+def cached_catalogs() -> list[Catalog]:
+    """Catalogs fetched in this process: of live clients, and the last few (never fetches)."""
+    with _LOCK:
+        found = list(_RECENT)
+        return found + [c for c in _CATALOGS.values() if all(c is not f for f in found)]
+
+
+def known_entries(ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Catalog entries for those ``ids`` that are measure ids, from catalogs already fetched.
+
+    When none has been fetched, the default client's catalog is fetched if one can be made;
+    without credentials the result is simply empty.
+    """
+    catalogs = cached_catalogs()
+    if not catalogs:
+        from upstack_pandas._errors import UpstackError
+
+        try:
+            from upstack_pandas._client import get_default_client
+
+            catalogs = [get_catalog(get_default_client())]
+        except UpstackError:
+            return {}
+    found: dict[str, dict[str, Any]] = {}
+    for mid in ids:
+        for catalog in reversed(catalogs):
+            if (entry := catalog.get(mid)) is not None:
+                found[mid] = entry
+                break
+    return found
+
+
+def _client(client: Client | None) -> Client:
+    if client is not None:
+        return client
+    from upstack_pandas._client import get_default_client
+
+    return get_default_client()
+
+
+def measures(
+    search: str | None = None, *, client: Client | None = None, refresh: bool = False
+) -> pd.DataFrame:
+    """The measures catalog as a DataFrame indexed by measure id.
+
+    Parameters
+    ----------
+    search
+        Words to look for in each measure's id, title, short title and description
+        (case-insensitive; every word must match). Best matches come first: exact ids and
+        titles, then prefixes, word starts, substrings, and description matches last.
+    client
+        The client to use; the default client when omitted.
+    refresh
+        Fetch the catalog again instead of using the copy kept for this client.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``title``, ``shortTitle``, ``description``, ``category``, ``format``,
+        ``isAverage``, ``isPercentage``, ``preferredTrendDirection``, ``currency``,
+        ``dimensions`` (supported dimension ids) and ``contexts``, plus any further fields the
+        API sends.
+
+    Examples
+    --------
+    >>> import upstack_pandas as up
+    >>> up.measures("roas").head()  # doctest: +SKIP
+    """
+    return get_catalog(_client(client), refresh=refresh).frame(search)
+
+
+def filters(
+    search: str | None = None, *, client: Client | None = None, refresh: bool = False
+) -> pd.DataFrame:
+    """The filter fields as a DataFrame indexed by field id (``orders.customer_type``...).
+
+    Parameters
+    ----------
+    search
+        Words to look for in the field id, title and values, best matches first (see
+        :func:`measures`).
+    client
+        The client to use; the default client when omitted.
+    refresh
+        Bypass the HTTP cache.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``title``, ``type``, ``operators``, ``contexts`` and ``values``.
+    """
+    body = _client(client).get(FILTERS_PATH, refresh=refresh).json()
+    items = body.get("filters", []) if isinstance(body, Mapping) else []
+    entries = {str(f["id"]): f for f in items if isinstance(f, Mapping) and f.get("id")}
+    return _frame(entries, FILTER_COLUMNS, search)
