@@ -42,6 +42,9 @@ def cents(values: np.ndarray | float) -> np.ndarray:
     return np.round(np.asarray(values, dtype=np.float64), 2)
 
 
+_PANDAS_MAJOR = int(pd.__version__.split(".")[0])
+
+
 def utc_index(us: np.ndarray) -> pd.DatetimeIndex:
     """Microseconds since the epoch as a tz-aware UTC ``DatetimeIndex``."""
     return pd.DatetimeIndex(np.asarray(us, dtype=np.int64).astype("datetime64[us]")).tz_localize(
@@ -60,6 +63,7 @@ def strings(names: list[str] | pd.Series, codes: np.ndarray) -> pd.Series:
     decoded = pa.DictionaryArray.from_arrays(
         pa.array(np.asarray(codes, dtype=np.int32)), dictionary
     )
-    return pd.Series(
-        pd.array(decoded.cast(pa.large_string()), dtype=pd.StringDtype("pyarrow", na_value=np.nan))
-    )
+    if _PANDAS_MAJOR >= 3:
+        dtype = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas 3's default ``str``
+        return pd.Series(pd.array(decoded.cast(pa.large_string()), dtype=dtype))
+    return pd.Series(decoded.cast(pa.large_string()).to_pandas(), dtype=object)  # pandas 2.x
