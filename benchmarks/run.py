@@ -1,0 +1,339 @@
+"""Run the benchmark suite and write its results into docs/benchmarks.md.
+
+Usage::
+
+    python -m benchmarks                  # everything; rewrites the table in docs/benchmarks.md
+    python -m benchmarks --quick          # tiny sizes, prints the tables (CI smoke test)
+    python -m benchmarks --sections cache,chunks --output -   # some sections, print only
+    python benchmarks/run.py ...          # the same
+
+The generated Markdown goes between ``<!-- benchmarks:start -->`` and
+``<!-- benchmarks:end -->`` in the output file, so a rerun replaces the previous table and keeps
+the prose around it. ``--check`` exits with status 1 when a target fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as _dt
+import itertools
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if __package__ in (None, ""):  # ``python benchmarks/run.py``: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pandas as pd
+
+from benchmarks import (
+    Check,
+    Section,
+    _memory,
+    bench_cache,
+    bench_chunks,
+    bench_emulator,
+    bench_frames,
+    fmt_bytes,
+    fmt_seconds,
+    summary_table,
+)
+
+if TYPE_CHECKING:
+    from upstack_pandas.emulator.server import Emulator
+
+__all__ = ["SECTIONS", "conversion", "main", "render", "run_sections", "write_report"]
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+SECTIONS = ("conversion", "memory", "cache", "chunks", "emulator")
+FLOOR_LIMIT, NAIVE_LIMIT, MEMORY_LIMIT = 1.5, 2.0, 3.0
+TARGET_CELLS = 1_000_000  # the conversion and memory targets are set at this size
+_RUNNERS: dict[str, Callable[..., Section]] = {
+    "cache": bench_cache.run, "chunks": bench_chunks.run, "emulator": bench_emulator.run,
+}  # fmt: skip
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _cells(n: int) -> str:
+    return f"{n // 1_000_000}M" if n >= 1_000_000 else f"{n // 1000}k"
+
+
+def _label(cells: int, dims: Sequence[str]) -> str:
+    return f"{_cells(cells)} cells, {f'{len(dims)} dimensions' if dims else 'no dimensions'}"
+
+
+def conversion(sizes: Sequence[int], memory_sizes: Sequence[int], *, quick: bool,
+               timings: bool = True) -> list[Section]:  # fmt: skip
+    """Response-to-frame conversion times and peak memory (sections 1 and 2).
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Measure cells of the timed bodies (with and without dimensions each).
+    memory_sizes : sequence of int
+        Sizes whose peak memory is measured, each path in a fresh process.
+    quick : bool
+        Fewer repetitions.
+    timings : bool
+        Measure times (section 1); ``False`` measures memory only.
+
+    Returns
+    -------
+    list of Section
+        The timing section (when ``timings``) and the memory section (when ``memory_sizes``).
+    """
+    times = Section(
+        title="1. Response to DataFrame",
+        note=(
+            "Synthetic `/query` bodies (`benchmarks/bench_frames.py`): 5 measures per data "
+            "point, hourly buckets in America/New_York, ~3 % nulls, without dimensions or with "
+            "two (10 x 10 values). `floor`: `orjson.loads` alone; `library`: the readers' conversion "
+            "(`bench_frames.library`) to the finished tz-aware indexed frame; `naive`: `json.loads`, "
+            "`pd.DataFrame(records)`, `to_datetime` index (checked equal to the library's). Best "
+            f"of interleaved runs. Targets at the largest size: library / floor ≤ {FLOOR_LIMIT:g}x, "
+            f"naive / library ≥ {NAIVE_LIMIT:g}x."
+        ),
+        headers=["cells", "dims", "body", "floor", "library", "naive",
+                 "library / floor", "naive / library"],
+    )  # fmt: skip
+    memory = Section(
+        title="2. Peak memory",
+        note=(
+            "Peak RSS growth of one conversion in a fresh process per case (`benchmarks/_memory.py`"
+            "): baseline after imports, a warm-up on a tiny body and loading the body bytes; "
+            "peak from `VmHWM` after resetting it. As a multiple of the body size. Target at the "
+            f"largest size: library ≤ {MEMORY_LIMIT:g}x the body."
+        ),
+        headers=["cells", "dims", "body", "floor", "library", "naive", "method"],
+    )
+    largest, largest_memory = max(sizes, default=0), max(memory_sizes, default=0)
+    with tempfile.TemporaryDirectory() as directory:
+        for cells, with_dims in itertools.product(sorted({*sizes, *memory_sizes}), (False, True)):
+            dims = bench_frames.DIMS if with_dims else ()
+            _log(f"conversion: {_cells(cells)} cells, {len(dims)} dimensions")
+            body, measures = bench_frames.make_body(cells, dims)
+            if timings and cells in sizes:
+                _time_case(times, body, measures, dims, cells, quick=quick, check=cells == largest)
+            if cells in memory_sizes and not (quick and dims):
+                _memory_case(
+                    memory, directory, body, measures, dims, cells, check=cells == largest_memory
+                )
+    return [s for s, keep in ((times, timings and sizes), (memory, memory_sizes)) if keep]
+
+
+def _time_case(section: Section, body: bytes, measures: list[str], dims: Sequence[str],
+               cells: int, *, quick: bool, check: bool) -> None:  # fmt: skip
+    pd.testing.assert_frame_equal(
+        bench_frames.library(body, measures, dims).sort_index(),
+        bench_frames.naive(body, measures, dims).sort_index(),
+        check_index_type=False,
+    )
+    repeat = 3 if quick else max(5, min(50, 5_000_000 // len(body)))
+    best = bench_frames.timings(body, measures, dims, repeat)
+    vs_floor, vs_naive = best["library"] / best["floor"], best["naive"] / best["library"]
+    section.rows.append([
+        _cells(cells), str(len(dims)), fmt_bytes(len(body)),
+        *(fmt_seconds(best[k]) for k in ("floor", "library", "naive")),
+        f"{vs_floor:.2f}x", f"{vs_naive:.2f}x",
+    ])  # fmt: skip
+    if check:
+        label, applies = _label(cells, dims), cells == TARGET_CELLS
+        section.checks += [
+            Check(f"conversion, library / floor, {label}", vs_floor, FLOOR_LIMIT, applies=applies),
+            Check(
+                f"conversion, naive / library, {label}",
+                vs_naive,
+                NAIVE_LIMIT,
+                ">=",
+                applies=applies,
+            ),
+        ]
+
+
+def _memory_case(section: Section, directory: str, body: bytes, measures: list[str],
+                 dims: Sequence[str], cells: int, *, check: bool) -> None:  # fmt: skip
+    body_file = _memory.write_body(directory, body, measures, list(dims))
+    paths = ("floor", "library", "naive")
+    with ThreadPoolExecutor(len(paths)) as pool:  # separate processes: their peaks don't mix
+        found = dict(
+            zip(paths, pool.map(_memory.measure, paths, [body_file] * len(paths)), strict=True)
+        )
+    os.remove(body_file)
+
+    def show(path: str) -> str:
+        return f"{found[path].ratio:.2f}x ({fmt_bytes(found[path].growth)})"
+
+    section.rows.append([
+        _cells(cells), str(len(dims)), fmt_bytes(len(body)),
+        show("floor"), show("library"), show("naive"), found["library"].method,
+    ])  # fmt: skip
+    if check:
+        name = f"peak memory / body, library, {_label(cells, dims)}"
+        ratio = found["library"].ratio
+        section.checks.append(Check(name, ratio, MEMORY_LIMIT, applies=cells == TARGET_CELLS))
+
+
+def run_sections(
+    names: Sequence[str], *, quick: bool, emulator: Emulator | None = None
+) -> list[Section]:
+    """Run the named sections (see ``SECTIONS``) in the suite's order.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Sections to run.
+    quick : bool
+        Tiny sizes and few repetitions.
+    emulator : Emulator, optional
+        A running emulator with ``now`` at ``bench_emulator.NOW`` for the emulator sections;
+        by default one is started for them and stopped after.
+
+    Returns
+    -------
+    list of Section
+    """
+    unknown = sorted(set(names) - set(SECTIONS))
+    if unknown:
+        raise ValueError(f"unknown sections {unknown}; choose from {', '.join(SECTIONS)}")
+    sizes = [1_000, 10_000] if quick else [1_000, 10_000, 100_000, TARGET_CELLS]
+    memory_sizes = [10_000] if quick else [10_000, 100_000, TARGET_CELLS]
+    sections: list[Section] = []
+    if "conversion" in names or "memory" in names:
+        sections += conversion(sizes if "conversion" in names else [],
+                               memory_sizes if "memory" in names else [],
+                               quick=quick, timings="conversion" in names)  # fmt: skip
+    served = [n for n in SECTIONS[2:] if n in names]
+    if served:
+        with contextlib.ExitStack() as stack:
+            if emulator is None:
+                from upstack_pandas.emulator.server import Emulator
+
+                emulator = stack.enter_context(Emulator(now=bench_emulator.NOW))
+            for name in served:
+                started = time.perf_counter()
+                sections.append(_RUNNERS[name](emulator, quick=quick))
+                _log(f"{name}: {time.perf_counter() - started:.1f} s")
+    return sections
+
+
+def render(sections: Sequence[Section], *, quick: bool) -> str:
+    """The generated Markdown: run description, targets summary, one table per section.
+
+    Parameters
+    ----------
+    sections : sequence of Section
+    quick : bool
+        Whether this was a ``--quick`` run (said in the header).
+
+    Returns
+    -------
+    str
+    """
+    from importlib.metadata import version
+
+    checks = [c for s in sections for c in s.checks]
+    applicable = [c for c in checks if c.applies]
+    failed = sum(c.failed for c in checks)
+    when = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"Generated by `python -m benchmarks{' --quick' if quick else ''}` on {when}: "
+        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        + ", ".join(
+            f"{name} {version(name)}" for name in ("pandas", "numpy", "orjson", "requests-cache")
+        )
+        + ".",
+        "",
+        f"**{len(applicable) - failed} of {len(applicable)} targets pass.**" if applicable else "",
+        "",
+        summary_table(checks),
+    ]
+    for section in sections:
+        lines += ["", section.markdown()]
+    return "\n".join(lines).strip() + "\n"
+
+
+_PREAMBLE = """# Benchmarks
+
+Run `python -m benchmarks` from the repository root; see `benchmarks/README.md`.
+
+"""
+
+
+def write_report(path: str | os.PathLike[str], generated: str) -> None:
+    """Put ``generated`` between the markers of ``path`` (created when missing).
+
+    Parameters
+    ----------
+    path : path
+        The Markdown file.
+    generated : str
+        The new content; whatever was between the markers is replaced.
+    """
+    target = Path(path)
+    text = target.read_text() if target.exists() else _PREAMBLE + f"{START}\n{END}\n"
+    if START not in text or END not in text:
+        text = text.rstrip("\n") + f"\n\n{START}\n{END}\n"
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    target.write_text(f"{head}{START}\n{generated}{END}{tail}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes and few repetitions (CI smoke)"
+    )
+    parser.add_argument("--sections", default=",".join(SECTIONS),
+                        help=f"comma-separated subset of {','.join(SECTIONS)} (default: all)")  # fmt: skip
+    parser.add_argument("--output", help="Markdown file to update ('-': print only); default "
+                        "docs/benchmarks.md, or print only with --quick")  # fmt: skip
+    parser.add_argument("--check", action="store_true", help="exit with status 1 if a target fails")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the selected sections, print the Markdown and update the report.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Command-line arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 1 when ``--check`` is given and a target fails, else 0.
+    """
+    args = _parser().parse_args(argv)
+    names = [n.strip() for n in args.sections.split(",") if n.strip()]
+    try:
+        sections = run_sections(names, quick=args.quick)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    generated = render(sections, quick=args.quick)
+    print(generated)
+    output = args.output or ("-" if args.quick else str(DEFAULT_OUTPUT))
+    if output != "-":
+        write_report(output, generated)
+        _log(f"wrote {output}")
+    failed = [c.name for s in sections for c in s.checks if c.failed]
+    for name in failed:
+        _log(f"FAIL: {name}")
+    return 1 if args.check and failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
