@@ -285,6 +285,10 @@ def clear(expired_only: bool = False, client: Client | None = None) -> int:
         Number of responses removed.
     """
     client = _resolve(client)
+    if not expired_only:
+        from upstack_pandas._frame_memo import QUERY_FRAMES
+
+        QUERY_FRAMES.clear()  # frames decoded in this process from cached responses
     backend = getattr(client.session, "cache", None)
     if backend is None:
         return 0

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from upstack_pandas import frames, metadata
+from upstack_pandas._frame_memo import QUERY_FRAMES, response_identity
 from upstack_pandas._marketing_readers import read_attribution, read_channel_details
 from upstack_pandas._reader_support import (
     DtypesArg,
@@ -152,17 +153,30 @@ def query_frame(
     query: Query, catalog: Catalog, response: ApiResponse, request: Mapping[str, Any]
 ) -> pd.DataFrame:
     """The finished frame (with metadata) of one ``/query`` response."""
-    spec = frames.query_spec(query.measures, query.dimensions, query.granularity)
-    decoded = decode_response(response, spec)
-    primary, compare = frames.query_frames(
-        decoded,
-        measures=query.measures,
-        dimensions=query.dimensions,
-        granularity=query.granularity,
-        timezone=query.timezone,
+    key = (
+        response_identity(response),
+        tuple(query.measures),
+        tuple(query.dimensions),
+        query.granularity,
+        query.timezone,
     )
-    results = decoded.results
-    details = metadata.details_by_measure(results[0].get("measureDetails") if results else None)
+    memo = QUERY_FRAMES.get(key)
+    if memo is not None:
+        primary, compare, raw_details = memo
+    else:
+        spec = frames.query_spec(query.measures, query.dimensions, query.granularity)
+        decoded = decode_response(response, spec)
+        primary, compare = frames.query_frames(
+            decoded,
+            measures=query.measures,
+            dimensions=query.dimensions,
+            granularity=query.granularity,
+            timezone=query.timezone,
+        )
+        results = decoded.results
+        raw_details = results[0].get("measureDetails") if results else None
+        QUERY_FRAMES.put(key, (primary, compare, raw_details))
+    details = metadata.details_by_measure(raw_details)
     return query_metadata(query, catalog, primary, compare, details, [response], request)
 
 
