@@ -50,6 +50,20 @@ def progress_enabled(progress: bool | None = None) -> bool:
     return _interactive()
 
 
+def _tqdm_class() -> Any:
+    """tqdm.auto's notebook bar when ipywidgets is installed; the text bar otherwise.
+
+    (tqdm.auto without ipywidgets warns "IProgress not found" in Jupyter.)
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm.std import tqdm
+    return tqdm
+
+
 class Progress:
     """A thread-safe counter that drives a tqdm bar when enabled, and does nothing otherwise.
 
@@ -66,8 +80,7 @@ class Progress:
 
     def __enter__(self) -> Progress:
         if self.enabled:
-            from tqdm.auto import tqdm
-
+            tqdm = _tqdm_class()
             self._bar = tqdm(total=self.total, desc=self.desc, unit="req", leave=False)
         return self
 
