@@ -462,7 +462,10 @@ def test_views_frame_when_empty() -> None:
     frame = views_frame([])
     assert frame.empty
     assert frame.index.name == "id"
-    assert list(frame.columns) == ["name", "type", "order", "widgetCount", "createdAt", "updatedAt"]
+    assert list(frame.columns) == [
+        "name", "type", "order", "widgetCount", "createdAt", "updatedAt",
+        "pixelId", "createdBy", "updatedBy",
+    ]  # fmt: skip
     assert isinstance(frame["createdAt"].dtype, pd.DatetimeTZDtype)
 
 

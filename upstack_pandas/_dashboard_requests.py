@@ -19,8 +19,18 @@ from upstack_pandas._requests import ATTRIBUTION_MODELS, ATTRIBUTION_WINDOWS, GR
 
 VIEW_TYPES = ("view", "attribution_view", "pnl_view")
 LAYOUTS = ("kpi-grid",)
-LIST_COLUMNS = ["name", "type", "order", "widgetCount", "createdAt", "updatedAt"]
-"""Leading columns of the list frame; any further summary fields follow in the API's order."""
+LIST_COLUMNS = [
+    "name",
+    "type",
+    "order",
+    "widgetCount",
+    "createdAt",
+    "updatedAt",
+    "pixelId",
+    "createdBy",
+    "updatedBy",
+]
+"""Columns of the list frame, present even when empty; further summary fields follow."""
 
 PATH = "/accounts/api/dashboard/views"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -283,7 +283,7 @@ def cohort_spec(measures: Sequence[str]) -> RowSpec:
 
 def cohort_frame(
     decoded: Decoded, *, measures: Sequence[str], timezone: str
-) -> tuple[pd.DataFrame, dict[str, float]]:
+) -> tuple[pd.DataFrame, dict[str, int]]:
     """Long cohort frame indexed by (cohort, period), and the cohort sizes by cohort date."""
     columns = _Columns(decoded.blocks("primary"), decoded.spec)
     blocks = columns.blocks
@@ -299,12 +299,12 @@ def cohort_frame(
         raise AssertionError("cohort labels must be coded")
     index = _multi_index([cohort, period], [cohort_codes, period_codes], ["cohort", "period"])
     frame = _frame(columns, index, measures)
-    sizes: dict[str, float] = {}
+    sizes: dict[str, int] = {}
     size_column = columns.values()[:, len(measures)]
     for code, size in zip(cohort_codes.tolist(), size_column.tolist(), strict=True):
         key = cohort[code].date().isoformat() if code >= 0 and not pd.isna(cohort[code]) else None
         if key is not None and key not in sizes and size == size:
-            sizes[key] = size
+            sizes[key] = int(size)
     return frame, sizes
 
 
