@@ -80,7 +80,7 @@ Press Ctrl-C to stop."""
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build the data, start serving on 127.0.0.1, print how to connect, serve until Ctrl-C."""
+    """Start serving on 127.0.0.1, prepare the data, print how to connect, serve until Ctrl-C."""
     try:
         from upstack_pandas.emulator.engine_errors import DataLoadError
         from upstack_pandas.emulator.server import Emulator
@@ -91,29 +91,29 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     if args.data is not None and not args.data.is_dir():
         raise CommandError(f"--data {args.data}: not a directory")
-    if not args.quiet:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-        log = logging.getLogger("upstack_pandas.emulator")
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
     emu = Emulator(
         seed=args.seed, now=args.now, data_dir=args.data, port=args.port, persist=args.persist
     )
-    source = f"{args.data}" if args.data is not None else f"generated, seed {args.seed}"
-    print(f"Preparing data ({source})...", file=sys.stderr, flush=True)
     try:
-        backend = emu.backend()
-    except (DataLoadError, ValueError, OSError) as exc:
-        raise CommandError(f"cannot prepare the data: {exc}") from None
-    try:
-        emu.start()
+        emu.start()  # bind first: a busy port fails before seconds of data preparation
     except OSError as exc:
         hint = "; pass --port 0 for a free port" if args.port else ""
         raise CommandError(
-            f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}{hint}"
+            f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}{hint}"
         ) from None
+    log = logging.getLogger("upstack_pandas.emulator")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    if not args.quiet:
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+    source = f"{args.data}" if args.data is not None else f"generated, seed {args.seed}"
     try:
+        print(f"Preparing data ({source})...", file=sys.stderr, flush=True)
+        try:
+            backend = emu.backend()  # requests arriving meanwhile wait for it
+        except (DataLoadError, ValueError, OSError) as exc:
+            raise CommandError(f"cannot prepare the data: {exc}") from None
         data = f"{source}, now {backend.now.isoformat()}"
         print(_banner(emu.url, emu.api_key, emu.pixel_id, data), flush=True)
         while emu.running:
@@ -122,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         print("Stopped.", file=sys.stderr)
     finally:
         emu.stop()
+        log.removeHandler(handler)
     return 0
 
 

@@ -1,0 +1,40 @@
+"""Fixtures shared by the whole test suite.
+
+``emulator``: one running local Upstack Data API for the session (``127.0.0.1``, free port,
+``now`` fixed at 2026-11-26 12:00 UTC, seed 7), with the default keys (``emulator.keys``)
+and pixels (``emulator.pixel_ids``). ``client``: an uncached ``upstack_pandas.Client`` of it.
+
+Tests that change shared state clean up after themselves: delete the dashboard views they
+create, and clear the faults they inject (or start their own ``Emulator``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from upstack_pandas import Client
+    from upstack_pandas.emulator.server import Emulator
+
+EMULATOR_NOW = "2026-11-26T12:00:00Z"
+EMULATOR_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    """A running emulator for the whole session (fixed clock and seed)."""
+    from upstack_pandas.emulator.server import Emulator
+
+    with Emulator(seed=EMULATOR_SEED, now=EMULATOR_NOW) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="session")
+def client(emulator: Emulator) -> Iterator[Client]:
+    """An uncached client of the session's emulator (demo key, first pixel)."""
+    client = emulator.client(cache=False)
+    yield client
+    client.close()

@@ -1,0 +1,103 @@
+"""``upstack-pandas emulator`` and ``python -m upstack_pandas.emulator``."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from upstack_pandas._cli.emulator import main as emulator_main
+from upstack_pandas.cli import main
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse: --help and usage errors
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["emulator", "--help"], capsys)
+    assert code == 0
+    for option in ("--port", "--data", "--seed", "--now", "--persist", "--quiet"):
+        assert option in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["--data", "/no/such/dir"], "--data /no/such/dir: not a directory"),
+        (["--port", "0", "--now", "someday"], "cannot prepare the data: "),
+    ],
+)
+def test_errors_are_one_line(
+    capsys: pytest.CaptureFixture[str], argv: list[str], error: str
+) -> None:
+    code, out, err = _run(["emulator", "--quiet", *argv], capsys)
+    lines = [line for line in err.splitlines() if not line.startswith("Preparing data")]
+    assert code == 1 and out == ""
+    assert len(lines) == 1 and lines[0].startswith(f"upstack-pandas emulator: error: {error}")
+
+
+def test_busy_port_is_one_line_with_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        code = emulator_main(["--port", str(port), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1
+    assert err.startswith(
+        f"python -m upstack_pandas.emulator: error: cannot listen on 127.0.0.1:{port}"
+    )
+    assert err.endswith("pass --port 0 for a free port") and "\n" not in err
+
+
+def test_module_entry_point_serves_until_interrupted(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "upstack_pandas.emulator", "--port", "0", "--quiet"]
+    command += ["--now", "2026-11-26T12:00:00Z", "--persist", str(tmp_path / "views.sqlite")]
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    banner: list[str] = []
+    reader = threading.Thread(target=lambda: banner.extend(iter(proc.stdout.readline, "")))
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not any("Press Ctrl-C" in line for line in list(banner)):
+            assert time.monotonic() < deadline and proc.poll() is None, banner
+            time.sleep(0.1)
+        text = "".join(banner)
+        url = re.search(r"running at (http://127\.0\.0\.1:\d+)", text)
+        key = re.search(r"API key:\s+(upstack_\w+)", text)
+        pixel = re.search(r"Pixel id:\s+(\S+)", text)
+        assert url and key and pixel, text
+        assert "now 2026-11-26T12:00:00+00:00" in text and "export UPSTACK_API_KEY=" in text
+        headers = {"x-api-key": key.group(1), "x-pixel-id": pixel.group(1)}
+        measures = requests.get(url.group(1) + "/db-mgmt/api/measures", headers=headers, timeout=30)
+        assert measures.status_code == 200 and measures.json()["measures"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+        reader.join(timeout=10)
+        stderr = proc.stderr.read()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert code == 0, stderr
+    assert "Stopped." in stderr

@@ -1,0 +1,8 @@
+"""``python -m upstack_pandas.emulator``: the same as ``upstack-pandas emulator``."""
+
+from __future__ import annotations
+
+from upstack_pandas._cli.emulator import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
