@@ -38,3 +38,17 @@ def client(emulator: Emulator) -> Iterator[Client]:
     client = emulator.client(cache=False)
     yield client
     client.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep the tests' response caches out of the user's cache directory."""
+    import os
+
+    previous = os.environ.get("UPSTACK_CACHE_DIR")
+    os.environ["UPSTACK_CACHE_DIR"] = str(tmp_path_factory.mktemp("upstack-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("UPSTACK_CACHE_DIR", None)
+    else:
+        os.environ["UPSTACK_CACHE_DIR"] = previous

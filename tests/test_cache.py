@@ -187,14 +187,16 @@ def test_the_key_never_reaches_the_disk_in_any_casing(
     for casing in ("x-api-key", "X-API-KEY", "x-Api-KEY", "X-Api-Key"):
         headers = {casing: KEY, "x-pixel-id": PIXEL, "Authorization": f"Bearer {KEY}"}
         session.get(f"{server.url}{MEASURES}?casing={casing}", headers=headers)
-    client.close()
-    files = list(clean_env.iterdir())
-    assert files
     needles = [KEY.encode(), KEY.lower().encode(), KEY.upper().encode(), KEY.encode("utf-16-le")]
-    for path in files:
-        data = path.read_bytes()
-        for needle in needles:
-            assert needle not in data, path
+    # scan while the connection is open (write-ahead log included) and after it is closed
+    for _ in ("open", "closed"):
+        files = list(clean_env.iterdir())
+        assert any(path.name.endswith(".sqlite") for path in files)
+        for path in files:
+            data = path.read_bytes()
+            for needle in needles:
+                assert needle not in data, path
+        client.close()
     stored = session.cache.responses  # type: ignore[attr-defined]
     assert len(stored) == 7
 
@@ -206,8 +208,11 @@ def test_file_and_directory_permissions(
     client.get(MEASURES)
     assert stat.S_IMODE(clean_env.stat().st_mode) == 0o700
     (path,) = clean_env.glob("*.sqlite")
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert KEY not in path.name
+    files = list(clean_env.iterdir())  # the database and its write-ahead log files
+    assert path in files
+    for file in files:
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file.name
+        assert KEY not in file.name
 
 
 def test_pixels_and_keys_are_isolated(

@@ -74,6 +74,8 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
             table_name="upstack_dashboard_keys",
             lock=self.responses._lock,
             serializer=None,
+            wal=kwargs.get("wal", False),
+            busy_timeout=kwargs.get("busy_timeout"),
         )
 
     def save_response(
@@ -193,7 +195,9 @@ def build_session(policy: CachePolicy, base_url: str, pixel_id: str, api_key: st
     """
     path = cache_file(policy, base_url, pixel_id, api_key)
     _secure(path)
-    backend = UpstackSQLiteCache(path, policy=policy)
+    # WAL lets readers and a writer work at once (several clients, threads or processes may share
+    # one file); busy_timeout makes a writer wait for another instead of failing "locked".
+    backend = UpstackSQLiteCache(path, policy=policy, wal=True, busy_timeout=30_000)
     return CachedSession(
         backend=backend,
         expire_after=-1,  # the backend sets each response's expiry from the policy
