@@ -17,7 +17,7 @@ from upstack_pandas.emulator.backend import Backend
 NOW = "2026-11-26T12:00:00Z"
 SEED = 7
 USERDATA = Path(__file__).resolve().parents[1] / "fixtures" / "userdata"
-COUNTED = ("paid", "pending")  # default orderSettings: pending counted, voided not
+COUNTED = ("paid",)  # default orderSettings (spec §3.8): pending and voided orders do not count
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +34,7 @@ def tables(backend: Backend) -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="session")
 def orders(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Orders counted by default (paid and pending)."""
+    """Orders counted by default (paid only)."""
     o = tables["orders"]
     return o[o["status"].isin(COUNTED)].reset_index(drop=True)
 

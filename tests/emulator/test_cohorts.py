@@ -128,9 +128,10 @@ def test_filters_and_details(backend: Backend, orders: pd.DataFrame) -> None:
 
 def test_user_data_cohort_by_hand(userdata_backend: Backend) -> None:
     result = cohorts(userdata_backend, dateRange={"start": "2026-11-01", "end": "2026-11-30"})
-    (row,) = result["data"]["primary"]  # dave's only order is voided: not counted
-    assert row["cohortSize"] == 4 and row["orders.ltv_cohort_gross_revenue"] == pytest.approx(
-        530.74 / 4
+    # dave's only order is voided and carol's pending: neither counts (alice, bob, erin do)
+    (row,) = result["data"]["primary"]
+    assert row["cohortSize"] == 3 and row["orders.ltv_cohort_gross_revenue"] == pytest.approx(
+        (250.0 + 135.25 + 99.99) / 3
     )
 
 

@@ -219,7 +219,7 @@ def test_filter_operators(backend: Backend, orders: pd.DataFrame) -> None:
         assert detail(result, "orders.orders")["primarySum"] == mask.sum(), flt
 
 
-def test_order_settings_count_voided_orders(
+def test_order_settings_count_pending_and_voided_orders(
     backend: Backend, tables: dict[str, pd.DataFrame]
 ) -> None:
     body = {
@@ -227,15 +227,16 @@ def test_order_settings_count_voided_orders(
         "granularity": "none",
         "dateRange": {"start": "2023-01-01", "end": "2026-11-26"},
     }
-    default = detail(run(backend, **body), "orders.orders")["primarySum"]
-    everything = detail(
-        run(backend, orderSettings={"countVoidedOrders": True}, **body), "orders.orders"
-    )["primarySum"]
-    paid_only = detail(
-        run(backend, orderSettings={"countPendingOrders": False}, **body), "orders.orders"
-    )["primarySum"]
+
+    def count(**settings: bool) -> float:
+        result = run(backend, orderSettings=settings, **body) if settings else run(backend, **body)
+        return float(detail(result, "orders.orders")["primarySum"])
+
     status = tables["orders"]["status"].value_counts()
-    assert everything - default == status["voided"] and default - paid_only == status["pending"]
+    assert count() == count(countPendingOrders=False, countVoidedOrders=False) == status["paid"]
+    assert count(countPendingOrders=True) == status["paid"] + status["pending"]
+    assert count(countVoidedOrders=True) == status["paid"] + status["voided"]
+    assert count(countPendingOrders=True, countVoidedOrders=True) == len(tables["orders"])
 
 
 # --- shapes ---------------------------------------------------------------------------------------
@@ -369,7 +370,9 @@ def test_minute_buckets_and_the_bucket_limit(backend: Backend) -> None:
 
 def test_response_size_limit(backend: Backend) -> None:
     with pytest.raises(QueryError) as err:
-        run(backend, measures=measures(*TEN), dateRange={"start": "1900-01-01", "end": "2100-12-31"})
+        run(
+            backend, measures=measures(*TEN), dateRange={"start": "1900-01-01", "end": "2100-12-31"}
+        )
     assert "1,000,000" in str(err.value) and err.value.errors[0]["path"] == ""
 
 

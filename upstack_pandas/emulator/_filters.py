@@ -10,10 +10,11 @@ value becomes a ``$pN`` parameter of :class:`Params`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from upstack_pandas.emulator.catalog import Catalog, FilterField
-from upstack_pandas.emulator.engine_errors import QueryError
+from upstack_pandas.emulator.engine_errors import fail
 
 _COMPARISONS = {
     "greater_than": ">",
@@ -40,10 +41,6 @@ class Params:
         return {k: v for k, v in self.values.items() if re.search(rf"\${k}(?![0-9A-Za-z_])", sql)}
 
 
-def _fail(path: str, message: str) -> QueryError:
-    return QueryError(message, [{"path": path, "message": message}])
-
-
 def validate_filter(node: Any, catalog: Catalog, context: str, path: str = "filters") -> None:
     """Check a canonical filter against the catalog for one endpoint context.
 
@@ -67,14 +64,14 @@ def validate_filter(node: Any, catalog: Catalog, context: str, path: str = "filt
     if node is None:
         return
     if not isinstance(node, dict):
-        raise _fail(
+        raise fail(
             path, "A filter must be an object: {field, op, value}, {and: [...]} or {or: [...]}."
         )
     for key in ("and", "or"):
         if key in node:
             children = node[key]
             if not isinstance(children, list) or not children:
-                raise _fail(f"{path}.{key}", f"'{key}' takes a non-empty array of filters.")
+                raise fail(f"{path}.{key}", f"'{key}' takes a non-empty array of filters.")
             for i, child in enumerate(children):
                 validate_filter(child, catalog, context, f"{path}.{key}.{i}")
             return
@@ -82,18 +79,18 @@ def validate_filter(node: Any, catalog: Catalog, context: str, path: str = "filt
     spec = catalog.filters.get(field_id) if isinstance(field_id, str) else None
     if spec is None:
         valid = sorted(f.id for f in catalog.filters.values() if context in f.contexts)
-        raise _fail(
+        raise fail(
             f"{path}.field", f"Unknown filter field {field_id!r}; valid here: {', '.join(valid)}."
         )
     if context not in spec.contexts:
-        raise _fail(
+        raise fail(
             f"{path}.field",
             f"Filter field {spec.id!r} is not valid in the {context!r} context "
             f"(valid in: {', '.join(spec.contexts)}).",
         )
     op = node.get("op")
     if op not in spec.operators:
-        raise _fail(
+        raise fail(
             f"{path}.op",
             f"Operator {op!r} is not supported by {spec.id!r} "
             f"(supported: {', '.join(spec.operators)}).",
@@ -112,14 +109,12 @@ def _check_value(spec: FilterField, op: str, value: Any, path: str) -> None:
     kind = "numbers" if numeric else "strings"
     if op in ("in", "not_in"):
         if not isinstance(value, list) or not value or not all(ok(v) for v in value):
-            raise _fail(path, f"'{op}' on {spec.id!r} takes a non-empty array of {kind}.")
+            raise fail(path, f"'{op}' on {spec.id!r} takes a non-empty array of {kind}.")
     elif not ok(value):
-        raise _fail(path, f"'{op}' on {spec.id!r} takes one of the {kind}.")
+        raise fail(path, f"'{op}' on {spec.id!r} takes one of the {kind}.")
 
 
-def compile_filter(
-    node: Any, catalog: Catalog, source: str, params: Params, column: dict[str, str] | None = None
-) -> str | None:
+def compile_filter(node: Any, catalog: Catalog, source: str, params: Params) -> str | None:
     """Compile the part of a (validated) filter that applies to ``source`` into SQL.
 
     Parameters
@@ -132,8 +127,6 @@ def compile_filter(
         The catalog source whose rows are filtered (``orders``, ``sessions``, ``ad_spend``).
     params
         Receives the bound values.
-    column
-        Optional override of field id -> SQL column (e.g. a table alias prefix).
 
     Returns
     -------
@@ -145,15 +138,13 @@ def compile_filter(
     for key, joiner in (("and", " AND "), ("or", " OR ")):
         if key in node:
             parts = [
-                p
-                for p in (compile_filter(c, catalog, source, params, column) for c in node[key])
-                if p
+                p for p in (compile_filter(c, catalog, source, params) for c in node[key]) if p
             ]
             return f"({joiner.join(parts)})" if parts else None
     spec = catalog.filters[node["field"]]
     if spec.source != source:
         return None
-    col = (column or {}).get(spec.id, spec.column)
+    col = spec.column
     op, value = node["op"], node["value"]
     if op == "equals":
         return f"({col} = {params.add(value)})"
@@ -169,3 +160,11 @@ def compile_filter(
     if op == "not_contains":
         return f"NOT coalesce(contains(lower({col}), lower({params.add(value)})), false)"
     return f"({col} {_COMPARISONS[op]} {params.add(value)})"
+
+
+def where_sql(
+    conditions: Sequence[str], node: Any, catalog: Catalog, source: str, params: Params
+) -> str:
+    """``conditions`` and the part of the filter ``node`` that applies to ``source``, ANDed."""
+    flt = compile_filter(node, catalog, source, params)
+    return " AND ".join([*conditions, flt] if flt else conditions)

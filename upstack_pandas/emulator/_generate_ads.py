@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from upstack_pandas.emulator._generate_common import US_PER_DAY, cents
-from upstack_pandas.emulator._taxonomy import PLATFORM_CHANNEL
+from upstack_pandas.emulator._taxonomy import ENTITY_COLUMNS, PLATFORM_CHANNEL
 
 _ACCOUNTS = [
     (
@@ -137,19 +137,4 @@ def _entity_status(
         | set(live["account_id"])
     )
     entities["status"] = np.where(entities["id"].isin(alive), "active", "paused")
-    cols = [
-        "id",
-        "level",
-        "platform",
-        "name",
-        "account_id",
-        "account_name",
-        "campaign_id",
-        "campaign_name",
-        "adset_id",
-        "adset_name",
-        "ad_id",
-        "ad_name",
-        "status",
-    ]
-    return entities.reindex(columns=cols)
+    return entities.reindex(columns=list(ENTITY_COLUMNS))

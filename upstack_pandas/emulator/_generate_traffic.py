@@ -54,8 +54,6 @@ _PAGES = (
     [0.3, 0.15, 0.12, 0.14, 0.12, 0.1, 0.07],
 )
 
-# (platform, account id, account name, campaigns); daily budget per platform at demand 1.0
-
 
 def touches(
     rng: np.random.Generator,

@@ -1,4 +1,4 @@
-"""Semantic parsing of the request fields the analytics endpoints share.
+"""What the compilers share: their :class:`Context`, and the request fields of every endpoint.
 
 Bodies arrive structurally valid (the HTTP layer checks them against the OpenAPI file); this
 module checks meaning: known measure ids valid in the endpoint's context, supported dimensions,
@@ -8,9 +8,13 @@ real dates in order, non-overlapping compare periods, known timezones, order set
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import duckdb
+
+from upstack_pandas.emulator._filters import Params
 from upstack_pandas.emulator._time import (
     GRANULARITIES,
     Buckets,
@@ -20,12 +24,31 @@ from upstack_pandas.emulator._time import (
     preceding,
 )
 from upstack_pandas.emulator.catalog import Catalog, Measure
-from upstack_pandas.emulator.engine_errors import QueryError, UnknownMeasureError
+from upstack_pandas.emulator.engine_errors import QueryError, UnknownMeasureError, fail
 
 
-def fail(path: str, message: str) -> QueryError:
-    """A :class:`QueryError` with one error at ``path``."""
-    return QueryError(message, [{"path": path, "message": message}])
+@dataclass(frozen=True)
+class Context:
+    """What a compiler answers one request with (every compiler takes it and the body).
+
+    Attributes
+    ----------
+    cursor
+        A DuckDB cursor of the store, for this request alone.
+    catalog
+        The catalog.
+    available
+        Store tables holding data: measures needing another are ``success: false``, attribution
+        without sessions credits every order to ``(direct)``, channel details without ad spend
+        list nothing.
+    now
+        The emulated now: pacing, and which cohort periods have started.
+    """
+
+    cursor: duckdb.DuckDBPyConnection
+    catalog: Catalog
+    available: frozenset[str]
+    now: datetime
 
 
 @dataclass(frozen=True)
@@ -132,8 +155,14 @@ def timezone_of(body: dict[str, Any]) -> ZoneInfo:
     return parse_timezone(body.get("timezone"))
 
 
+def buckets_of(body: dict[str, Any], default: str | None = None) -> Buckets:
+    """The body's bucketing: its granularity (``default`` when absent) in its timezone."""
+    tz = timezone_of(body)
+    return Buckets(granularity_of(body, default=default), tz)
+
+
 def periods_of(
-    body: dict[str, Any], tz: ZoneInfo, buckets: Buckets, *, auto_compare: bool = True
+    body: dict[str, Any], buckets: Buckets, *, auto_compare: bool = True
 ) -> tuple[Period, Period | None]:
     """Primary and compare periods of a request.
 
@@ -141,10 +170,9 @@ def periods_of(
     ----------
     body
         The request body (``dateRange`` required, ``compareDateRange`` optional).
-    tz
-        The request timezone.
     buckets
-        The request's bucketing (the bucket count of each period is limited).
+        The request's bucketing: its timezone places the dates, and the bucket count of each
+        period is limited.
     auto_compare
         Whether an omitted ``compareDateRange`` means the preceding period (granularity ≠
         ``none``); an explicit ``null`` always means no compare period.
@@ -154,6 +182,7 @@ def periods_of(
     tuple
         ``(primary, compare or None)``.
     """
+    tz = buckets.tz
     if body.get("dateRange") is None:
         raise fail("dateRange", "dateRange is required.")
     primary = parse_period(body["dateRange"], "dateRange", tz)
@@ -174,25 +203,27 @@ def periods_of(
     return primary, compare
 
 
-def statuses_of(body: dict[str, Any]) -> tuple[str, ...]:
-    """Order statuses counted under ``orderSettings`` (pending: yes by default; voided: no)."""
+def status_sql(body: dict[str, Any], params: Params) -> str:
+    """The condition on ``status`` selecting the orders counted under ``orderSettings``.
+
+    Paid orders always count; pending and voided ones only when ``countPendingOrders`` /
+    ``countVoidedOrders`` is true (both default to false, as the account-level defaults).
+    """
     settings = body.get("orderSettings") or {}
     if not isinstance(settings, dict):
         raise fail("orderSettings", "orderSettings must be an object.")
     statuses = ["paid"]
-    if settings.get("countPendingOrders", True):
+    if settings.get("countPendingOrders", False):
         statuses.append("pending")
     if settings.get("countVoidedOrders", False):
         statuses.append("voided")
-    return tuple(statuses)
+    return f"status IN ({', '.join(params.add(s) for s in statuses)})"
 
 
-def computable(
-    requested: list[Requested], catalog: Catalog, available: frozenset[str]
-) -> list[Measure]:
+def computable(requested: list[Requested], ctx: Context) -> list[Measure]:
     """The requested measures whose source tables all hold data (the others are ``success: false``)."""
     return [
         r.measure
         for r in requested
-        if all(catalog.sources[s].requires in available for s in r.measure.sources)
+        if all(ctx.catalog.sources[s].requires in ctx.available for s in r.measure.sources)
     ]

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from upstack_pandas.emulator._time import Buckets, Period
+from upstack_pandas.emulator.catalog import Measure
 from upstack_pandas.emulator.engine_errors import QueryError
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ def check_size(points: int, measures: int) -> None:
             f"{MAX_CELLS:,} values: narrow the date range, coarsen the granularity, or ask for "
             "fewer dimensions or measures."
         )
-        raise QueryError(message, [{"path": "", "message": message}])
+        raise QueryError(message)
 
 
 @dataclass
@@ -120,6 +121,24 @@ def _paced(
     return total - current + current * (end - start).total_seconds() / elapsed
 
 
+def blank_detail(measure: Measure, *, success: bool, has_pacing: bool) -> dict[str, Any]:
+    """One ``measureDetails`` entry with every sum, average and ``percentDiff`` null."""
+    return {
+        "measure": measure.id,
+        "isAverage": measure.is_average,
+        "isPercentage": measure.is_percentage,
+        "calculatedAverage": measure.is_average,
+        "success": success,
+        "primarySum": None,
+        "compareSum": None,
+        "primaryAvg": None,
+        "compareAvg": None,
+        "percentDiff": None,
+        "hasPacing": has_pacing,
+        "preferredTrendDirection": measure.preferred_trend_direction,
+    }
+
+
 def details(
     requested: Sequence[Requested],
     column: Mapping[str, int],
@@ -158,20 +177,7 @@ def details(
     out = []
     for r in requested:
         m, idx = r.measure, column.get(r.measure.id)
-        detail: dict[str, Any] = {
-            "measure": m.id,
-            "isAverage": m.is_average,
-            "isPercentage": m.is_percentage,
-            "calculatedAverage": m.is_average,
-            "success": idx is not None,
-            "primarySum": None,
-            "compareSum": None,
-            "primaryAvg": None,
-            "compareAvg": None,
-            "percentDiff": None,
-            "hasPacing": has_pacing,
-            "preferredTrendDirection": m.preferred_trend_direction,
-        }
+        detail = blank_detail(m, success=idx is not None, has_pacing=has_pacing)
         if idx is not None:
             for p, period, name in ((0, primary, "primary"), (1, compare, "compare")):
                 if period is None:

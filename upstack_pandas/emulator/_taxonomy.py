@@ -1,8 +1,9 @@
-"""The marketing taxonomy shared by the generator and the loaders: channels and platforms.
+"""The marketing taxonomy shared by the generator and the loaders: channels, platforms, ads.
 
 A touchpoint's ``channel`` is derived from its ``utm_source``/``utm_medium``; an ad platform maps
 to exactly one paid channel, which is how spend and pixel data meet on the ``channel`` and
-``platform`` dimensions (``docs/emulator-data.md``).
+``platform`` dimensions (``docs/emulator-data.md``). Ad spend rows and ad entities carry the
+same id and name columns of the ad hierarchy (account → campaign → ad set → ad).
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ CHANNELS: tuple[str, ...] = (
     "referral",
     "direct",
 )
+#: The levels of the ad hierarchy, top down.
+AD_LEVELS: tuple[str, ...] = ("account", "campaign", "adset", "ad")
+#: The id and name column of each level (``account_id``, ``account_name``, ...).
+HIERARCHY_COLUMNS: tuple[str, ...] = tuple(f"{lv}_{k}" for lv in AD_LEVELS for k in ("id", "name"))
+#: The columns of the ``entities`` table (one row per account, campaign, ad set and ad).
+ENTITY_COLUMNS: tuple[str, ...] = ("id", "level", "platform", "name", *HIERARCHY_COLUMNS, "status")
 DIRECT = "(direct)"
 NONE = "(none)"
 UNKNOWN = "(unknown)"

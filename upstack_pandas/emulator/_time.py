@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import duckdb
 
-from upstack_pandas.emulator.engine_errors import QueryError
+from upstack_pandas.emulator.engine_errors import fail
 
 GRANULARITIES = ("none", "second", "minute", "hour", "day", "week", "month", "quarter", "year")
 SUB_DAY = {
@@ -59,8 +59,7 @@ def parse_timezone(name: object, path: str = "timezone") -> ZoneInfo:
     if name is None:
         return ZoneInfo("UTC")
     if not isinstance(name, str) or name not in valid_timezones():
-        message = f"Unknown timezone {name!r}: use an IANA name such as 'America/New_York'."
-        raise QueryError(message, [{"path": path, "message": message}])
+        raise fail(path, f"Unknown timezone {name!r}: use an IANA name such as 'America/New_York'.")
     return ZoneInfo(name)
 
 
@@ -71,8 +70,7 @@ def parse_date(value: object, path: str) -> date:
             raise ValueError
         return date.fromisoformat(value)
     except ValueError:
-        message = f"Invalid date {value!r}: expected YYYY-MM-DD."
-        raise QueryError(message, [{"path": path, "message": message}]) from None
+        raise fail(path, f"Invalid date {value!r}: expected YYYY-MM-DD.") from None
 
 
 @dataclass(frozen=True)
@@ -131,13 +129,11 @@ def parse_period(obj: object, path: str, tz: ZoneInfo) -> Period:
         The period; ``start > end`` raises :class:`QueryError`.
     """
     if not isinstance(obj, dict):
-        message = "Expected an object with 'start' and 'end' dates."
-        raise QueryError(message, [{"path": path, "message": message}])
+        raise fail(path, "Expected an object with 'start' and 'end' dates.")
     start = parse_date(obj.get("start"), f"{path}.start")
     end = parse_date(obj.get("end"), f"{path}.end")
     if start > end:
-        message = f"{path}.start ({start}) is after {path}.end ({end})."
-        raise QueryError(message, [{"path": f"{path}.start", "message": message}])
+        raise fail(f"{path}.start", f"{path}.start ({start}) is after {path}.end ({end}).")
     return make_period(start, end, tz)
 
 
@@ -243,12 +239,13 @@ class Buckets:
 
     def check(self, period: Period, path: str = "granularity") -> None:
         """Raise :class:`QueryError` when ``period`` has more than :data:`MAX_BUCKETS` buckets."""
-        if self.count(period) > MAX_BUCKETS:
-            message = (
-                f"{self.count(period)} '{self.granularity}' buckets exceed the limit of "
-                f"{MAX_BUCKETS}: narrow the date range or use a coarser granularity."
+        count = self.count(period)
+        if count > MAX_BUCKETS:
+            raise fail(
+                path,
+                f"{count} '{self.granularity}' buckets exceed the limit of {MAX_BUCKETS}: "
+                "narrow the date range or use a coarser granularity.",
             )
-            raise QueryError(message, [{"path": path, "message": message}])
 
     def keys(self, period: Period) -> list[datetime]:
         """All bucket keys of ``period``, in order."""

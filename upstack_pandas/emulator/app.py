@@ -151,7 +151,10 @@ class ApiApp:
         if missing:  # pragma: no cover - guards the spec and the table against drift
             raise RuntimeError(f"operations without handlers (or the reverse): {sorted(missing)}")
         self._routes = Map(
-            [Rule(op.rule, endpoint=op.operation_id, methods=[op.method]) for op in operations()]
+            [
+                Rule(op.rule, endpoint=op.operation_id, methods=[op.method])
+                for op in self._operations.values()
+            ]
         )
 
     def __call__(

@@ -9,23 +9,20 @@ touchpoint in the window are credited to ``(direct)``.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-import duckdb
-
-from upstack_pandas.emulator._filters import Params, compile_filter, validate_filter
+from upstack_pandas.emulator._filters import Params, validate_filter, where_sql
 from upstack_pandas.emulator._request import (
-    fail,
-    granularity_of,
+    Context,
+    buckets_of,
     measures_of,
     periods_of,
-    statuses_of,
-    timezone_of,
+    status_sql,
 )
 from upstack_pandas.emulator._shape import check_size, group_series, timeline
-from upstack_pandas.emulator._time import Buckets, Period
+from upstack_pandas.emulator._time import Period
 from upstack_pandas.emulator.catalog import Catalog
+from upstack_pandas.emulator.engine_errors import fail
 from upstack_pandas.emulator.sql import Spec, aggregate
 
 MODELS = ("first_click", "last_click", "any_click")
@@ -45,22 +42,19 @@ def _prelude(
     model: str,
     window: int,
     periods: tuple[Period, ...],
-    statuses: tuple[str, ...],
-    filters: Any,
+    body: dict[str, Any],
     params: Params,
 ) -> str:
     """CTEs ending in ``attributed``: one row per (order, credited value)."""
     in_period = " OR ".join(
         f"(ts >= {params.add(p.lo)} AND ts < {params.add(p.hi)})" for p in periods
     )
-    conds = [f"({in_period})", f"status IN ({', '.join(params.add(s) for s in statuses)})"]
-    flt = compile_filter(filters, catalog, "orders", params)
-    if flt:
-        conds.append(flt)
+    conds = [f"({in_period})", status_sql(body, params)]
+    where = where_sql(conds, body.get("filters"), catalog, "orders", params)
     column = catalog.sources["sessions"].dimensions[dimension]
     return (
         "ao AS (SELECT order_id, customer_id, ts, total_revenue, customer_type FROM order_facts "
-        f"WHERE {' AND '.join(conds)}), "
+        f"WHERE {where}), "
         f"tp AS (SELECT ao.order_id, s.{column} AS v, s.ts AS tts, s.session_id FROM ao "
         "JOIN session_facts s ON s.customer_id = ao.customer_id AND s.ts <= ao.ts "
         f"AND s.ts >= ao.ts - to_hours({24 * window})), "
@@ -70,33 +64,12 @@ def _prelude(
     )
 
 
-def run_attribution(
-    cursor: duckdb.DuckDBPyConnection,
-    catalog: Catalog,
-    available: frozenset[str],
-    now: datetime,
-    body: dict[str, Any],
-) -> dict[str, Any]:
+def run_attribution(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     """Answer ``POST /db-mgmt/api/query-attribution``.
 
-    Parameters
-    ----------
-    cursor
-        A DuckDB cursor of the store.
-    catalog
-        The catalog.
-    available
-        Store tables holding data (without sessions every order is ``(direct)``).
-    now
-        The emulated now (pacing flags).
-    body
-        The request body.
-
-    Returns
-    -------
-    dict
-        ``{"results": [...]}``, one result per credited dimension value, sorted by value.
+    Returns ``{"results": [...]}``: one result per credited dimension value, sorted by value.
     """
+    catalog = ctx.catalog
     dimensions = catalog.sources["attributed"].dimensions
     dimension = str(body.get("dimension"))
     if dimension not in dimensions:
@@ -117,22 +90,12 @@ def run_attribution(
             f"(allowed days: {', '.join(map(str, WINDOWS))}).",
         )
     requested = measures_of(list(body.get("measures") or DEFAULT_MEASURES), catalog, "attribution")
-    tz = timezone_of(body)
-    buckets = Buckets(granularity_of(body, default="none"), tz)
-    primary, compare = periods_of(body, tz, buckets)
+    buckets = buckets_of(body, default="none")
+    primary, compare = periods_of(body, buckets)
     validate_filter(body.get("filters"), catalog, "attribution")
     periods = (primary,) if compare is None else (primary, compare)
     params = Params()
-    prelude = _prelude(
-        catalog,
-        dimension,
-        str(model),
-        int(window),
-        periods,
-        statuses_of(body),
-        body.get("filters"),
-        params,
-    )
+    prelude = _prelude(catalog, dimension, str(model), int(window), periods, body, params)
     ok = [r.measure for r in requested]  # orders are always available
     spec = Spec(
         measures=tuple(ok),
@@ -142,7 +105,7 @@ def run_attribution(
         sets=(("b", "d0"), ("d0",)),
         prelude=prelude,
     )
-    grid = aggregate(cursor, catalog, spec, params)
+    grid = aggregate(ctx, spec, params)
     points = sum(buckets.count(p) for p in periods) * len(grid.groups())
     check_size(points, len(requested))
     column = {m.id: i for i, m in enumerate(ok)}
@@ -157,7 +120,7 @@ def run_attribution(
             group,
             buckets,
             (primary, compare),
-            now,
+            ctx.now,
             line=line,
             extra={dimension: value},
         )
@@ -169,7 +132,7 @@ def run_attribution(
                 "attributionModel": model,
                 "attributionWindow": window,
                 "granularity": buckets.granularity,
-                "timezone": tz.key,
+                "timezone": buckets.tz.key,
                 "dimensionFilters": [[{"dimension": dimension, "value": value}]],
                 "data": data,
                 "measureDetails": measure_details,

@@ -8,18 +8,17 @@ safe to call from many threads at once: each call runs on its own DuckDB cursor.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 
+from upstack_pandas.emulator._request import Context
 from upstack_pandas.emulator._time import to_utc
 from upstack_pandas.emulator.attribution import run_attribution
-from upstack_pandas.emulator.catalog import Catalog, load_catalog
+from upstack_pandas.emulator.catalog import load_catalog
 from upstack_pandas.emulator.channels import run_channel_details
 from upstack_pandas.emulator.cohorts import run_cohorts
 from upstack_pandas.emulator.engine_errors import DataLoadError, QueryError, UnknownMeasureError
@@ -28,9 +27,7 @@ from upstack_pandas.emulator.store import Store
 
 __all__ = ["Backend", "DataLoadError", "QueryError", "UnknownMeasureError"]
 
-Runner = Callable[
-    [duckdb.DuckDBPyConnection, Catalog, frozenset[str], datetime, dict[str, Any]], dict[str, Any]
-]
+Runner = Callable[[Context, dict[str, Any]], dict[str, Any]]
 
 
 class Backend:
@@ -100,19 +97,11 @@ class Backend:
         return self.catalog.measure(measure_id).public(self.catalog.currency)
 
     # analytics -------------------------------------------------------------------------------
-    @contextmanager
-    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        cur = self.store.cursor()
-        try:
-            yield cur
-        finally:
-            cur.close()
-
     def _run(self, runner: Runner, body: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise QueryError("The request body must be a JSON object.")
-        with self._cursor() as cur:
-            return runner(cur, self.catalog, self.store.available, self.now, body)
+        with self.store.cursor() as cur:
+            return runner(Context(cur, self.catalog, self.store.available, self.now), body)
 
     def query(self, body: dict[str, Any]) -> dict[str, Any]:
         """Body of ``POST /db-mgmt/api/query`` for a request ``body``."""

@@ -8,27 +8,24 @@ page's entities are aggregated like ``/query`` grouped by entity id, one point p
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-import duckdb
-
-from upstack_pandas.emulator._filters import Params, compile_filter, validate_filter
+from upstack_pandas.emulator._filters import Params, validate_filter, where_sql
 from upstack_pandas.emulator._request import (
+    Context,
     Requested,
+    buckets_of,
     computable,
-    fail,
-    granularity_of,
     measures_of,
     periods_of,
-    timezone_of,
 )
 from upstack_pandas.emulator._shape import check_size, group_series, timeline
-from upstack_pandas.emulator._time import Buckets, Period
-from upstack_pandas.emulator.catalog import Catalog
+from upstack_pandas.emulator._taxonomy import AD_LEVELS
+from upstack_pandas.emulator._time import Period
+from upstack_pandas.emulator.engine_errors import fail
 from upstack_pandas.emulator.sql import Spec, aggregate
 
-GRAINS = ("campaign", "adset", "ad")
+GRAINS = AD_LEVELS[1:]  # campaign, adset, ad; no grain dimension means account grain
 MAX_LIMIT = 1000
 
 
@@ -58,57 +55,27 @@ def _page(body: dict[str, Any]) -> tuple[int, int]:
 
 
 def _entities(
-    cursor: duckdb.DuckDBPyConnection,
-    catalog: Catalog,
-    level: str,
-    filters: Any,
-    limit: int,
-    offset: int,
+    ctx: Context, level: str, filters: Any, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of the entities at ``level`` matching ``filters``, and how many match in all."""
     params = Params()
-    conds = [f"level = {params.add(level)}"]
-    flt = compile_filter(filters, catalog, "ad_spend", params)
-    if flt:
-        conds.append(flt)
-    where = " AND ".join(conds)
+    where = where_sql([f"level = {params.add(level)}"], filters, ctx.catalog, "ad_spend", params)
     count_sql = f"SELECT count(*) FROM entities WHERE {where}"
-    count = cursor.execute(count_sql, params.used_in(count_sql)).fetchone()
+    count = ctx.cursor.execute(count_sql, params.used_in(count_sql)).fetchone()
     page = f"ORDER BY id LIMIT {params.add(limit)} OFFSET {params.add(offset)}"
     list_sql = f"SELECT * FROM entities WHERE {where} {page}"
-    cur = cursor.execute(list_sql, params.used_in(list_sql))
+    cur = ctx.cursor.execute(list_sql, params.used_in(list_sql))
     names = [d[0] for d in cur.description or []]
     rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
     return rows, int(count[0]) if count else 0
 
 
-def run_channel_details(
-    cursor: duckdb.DuckDBPyConnection,
-    catalog: Catalog,
-    available: frozenset[str],
-    now: datetime,
-    body: dict[str, Any],
-) -> dict[str, Any]:
+def run_channel_details(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     """Answer ``POST /db-mgmt/api/query-channel-details``.
 
-    Parameters
-    ----------
-    cursor
-        A DuckDB cursor of the store.
-    catalog
-        The catalog (``channel`` context measures and filters).
-    available
-        Store tables holding data (without ad spend the listing is empty).
-    now
-        The emulated now (pacing flags).
-    body
-        The request body.
-
-    Returns
-    -------
-    dict
-        ``{"results": [...], "pagination": {"limit", "offset", "total", "hasMore"}}``.
+    Returns ``{"results": [...], "pagination": {"limit", "offset", "total", "hasMore"}}``.
     """
+    catalog = ctx.catalog
     dims = list(dict.fromkeys(body.get("dimensions") or []))
     if len(dims) > 1 or any(d not in GRAINS for d in dims):
         raise fail(
@@ -118,8 +85,7 @@ def run_channel_details(
         )
     level = dims[0] if dims else "account"
     limit, offset = _page(body)
-    tz = timezone_of(body)
-    buckets = Buckets(granularity_of(body), tz)
+    buckets = buckets_of(body)
     validate_filter(body.get("filters"), catalog, "channel")
     requested: list[Requested] = []
     periods: tuple[Period, Period | None] | None = None
@@ -127,17 +93,17 @@ def run_channel_details(
         requested = measures_of(body["measures"], catalog, "channel")
         if body.get("dateRange") is None:
             raise fail("dateRange", "dateRange is required together with measures.")
-        periods = periods_of(body, tz, buckets, auto_compare=False)
+        periods = periods_of(body, buckets, auto_compare=False)
     elif body.get("compareDateRange") is not None:
         raise fail("compareDateRange", "compareDateRange is only allowed together with measures.")
-    entities, total = _entities(cursor, catalog, level, body.get("filters"), limit, offset)
+    entities, total = _entities(ctx, level, body.get("filters"), limit, offset)
     results: list[dict[str, Any]] = []
     for entity in entities:
         results.append({"basicDetails": _basic(entity), "data": {"primary": [], "compare": []}})
     if periods is not None and entities:
         count = sum(buckets.count(p) for p in periods if p is not None)
         check_size(count * len(entities), len(requested))
-        ok = computable(requested, catalog, available)
+        ok = computable(requested, ctx)
         params = Params()
         ids = ", ".join(params.add(e["id"]) for e in entities)
         spec = Spec(
@@ -149,12 +115,12 @@ def run_channel_details(
             filter=body.get("filters"),
             where={"ad_spend": [f"{level}_id IN ({ids})"]},
         )
-        grid = aggregate(cursor, catalog, spec, params)
+        grid = aggregate(ctx, spec, params)
         column = {m.id: i for i, m in enumerate(ok)}
         line = timeline(buckets, periods)
         for result, entity in zip(results, entities, strict=True):
             result["data"], result["measureDetails"] = group_series(
-                requested, column, grid, (entity["id"],), buckets, periods, now, line=line
+                requested, column, grid, (entity["id"],), buckets, periods, ctx.now, line=line
             )
     return {
         "results": results,

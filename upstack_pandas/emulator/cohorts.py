@@ -17,19 +17,19 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import duckdb
-
-from upstack_pandas.emulator._filters import Params, compile_filter, validate_filter
+from upstack_pandas.emulator._filters import Params, validate_filter, where_sql
 from upstack_pandas.emulator._request import (
+    Context,
     Requested,
-    fail,
     granularity_of,
     measures_of,
-    statuses_of,
+    status_sql,
     timezone_of,
 )
+from upstack_pandas.emulator._shape import blank_detail
 from upstack_pandas.emulator._time import Period, next_key, parse_period, truncate_local
 from upstack_pandas.emulator.catalog import Catalog
+from upstack_pandas.emulator.engine_errors import fail
 
 GRANULARITIES = ("week", "month", "year")
 SUMS = ("active_customers", "orders", "gross_revenue", "net_revenue", "cm1", "cm2")
@@ -61,18 +61,9 @@ def _detail(r: Requested, value: float | None, cohorts: int) -> dict[str, Any]:
     m = r.measure
     avg = value / cohorts if value is not None and not m.is_average and cohorts else value
     return {
-        "measure": m.id,
-        "isAverage": m.is_average,
-        "isPercentage": m.is_percentage,
-        "calculatedAverage": m.is_average,
-        "success": True,
+        **blank_detail(m, success=True, has_pacing=False),
         "primarySum": value,
-        "compareSum": None,
         "primaryAvg": avg,
-        "compareAvg": None,
-        "percentDiff": None,
-        "hasPacing": False,
-        "preferredTrendDirection": m.preferred_trend_direction,
     }
 
 
@@ -85,17 +76,14 @@ def _sql(
     params: Params,
 ) -> str:
     """Per (cohort, period k) sums, plus one pooled row (cohort NULL) with repeat customers."""
-    conds = [f"status IN ({', '.join(params.add(s) for s in statuses_of(body))})"]
-    flt = compile_filter(body.get("filters"), catalog, "orders", params)
-    if flt:
-        conds.append(flt)
+    where = where_sql([status_sql(body, params)], body.get("filters"), catalog, "orders", params)
     start = datetime.combine(period.start, datetime.min.time())
     end = start + timedelta(days=period.days)
     return (
         f"WITH o AS (SELECT customer_id, timezone({params.add(tz)}, ts) AS local, gross_revenue, "
         "net_revenue, net_revenue - cogs AS cm1, "
         "net_revenue - cogs - shipping_cost - payment_fees AS cm2 "
-        f"FROM order_facts WHERE {' AND '.join(conds)}), "
+        f"FROM order_facts WHERE {where}), "
         "f AS (SELECT customer_id, min(local) AS first_local FROM o GROUP BY customer_id), "
         f"c AS (SELECT customer_id, date_trunc('{granularity}', first_local) AS cohort FROM f "
         f"WHERE first_local >= {params.add(start)} AND first_local < {params.add(end)}), "
@@ -139,33 +127,13 @@ def _cohort_rows(
     return rows
 
 
-def run_cohorts(
-    cursor: duckdb.DuckDBPyConnection,
-    catalog: Catalog,
-    available: frozenset[str],
-    now: datetime,
-    body: dict[str, Any],
-) -> dict[str, Any]:
+def run_cohorts(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     """Answer ``POST /db-mgmt/api/query-cohort-analysis``.
 
-    Parameters
-    ----------
-    cursor
-        A DuckDB cursor of the store.
-    catalog
-        The catalog (cohort measures).
-    available
-        Store tables holding data (orders always are).
-    now
-        The emulated now: only periods started by then have rows.
-    body
-        The request body.
-
-    Returns
-    -------
-    dict
-        ``{"results": [one result]}`` with one data point per (cohort, period).
+    Returns ``{"results": [one result]}`` with one data point per (cohort, period) started by
+    ``ctx.now``.
     """
+    catalog = ctx.catalog
     requested = measures_of(body.get("measures"), catalog, "cohort")
     granularity = granularity_of(body, GRANULARITIES)
     tz = timezone_of(body)
@@ -178,13 +146,13 @@ def run_cohorts(
     cells: dict[datetime, dict[int, dict[str, float]]] = {}
     pooled: dict[str, float] = dict.fromkeys(SUMS, 0.0)
     repeaters = 0.0
-    for cohort, k, *sums, repeat in cursor.execute(sql, params.used_in(sql)).fetchall():
+    for cohort, k, *sums, repeat in ctx.cursor.execute(sql, params.used_in(sql)).fetchall():
         values = {name: float(v or 0) for name, v in zip(SUMS, sums, strict=True)}
         if cohort is None:
             pooled, repeaters = values, float(repeat or 0)
         else:
             cells.setdefault(cohort, {})[int(k)] = values
-    now_bucket = truncate_local(now.astimezone(tz).replace(tzinfo=None), granularity)
+    now_bucket = truncate_local(ctx.now.astimezone(tz).replace(tzinfo=None), granularity)
     rows = [
         row
         for cohort, by_k in cells.items()

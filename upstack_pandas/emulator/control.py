@@ -101,8 +101,9 @@ class ControlApp:
         if endpoint == "reset":
             self._reset()
             return json_response({"reset": True})
+        data = request.get_data()
         try:
-            body = orjson.loads(request.get_data()) if request.get_data() else None
+            body = orjson.loads(data) if data else None
         except orjson.JSONDecodeError:
             raise ApiError(400, "Request body is not valid JSON") from None
         self._validator.check("EmulatorFault", body)  # so body is a valid fault object

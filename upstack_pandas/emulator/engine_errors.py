@@ -44,6 +44,11 @@ class QueryError(Exception):
         return {"message": self.message, "errors": [dict(e) for e in self.errors]}
 
 
+def fail(path: str, message: str) -> QueryError:
+    """A :class:`QueryError` with one error, at ``path``, carrying ``message``."""
+    return QueryError(message, [{"path": path, "message": message}])
+
+
 class UnknownMeasureError(QueryError, KeyError):
     """A measure id that is not in the catalog (the message lists the closest ids)."""
 

@@ -32,7 +32,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
@@ -43,7 +43,7 @@ from upstack_pandas.emulator.wire import REQUEST_ID_HEADER, error_response, new_
 __all__ = ["Fault", "FaultInjector", "FaultKind", "FaultMiddleware"]
 
 FaultKind = Literal["status", "latency", "drop", "malformed", "empty"]
-_KINDS = ("status", "latency", "drop", "malformed", "empty")
+_KINDS: tuple[str, ...] = get_args(FaultKind)
 _MESSAGES = {
     429: "Rate limit exceeded",
     500: "Internal server error",

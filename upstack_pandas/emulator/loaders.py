@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 
 from upstack_pandas.emulator._taxonomy import (
+    AD_LEVELS,
     DIRECT,
+    ENTITY_COLUMNS,
     NONE,
     UNKNOWN,
     channel_of_platform,
@@ -245,7 +247,7 @@ def _ad_spend(cols: dict[str, pd.Series | None], n: int) -> pd.DataFrame:
     out["channel"] = channel_of_platform(out["platform"])
     out["account_id"] = _fill(cols, "account_id", n, out["platform"] + "-account")
     out["account_name"] = _fill(cols, "account_name", n, out["account_id"])
-    for level in ("campaign", "adset", "ad"):
+    for level in AD_LEVELS[1:]:
         out[f"{level}_id"] = _fill(cols, f"{level}_id", n, NONE)
         out[f"{level}_name"] = _fill(cols, f"{level}_name", n, out[f"{level}_id"])
     out["spend"] = _fill(cols, "spend", n, 0.0).round(2)
@@ -272,11 +274,10 @@ def entities_from_spend(ad_spend: pd.DataFrame, now: datetime) -> pd.DataFrame:
     pandas.DataFrame
         One row per entity (ids of ``(none)`` are skipped).
     """
-    levels = ["account", "campaign", "adset", "ad"]
     recent = ad_spend["date"] >= pd.Timestamp(now.date() - timedelta(days=6))
     frames = []
-    for depth, level in enumerate(levels):
-        keep = [f"{lv}_{k}" for lv in levels[: depth + 1] for k in ("id", "name")]
+    for depth, level in enumerate(AD_LEVELS):
+        keep = [f"{lv}_{k}" for lv in AD_LEVELS[: depth + 1] for k in ("id", "name")]
         rows = ad_spend[ad_spend[f"{level}_id"] != NONE]
         ent = rows.groupby([*keep, "platform"], sort=True).size().reset_index()[[*keep, "platform"]]
         live = set(rows.loc[recent[rows.index], f"{level}_id"])
@@ -285,14 +286,7 @@ def entities_from_spend(ad_spend: pd.DataFrame, now: datetime) -> pd.DataFrame:
         ent.insert(3, "name", ent[f"{level}_name"])
         ent["status"] = np.where(ent["id"].isin(live), "active", "paused")
         frames.append(ent)
-    cols = (
-        ["id", "level", "platform", "name"]
-        + [f"{lv}_{k}" for lv in levels for k in ("id", "name")]
-        + ["status"]
-    )
-    if not frames:
-        return pd.DataFrame(columns=cols)
-    return pd.concat(frames, ignore_index=True).reindex(columns=cols)
+    return pd.concat(frames, ignore_index=True).reindex(columns=list(ENTITY_COLUMNS))
 
 
 def _customers(orders: pd.DataFrame, sessions: pd.DataFrame | None) -> pd.DataFrame:

@@ -9,20 +9,17 @@ total and per period. Attribution and channel details reuse :func:`aggregate`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-import duckdb
-
-from upstack_pandas.emulator._filters import Params, compile_filter, validate_filter
+from upstack_pandas.emulator._filters import Params, validate_filter, where_sql
 from upstack_pandas.emulator._request import (
+    Context,
+    buckets_of,
     check_dimensions,
     computable,
-    granularity_of,
     measures_of,
     periods_of,
-    statuses_of,
-    timezone_of,
+    status_sql,
 )
 from upstack_pandas.emulator._shape import Grid, check_size, details, row_values
 from upstack_pandas.emulator._time import Buckets, Period
@@ -44,7 +41,6 @@ class Spec:
     sets: tuple[tuple[str, ...], ...]
     filter: Any = None
     where: dict[str, list[str]] = field(default_factory=dict)
-    relations: dict[str, str] = field(default_factory=dict)
     prelude: str = ""
 
 
@@ -102,9 +98,7 @@ def compile_aggregation(catalog: Catalog, spec: Spec, params: Params) -> str:
         column = "date" if source.time == "date" else "ts"
         in_period = [_period_sql(source.time, column, p, params) for p in spec.periods]
         conds = [f"({' OR '.join(in_period)})", *spec.where.get(source_id, [])]
-        flt = compile_filter(spec.filter, catalog, source_id, params)
-        if flt:
-            conds.append(flt)
+        where = where_sql(conds, spec.filter, catalog, source_id, params)
         cols = [
             f"CASE WHEN {in_period[0]} THEN 0 ELSE 1 END AS p",
             f"{spec.buckets.sql_key(source.time, column, tz)} AS b",
@@ -112,12 +106,11 @@ def compile_aggregation(catalog: Catalog, spec: Spec, params: Params) -> str:
         cols += [f"{group[source_id]} AS {d}" for group, d in zip(spec.groups, dims, strict=True)]
         for agg_id in agg_ids:
             agg = catalog.aggregates[agg_id]
-            where = f" FILTER (WHERE {agg.where})" if agg.where else ""
-            cols.append(f"SUM({agg.sum}){where} AS a_{agg_id}")
-        relation = spec.relations.get(source_id, source.table)
+            only = f" FILTER (WHERE {agg.where})" if agg.where else ""
+            cols.append(f"SUM({agg.sum}){only} AS a_{agg_id}")
         ctes.append(
-            f"s_{source_id} AS (SELECT {', '.join(cols)} FROM {relation} "
-            f"WHERE {' AND '.join(conds)} GROUP BY ALL)"
+            f"s_{source_id} AS (SELECT {', '.join(cols)} FROM {source.table} "
+            f"WHERE {where} GROUP BY ALL)"
         )
     names = [f"s_{s}" for s in needed]
     joined = names[0] + "".join(
@@ -136,17 +129,13 @@ def compile_aggregation(catalog: Catalog, spec: Spec, params: Params) -> str:
     )
 
 
-def aggregate(
-    cursor: duckdb.DuckDBPyConnection, catalog: Catalog, spec: Spec, params: Params | None = None
-) -> Grid:
+def aggregate(ctx: Context, spec: Spec, params: Params | None = None) -> Grid:
     """Run an aggregation and decode its rows into a :class:`Grid`.
 
     Parameters
     ----------
-    cursor
-        A DuckDB cursor of the store.
-    catalog
-        The catalog.
+    ctx
+        The request's cursor and catalog.
     spec
         What to aggregate; with no measures the grid is empty.
     params
@@ -161,10 +150,10 @@ def aggregate(
     if not spec.measures:
         return grid
     params = params or Params()
-    sql = compile_aggregation(catalog, spec, params)
+    sql = compile_aggregation(ctx.catalog, spec, params)
     n = len(spec.groups)
     full, dims_mask, bucket_mask = (1 << (n + 1)) - 1, (1 << n) - 1, 1 << n
-    for row in cursor.execute(sql, params.used_in(sql)).fetchall():
+    for row in ctx.cursor.execute(sql, params.used_in(sql)).fetchall():
         p, key, groups, g, values = (
             row[0],
             row[1],
@@ -185,42 +174,17 @@ def aggregate(
     return grid
 
 
-def run_query(
-    cursor: duckdb.DuckDBPyConnection,
-    catalog: Catalog,
-    available: frozenset[str],
-    now: datetime,
-    body: dict[str, Any],
-) -> dict[str, Any]:
-    """Answer ``POST /db-mgmt/api/query``.
-
-    Parameters
-    ----------
-    cursor
-        A DuckDB cursor of the store.
-    catalog
-        The catalog.
-    available
-        Store tables holding data (measures needing another are ``success: false``).
-    now
-        The emulated now (pacing).
-    body
-        The request body.
-
-    Returns
-    -------
-    dict
-        The response body ``{"results": [...]}``.
-    """
+def run_query(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
+    """Answer ``POST /db-mgmt/api/query``: the response body ``{"results": [one result]}``."""
+    catalog = ctx.catalog
     requested = measures_of(body.get("measures"), catalog, "query")
     dims = check_dimensions(body.get("dimensions"), requested, catalog)
-    tz = timezone_of(body)
-    buckets = Buckets(granularity_of(body), tz)
-    primary, compare = periods_of(body, tz, buckets)
+    buckets = buckets_of(body)
+    primary, compare = periods_of(body, buckets)
     validate_filter(body.get("filters"), catalog, "query")
     params = Params()
-    statuses = ", ".join(params.add(s) for s in statuses_of(body))
-    ok = computable(requested, catalog, available)
+    statuses = status_sql(body, params)
+    ok = computable(requested, ctx)
     periods = (primary,) if compare is None else (primary, compare)
     sets = (("b", *[f"d{i}" for i in range(len(dims))]), ("b",), ())
     spec = Spec(
@@ -233,11 +197,11 @@ def run_query(
         buckets=buckets,
         sets=sets if dims else sets[1:],
         filter=body.get("filters"),
-        where={"orders": [f"status IN ({statuses})"]},
+        where={"orders": [statuses]},
     )
     if not dims:
         check_size(sum(buckets.count(p) for p in periods), len(requested))
-    grid = aggregate(cursor, catalog, spec, params)
+    grid = aggregate(ctx, spec, params)
     if dims:
         check_size(sum(len(rows) for rows in grid.detail.values()), len(requested))
     column = {m.id: i for i, m in enumerate(ok)}
@@ -261,11 +225,17 @@ def run_query(
             {
                 "granularity": buckets.granularity,
                 "dimensions": dims,
-                "timezone": tz.key,
+                "timezone": buckets.tz.key,
                 "dateRange": primary.as_dict(),
                 "compareDateRange": compare.as_dict() if compare else None,
                 "measureDetails": details(
-                    requested, column, grid.totals, grid.by_bucket, buckets, (primary, compare), now
+                    requested,
+                    column,
+                    grid.totals,
+                    grid.by_bucket,
+                    buckets,
+                    (primary, compare),
+                    ctx.now,
                 ),
                 "data": data,
             }

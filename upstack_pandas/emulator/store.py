@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from upstack_pandas.emulator._generate import generate
+from upstack_pandas.emulator._taxonomy import ENTITY_COLUMNS, HIERARCHY_COLUMNS
 from upstack_pandas.emulator.loaders import load_user_data
 
 LAST_TOUCH_DAYS = 30
@@ -65,35 +66,14 @@ _TABLES = {
         "date DATE",
         "platform VARCHAR",
         "channel VARCHAR",
-        "account_id VARCHAR",
-        "account_name VARCHAR",
-        "campaign_id VARCHAR",
-        "campaign_name VARCHAR",
-        "adset_id VARCHAR",
-        "adset_name VARCHAR",
-        "ad_id VARCHAR",
-        "ad_name VARCHAR",
+        *(f"{c} VARCHAR" for c in HIERARCHY_COLUMNS),
         f"spend {MONEY}",
         "impressions BIGINT",
         "clicks BIGINT",
         "conversions BIGINT",
         f"conversion_value {MONEY}",
     ],
-    "entities": [
-        "id VARCHAR",
-        "level VARCHAR",
-        "platform VARCHAR",
-        "name VARCHAR",
-        "account_id VARCHAR",
-        "account_name VARCHAR",
-        "campaign_id VARCHAR",
-        "campaign_name VARCHAR",
-        "adset_id VARCHAR",
-        "adset_name VARCHAR",
-        "ad_id VARCHAR",
-        "ad_name VARCHAR",
-        "status VARCHAR",
-    ],
+    "entities": [f"{c} VARCHAR" for c in ENTITY_COLUMNS],
     "customers": [
         "customer_id VARCHAR",
         "created_at TIMESTAMPTZ",
