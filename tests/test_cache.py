@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import stat
 import threading
 from collections.abc import Callable, Iterator
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests_cache
+from _env import clean_upstack_env
 from _httpserver import Recorded, Reply, TestServer
 
 import upstack_pandas as up
@@ -32,10 +32,7 @@ NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in list(os.environ):
-        if name.startswith("UPSTACK_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    clean_upstack_env(monkeypatch, tmp_path)
     cache_dir = tmp_path / "cache"
     monkeypatch.setenv("UPSTACK_CACHE_DIR", str(cache_dir))
     return cache_dir

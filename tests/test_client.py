@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import pickle
 import socket
 import threading
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 import requests_cache
+from _env import clean_upstack_env
 from _httpserver import FakeClock, Recorded, Reply, TestServer
 
 import upstack_pandas as up
@@ -31,10 +31,7 @@ VIEWS = "/accounts/api/dashboard/views"
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("UPSTACK_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    clean_upstack_env(monkeypatch, tmp_path)
     monkeypatch.setenv("UPSTACK_CACHE_DIR", str(tmp_path / "cache"))
     up.set_default_client(None)
 

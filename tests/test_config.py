@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import pytest
+from _env import clean_upstack_env
 
 import upstack_pandas as up
 from upstack_pandas._config import DEFAULT_BASE_URL, resolve_settings
@@ -15,16 +15,14 @@ ARG_KEY = "upstack_argument00000000000000000000000000a1"
 ENV_KEY = "upstack_environment000000000000000000000000e2"
 FILE_KEY = "upstack_configfile0000000000000000000000000f3"
 PROFILE_KEY = "upstack_profile0000000000000000000000000000p4"
+#: A config file with every setting in its default section.
+FULL_RC = f"[default]\napi_key = {FILE_KEY}\npixel_id = file-px\nbase_url = https://file.example\n"
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in list(os.environ):
-        if name.startswith("UPSTACK_"):
-            monkeypatch.delenv(name)
-    home = tmp_path / "home"
+    home = clean_upstack_env(monkeypatch, tmp_path)
     home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
     return home
 
 
@@ -37,10 +35,7 @@ def write_rc(path: Path, text: str, mode: int = 0o600) -> Path:
 def test_arguments_win_over_environment_and_file(
     monkeypatch: pytest.MonkeyPatch, clean_env: Path
 ) -> None:
-    write_rc(
-        clean_env / ".upstackrc",
-        f"[default]\napi_key = {FILE_KEY}\npixel_id = file-px\nbase_url = https://file.example\n",
-    )
+    write_rc(clean_env / ".upstackrc", FULL_RC)
     monkeypatch.setenv("UPSTACK_API_KEY", ENV_KEY)
     monkeypatch.setenv("UPSTACK_PIXEL_ID", "env-px")
     settings = resolve_settings(ARG_KEY, "arg-px", "https://arg.example/")
@@ -55,10 +50,7 @@ def test_arguments_win_over_environment_and_file(
 def test_environment_wins_over_file_per_setting(
     monkeypatch: pytest.MonkeyPatch, clean_env: Path
 ) -> None:
-    write_rc(
-        clean_env / ".upstackrc",
-        f"[default]\napi_key = {FILE_KEY}\npixel_id = file-px\nbase_url = https://file.example\n",
-    )
+    write_rc(clean_env / ".upstackrc", FULL_RC)
     monkeypatch.setenv("UPSTACK_API_KEY", ENV_KEY)
     settings = resolve_settings()
     assert settings.api_key == ENV_KEY

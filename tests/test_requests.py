@@ -1,11 +1,17 @@
-"""Argument normalisation, validation and request bodies (upstack_pandas._requests)."""
+"""Argument normalisation, validation and request bodies (upstack_pandas._requests).
+
+The enums and limits are also checked against the emulator's OpenAPI file, read as plain YAML.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 
 from upstack_pandas import _requests as rq
 from upstack_pandas._request_models import AttributionQuery, ChannelQuery, CohortQuery, Query
@@ -21,6 +27,41 @@ def build(**kw: object) -> Query:
     }
     args.update(kw)
     return Query.build(args.pop("measures"), args.pop("start"), args.pop("end"), **args)  # type: ignore[arg-type]
+
+
+def attribution(**kw: object) -> AttributionQuery:
+    """``AttributionQuery.build`` with every argument given: these defaults, overridden by kw."""
+    args: dict[str, object] = {
+        "dimension": "utm_source",
+        "start": None,
+        "end": None,
+        "model": "first_click",
+        "window": 30,
+        "measures": None,
+        "granularity": "none",
+        "compare": False,
+        "filters": None,
+        "timezone": None,
+    }
+    args.update(kw)
+    return AttributionQuery.build(args.pop("dimension"), args.pop("start"), args.pop("end"), **args)  # type: ignore[arg-type]
+
+
+def channel(**kw: object) -> ChannelQuery:
+    """``ChannelQuery.build`` with every argument given: these defaults, overridden by kw."""
+    args: dict[str, object] = {
+        "measures": None,
+        "start": None,
+        "end": None,
+        "granularity": "none",
+        "level": "account",
+        "compare": False,
+        "filters": None,
+        "timezone": None,
+        "page_size": 100,
+    }
+    args.update(kw)
+    return ChannelQuery.build(args.pop("measures"), args.pop("start"), args.pop("end"), **args)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -149,17 +190,12 @@ def test_query_body_matches_the_contract() -> None:
 
 
 def test_other_bodies() -> None:
-    a = AttributionQuery.build(
-        "utm_source",
-        "2026-04-01",
-        "2026-04-30",
+    a = attribution(
+        start="2026-04-01",
+        end="2026-04-30",
         model="last_click",
         window=7,
         measures=["attribution.revenue"],
-        granularity="none",
-        compare=False,
-        filters=None,
-        timezone=None,
     )
     assert a.body("px") == {
         "pixelId": "px",
@@ -172,31 +208,9 @@ def test_other_bodies() -> None:
         "measures": ["attribution.revenue"],
     }
     with pytest.raises(ValueError, match="window"):
-        AttributionQuery.build(
-            "utm_source",
-            None,
-            None,
-            model="first_click",
-            window=5,
-            measures=None,
-            granularity="none",
-            compare=False,
-            filters=None,
-            timezone=None,
-        )
+        attribution(window=5)
     with pytest.raises(ValueError, match="model"):
-        AttributionQuery.build(
-            "utm_source",
-            None,
-            None,
-            model="linear",
-            window=30,
-            measures=None,
-            granularity="none",
-            compare=False,
-            filters=None,
-            timezone=None,
-        )
+        attribution(model="linear")
     c = CohortQuery.build(
         "orders.customers_cohort",
         "2026-01-01",
@@ -208,17 +222,7 @@ def test_other_bodies() -> None:
     assert c.body("px")["measures"] == ["orders.customers_cohort"]
     with pytest.raises(ValueError, match="granularity"):
         CohortQuery.build("x", None, None, granularity="day", filters=None, timezone=None)
-    ch = ChannelQuery.build(
-        None,
-        None,
-        None,
-        granularity="none",
-        level="campaign",
-        compare=True,
-        filters=None,
-        timezone=None,
-        page_size=50,
-    )
+    ch = channel(level="campaign", compare=True, page_size=50)
     assert ch.body("px", 100) == {
         "pixelId": "px",
         "granularity": "none",
@@ -228,17 +232,7 @@ def test_other_bodies() -> None:
         "dimensions": ["campaign"],
     }
     with pytest.raises(ValueError, match="page_size"):
-        ChannelQuery.build(
-            None,
-            None,
-            None,
-            granularity="none",
-            level="ad",
-            compare=False,
-            filters=None,
-            timezone=None,
-            page_size=0,
-        )
+        channel(level="ad", page_size=0)
 
 
 @pytest.mark.parametrize(("chunks", "days"), [(None, None), ("90D", 90), (30, 30), ("2W", 14)])
@@ -270,10 +264,9 @@ def _bodies() -> list[tuple[str, dict[str, object]]]:
         (Query.path, build(compare=("2026-01-01", "2026-01-31"), pacing=True).body("px")),
     ]
     for compare in (False, True):
-        attribution = AttributionQuery.build(
-            "utm_source",
-            "2026-04-01",
-            "2026-04-30",
+        weekly = attribution(
+            start="2026-04-01",
+            end="2026-04-30",
             model="any_click",
             window=90,
             measures=["attribution.revenue"],
@@ -282,7 +275,7 @@ def _bodies() -> list[tuple[str, dict[str, object]]]:
             filters=[cond],
             timezone="UTC",
         )
-        out.append((AttributionQuery.path, attribution.body("px")))
+        out.append((AttributionQuery.path, weekly.body("px")))
     cohort = CohortQuery.build(
         ["orders.customers_cohort"],
         "2026-01-01",
@@ -293,18 +286,17 @@ def _bodies() -> list[tuple[str, dict[str, object]]]:
     )
     out.append((CohortQuery.path, cohort.body("px")))
     for measures in (None, ["channel.spend"]):
-        channel = ChannelQuery.build(
-            measures,
-            "2026-04-01",
-            "2026-04-30",
+        details = channel(
+            measures=measures,
+            start="2026-04-01",
+            end="2026-04-30",
             granularity="day",
             level="adset",
             compare=True,
-            filters=None,
             timezone="UTC",
             page_size=1000,
         )
-        out.append((ChannelQuery.path, channel.body("px", 2000)))
+        out.append((ChannelQuery.path, details.body("px", 2000)))
     return out
 
 
@@ -315,3 +307,74 @@ def test_bodies_match_the_openapi_file(path: str, body: dict[str, object]) -> No
 
     (operation,) = [op for op in operations() if op.method == "POST" and op.path == path]
     RequestValidator().validate_body(operation, body)  # raises the API's 400 otherwise
+
+
+# -------------------------------------------------- enums and limits vs the OpenAPI file
+
+OPENAPI = Path(rq.__file__).parent / "emulator" / "spec" / "openapi.yaml"
+
+
+@pytest.fixture(scope="module")
+def schemas() -> dict[str, Any]:
+    """``components.schemas`` of the emulator's OpenAPI file, read as plain YAML."""
+    spec = yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))
+    found: dict[str, Any] = spec["components"]["schemas"]
+    return found
+
+
+def _request(schemas: dict[str, Any], name: str, field: str) -> dict[str, Any]:
+    found: dict[str, Any] = schemas[name]["properties"][field]
+    return found
+
+
+def test_enums_match_the_openapi_file(schemas: dict[str, Any]) -> None:
+    assert tuple(schemas["Granularity"]["enum"]) == rq.GRANULARITIES
+    assert tuple(_request(schemas, "CohortRequest", "granularity")["enum"]) == (
+        rq.COHORT_GRANULARITIES
+    )
+    assert tuple(schemas["AttributionModel"]["enum"]) == rq.ATTRIBUTION_MODELS
+    assert tuple(schemas["AttributionWindow"]["enum"]) == rq.ATTRIBUTION_WINDOWS
+    assert tuple(schemas["FilterOperator"]["enum"]) == rq.OPERATORS
+    grains = _request(schemas, "ChannelDetailsRequest", "dimensions")["items"]["enum"]
+    assert ("account", *grains) == rq.CHANNEL_LEVELS  # account: no grain dimension
+
+
+def test_limits_match_the_openapi_file(schemas: dict[str, Any]) -> None:
+    for name in ("QueryRequest", "AttributionRequest", "CohortRequest", "FromPresetRequest"):
+        measures = _request(schemas, name, "measures")
+        assert (measures["minItems"], measures["maxItems"]) == (1, rq.MAX_MEASURES), name
+    channel_measures = _request(schemas, "ChannelDetailsRequest", "measures")
+    assert "minItems" not in channel_measures  # none: the entity listing
+    assert channel_measures["maxItems"] == rq.MAX_MEASURES
+    assert _request(schemas, "QueryRequest", "dimensions")["maxItems"] == rq.MAX_DIMENSIONS
+    limit = _request(schemas, "ChannelDetailsRequest", "limit")
+    assert (limit["minimum"], limit["maximum"]) == (1, rq.MAX_PAGE_SIZE)
+
+
+def test_the_client_enforces_the_openapi_limits(schemas: dict[str, Any]) -> None:
+    most = _request(schemas, "QueryRequest", "measures")["maxItems"]
+    assert len(build(measures=[f"m{i}" for i in range(most)]).measures) == most
+    with pytest.raises(ValueError, match="measures"):
+        build(measures=[f"m{i}" for i in range(most + 1)])
+    most = _request(schemas, "QueryRequest", "dimensions")["maxItems"]
+    assert len(build(dimensions=[f"d{i}" for i in range(most)]).dimensions) == most
+    with pytest.raises(ValueError, match="dimensions"):
+        build(dimensions=[f"d{i}" for i in range(most + 1)])
+    most = _request(schemas, "ChannelDetailsRequest", "limit")["maximum"]
+    assert channel(page_size=most).page_size == most
+    with pytest.raises(ValueError, match="page_size"):
+        channel(page_size=most + 1)
+
+
+def test_dashboard_enums_and_limits_match_the_openapi_file(schemas: dict[str, Any]) -> None:
+    from upstack_pandas import _dashboard_requests as dr
+
+    assert tuple(schemas["DashboardViewType"]["enum"]) == dr.VIEW_TYPES
+    assert tuple(_request(schemas, "FromPresetRequest", "layout")["enum"]) == dr.LAYOUTS
+    assert schemas["DashboardViewName"]["maxLength"] == dr._MAX_NAME
+    chart_types = _request(schemas, "FromPresetRequest", "chartTypes")
+    assert chart_types["items"]["maxLength"] == dr._MAX_CHART_TYPE
+    most = _request(schemas, "FromPresetRequest", "measures")["maxItems"]
+    assert len(dr.measure_names([f"m{i}" for i in range(most)])) == most
+    with pytest.raises(ValueError, match="measures"):
+        dr.measure_names([f"m{i}" for i in range(most + 1)])

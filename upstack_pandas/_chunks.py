@@ -3,11 +3,12 @@
 ``read_upstack(..., chunks="90D")`` lands here. The range (and the compare range) is cut into
 windows of about that many days whose cuts fall on bucket boundaries (a Monday for weeks, the
 1st for months...), so no bucket is split and every window returns exactly the rows a single
-request would. The windows run on a bounded thread pool (``max_workers`` at a time, the summary request
-beside them) sharing one client, hence its retries, cache and rate-limit pacing. Per-measure totals cannot be added up across windows (averages and
-ratios do not add), so they come from one extra request with granularity ``"none"``; the
-per-bucket averages of additive measures are then total / number of buckets, as the API
-computes them. Any window that fails for good fails the whole read: nothing partial is returned.
+request would. The windows run on a bounded thread pool (``max_workers`` at a time, the summary
+request beside them) sharing one client, hence its retries, cache and rate-limit pacing.
+Per-measure totals cannot be added up across windows (averages and ratios do not add), so they
+come from one extra request with granularity ``"none"``; the per-bucket averages of additive
+measures are then total / number of buckets, as the API computes them. Any window that fails for
+good fails the whole read: nothing partial is returned.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from __future__ import annotations
 import datetime as _dt
 import zoneinfo
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from upstack_pandas import _decode, frames, metadata
+from upstack_pandas import _decode
 from upstack_pandas._progress import Progress
+from upstack_pandas._reader_support import concat, result_details
+from upstack_pandas.readers import decode_query, query_frames, query_metadata
 
 if TYPE_CHECKING:
     from upstack_pandas._client import ApiResponse, Client
@@ -88,27 +92,8 @@ def bucket_count(range_: DateRange, granularity: str, timezone: str) -> int:
 
 
 def _fetch(client: Client, query: Query, refresh: bool) -> tuple[ApiResponse, _decode.Decoded]:
-    from upstack_pandas._reader_support import decode_response
-
     response = client.post(query.path, query.body(client.pixel_id), refresh=refresh)
-    spec = frames.query_spec(query.measures, query.dimensions, query.granularity)
-    return response, decode_response(response, spec)
-
-
-def _frame(query: Query, decoded: _decode.Decoded) -> pd.DataFrame:
-    primary, _ = frames.query_frames(
-        decoded,
-        measures=query.measures,
-        dimensions=query.dimensions,
-        granularity=query.granularity,
-        timezone=query.timezone,
-    )
-    return primary
-
-
-def _stitch(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    non_empty = [p for p in parts if len(p)] or parts[:1]
-    return non_empty[0] if len(non_empty) == 1 else pd.concat(non_empty)
+    return response, decode_query(query, response)
 
 
 def read_chunked(
@@ -122,20 +107,18 @@ def read_chunked(
     refresh: bool,
 ) -> pd.DataFrame:
     """Fetch ``query`` window by window, concurrently, and return the single-request frame."""
-    from upstack_pandas.readers import query_metadata
-
     jobs: list[tuple[str, Query]] = [
-        ("primary", query.with_(range=w, compare=None, pacing=False))
+        ("primary", replace(query, range=w, compare=None, pacing=False))
         for w in windows(query.range, query.granularity, window_days)
     ]
     if query.pacing:  # pacedSum needs the last bucket: ask for it in the last window
-        jobs[-1] = ("primary", jobs[-1][1].with_(pacing=True))
+        jobs[-1] = ("primary", replace(jobs[-1][1], pacing=True))
     if query.compare:
         jobs += [
-            ("compare", query.with_(range=w, compare=None, pacing=False))
+            ("compare", replace(query, range=w, compare=None, pacing=False))
             for w in windows(query.compare, query.granularity, window_days)
         ]
-    jobs.append(("summary", query.with_(granularity="none")))
+    jobs.append(("summary", replace(query, granularity="none")))
     done: dict[int, tuple[ApiResponse, _decode.Decoded]] = {}
     # max_workers windows at a time; the one summary request runs beside them
     windows_pool = ThreadPoolExecutor(
@@ -159,9 +142,8 @@ def read_chunked(
             raise
     for pool in (windows_pool, summary_pool):
         pool.shutdown(wait=True)
-    primary = _stitch([_frame(q, done[i][1]) for i, (k, q) in enumerate(jobs) if k == "primary"])
-    compares = [_frame(q, done[i][1]) for i, (k, q) in enumerate(jobs) if k == "compare"]
-    compare = _stitch(compares) if compares else primary.iloc[:0]
+    primary = _stitch("primary", jobs, done)
+    compare = _stitch("compare", jobs, done) if query.compare else primary.iloc[:0]
     details = _details(query, jobs, done)
     request = query.body(client.pixel_id)
     chunk_info = {
@@ -175,6 +157,15 @@ def read_chunked(
     )
 
 
+def _stitch(
+    kind: str,
+    jobs: list[tuple[str, Query]],
+    done: dict[int, tuple[ApiResponse, _decode.Decoded]],
+) -> pd.DataFrame:
+    """The primary frames of the ``kind`` windows, in order, as one frame."""
+    return concat([query_frames(q, done[i][1])[0] for i, (k, q) in enumerate(jobs) if k == kind])
+
+
 def _details(
     query: Query,
     jobs: list[tuple[str, Query]],
@@ -182,16 +173,12 @@ def _details(
 ) -> dict[str, dict[str, Any]]:
     """The single request's measureDetails, from the ``none`` request (and the last window)."""
 
-    def details_of(index: int) -> dict[str, dict[str, Any]]:
-        results = done[index][1].results
-        return metadata.details_by_measure(results[0].get("measureDetails") if results else None)
-
-    details = details_of(len(jobs) - 1)
+    details = result_details(done[len(jobs) - 1][1])
     counts = {"primary": bucket_count(query.range, query.granularity, query.timezone)}
     if query.compare:
         counts["compare"] = bucket_count(query.compare, query.granularity, query.timezone)
     last_window = max(i for i, (k, _) in enumerate(jobs) if k == "primary")
-    paced = details_of(last_window) if query.pacing else {}
+    paced = result_details(done[last_window][1]) if query.pacing else {}
     for mid, detail in details.items():
         if detail.get("isAverage"):
             continue

@@ -2,30 +2,24 @@
 
 One place adds the auth headers, fills ``pixelId`` into analytics bodies, retries (see
 ``_retry``), maps error responses to exceptions (see ``_errors``) and talks to the cache (see
-``cache``). It imports no pandas. A ``Client`` is safe to share between threads: a 429 seen by
-one thread pauses the others through a shared pacing gate.
+``cache``; the session itself comes from ``_session``). It imports no pandas. A ``Client`` is
+safe to share between threads: a 429 seen by one thread pauses the others through a shared
+pacing gate.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import sqlite3
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import requests
-from requests.adapters import HTTPAdapter
 
 from upstack_pandas._config import resolve_settings
-from upstack_pandas._errors import (
-    ConfigurationError,
-    TransportError,
-    error_from_response,
-    request_id_from_headers,
-)
+from upstack_pandas._errors import TransportError, error_from_response, request_id_from_headers
 from upstack_pandas._redact import mask_key, redact, register_secret
 from upstack_pandas._response import ApiResponse, build_response
 from upstack_pandas._retry import (
@@ -38,6 +32,7 @@ from upstack_pandas._retry import (
     parse_retry_after,
     should_retry,
 )
+from upstack_pandas._session import open_session
 from upstack_pandas._version import __version__
 
 if TYPE_CHECKING:
@@ -108,41 +103,11 @@ class Client:
         self.retry: RetryPolicy = RetryPolicy.coerce(max_retries)
         self._pacer = Pacer()
         self._rng = random.Random()
-        self.cache_policy: CachePolicy | None = None
-        self._owns_session = session is None
-        if session is None:
-            session = self._build_session(cache)
-        self.session: requests.Session = session
-        self._cache_hooks: CacheHooks | None = None
-        if _is_cached_session(session):
-            from upstack_pandas._cache_store import CacheHooks
-
-            self._cache_hooks = CacheHooks(session)
-
-    def _build_session(self, cache: Any) -> requests.Session:
-        if cache is None or cache is False:
-            session = requests.Session()
-        elif _is_cached_session(cache):
-            self._owns_session = False
-            return cast(requests.Session, cache)
-        else:
-            from upstack_pandas import _cache_store
-            from upstack_pandas.cache import CachePolicy
-
-            self.cache_policy = CachePolicy.coerce(cache)
-            try:
-                session = _cache_store.build_session(
-                    self.cache_policy, self.base_url, self.pixel_id, self._api_key
-                )
-            except (OSError, sqlite3.Error) as exc:
-                raise ConfigurationError(
-                    f"cannot open the response cache: {exc}",
-                    hint="pass cache=False, or a writable directory via cache= or UPSTACK_CACHE_DIR",
-                ) from exc
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        return session
+        setup = open_session(cache, session, self.base_url, self.pixel_id, self._api_key)
+        self.session: requests.Session = setup.session
+        self._owns_session = setup.owned
+        self.cache_policy: CachePolicy | None = setup.policy
+        self._cache_hooks: CacheHooks | None = setup.hooks
 
     @property
     def api_key_masked(self) -> str:
@@ -387,13 +352,6 @@ class Client:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _is_cached_session(obj: object) -> bool:
-    import sys
-
-    module = sys.modules.get("requests_cache")
-    return module is not None and isinstance(obj, module.CacheMixin)
 
 
 _default_lock = threading.Lock()

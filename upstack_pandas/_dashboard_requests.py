@@ -15,7 +15,12 @@ from urllib.parse import quote
 import pandas as pd
 
 from upstack_pandas._dashboard_view import DashboardView
-from upstack_pandas._requests import ATTRIBUTION_MODELS, ATTRIBUTION_WINDOWS, GRANULARITIES
+from upstack_pandas._requests import (
+    ATTRIBUTION_MODELS,
+    ATTRIBUTION_WINDOWS,
+    GRANULARITIES,
+    MAX_MEASURES,
+)
 
 VIEW_TYPES = ("view", "attribution_view", "pnl_view")
 LAYOUTS = ("kpi-grid",)
@@ -35,7 +40,6 @@ LIST_COLUMNS = [
 PATH = "/accounts/api/dashboard/views"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MAX_NAME = 100
-_MAX_MEASURES = 30
 _MAX_CHART_TYPE = 50
 
 ViewRef = DashboardView | str
@@ -120,8 +124,8 @@ def measure_names(measures: str | Sequence[str]) -> list[str]:
     list of str
     """
     names = [measures] if isinstance(measures, str) else list(measures)
-    if not 1 <= len(names) <= _MAX_MEASURES:
-        raise ValueError(f"give 1 to {_MAX_MEASURES} measures, not {len(names)}")
+    if not 1 <= len(names) <= MAX_MEASURES:
+        raise ValueError(f"give 1 to {MAX_MEASURES} measures, not {len(names)}")
     for item in names:
         _nonempty_str(item, "each measure")
     return names

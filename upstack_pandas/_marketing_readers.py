@@ -7,11 +7,12 @@ own ``measureDetails``; channel details are paginated and followed to the end.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from upstack_pandas import _decode, frames, metadata
+from upstack_pandas import frames, metadata
 from upstack_pandas._progress import Progress
 from upstack_pandas._reader_support import (
     DtypesArg,
@@ -22,12 +23,11 @@ from upstack_pandas._reader_support import (
     entries,
     fill_doc,
     range_json,
-    resolve_client,
     summed_details,
 )
 from upstack_pandas._request_models import AttributionQuery, ChannelQuery
-from upstack_pandas._requests import CompareArg, DateLike, names
-from upstack_pandas.catalog import get_catalog
+from upstack_pandas._requests import ATTRIBUTION_MODELS, CompareArg, DateLike, names
+from upstack_pandas.catalog import get_catalog, resolve_client
 
 if TYPE_CHECKING:
     from upstack_pandas._client import ApiResponse, Client
@@ -57,7 +57,7 @@ def read_attribution(
     refresh: bool = False,
     progress: bool | None = None,
 ) -> pd.DataFrame:
-    models = names(model, "models", minimum=1, maximum=3)
+    models = names(model, "models", minimum=1, maximum=len(ATTRIBUTION_MODELS))
     queries = [
         AttributionQuery.build(
             dimension,
@@ -78,12 +78,12 @@ def read_attribution(
     ids = catalog.resolve(queries[0].measures or (), context="attribution")
     catalog.check_dimensions([queries[0].dimension], ids)
     check_dtypes(dtypes, ids)
-    queries = [AttributionQuery(**{**q.__dict__, "measures": ids}) for q in queries]
+    queries = [replace(q, measures=ids) for q in queries]
     first = queries[0]
     granular = first.granularity != "none"
-    spec = _decode.RowSpec(ids, (), ("dt",) if granular else (), code_times=True)
-    parts: list[pd.DataFrame] = []
-    compares: list[pd.DataFrame] = []
+    spec = frames.attribution_spec(ids, granular)
+    kinds = ("primary", "compare") if first.compare else ("primary",)
+    parts: dict[str, list[pd.DataFrame]] = {kind: [] for kind in kinds}
     responses: list[ApiResponse] = []
     bodies: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
@@ -96,8 +96,8 @@ def read_attribution(
             body = q.body(client.pixel_id)
             response = client.post(q.path, body, refresh=refresh)
             decoded = decode_response(response, spec)
-            for kind, out in (("primary", parts), ("compare", compares)):
-                out.append(
+            for kind in kinds:
+                parts[kind].append(
                     frames.attribution_frame(
                         decoded,
                         dimension=q.dimension,
@@ -111,14 +111,6 @@ def read_attribution(
             bodies.append(body)
             results.extend(decoded.results)
             bar.update()
-    primary: pd.DataFrame
-    compare_frame: pd.DataFrame
-    if len(queries) > 1:
-        level = pd.Index(list(models), dtype=frames.resolve_dtype("attribution_model"))
-        primary = pd.concat(parts, keys=level, names=["attribution_model"])
-        compare_frame = pd.concat(compares, keys=level, names=["attribution_model"])
-    else:
-        primary, compare_frame = parts[0], compares[0]
     meta = metadata.build(
         endpoint=first.path,
         request=bodies[0] if len(bodies) == 1 else {**bodies[0], "attributionModel": list(models)},
@@ -130,12 +122,20 @@ def read_attribution(
         date_range=range_json(first.range),
         compare_date_range=range_json(first.compare),
         measures=entries(catalog, ids, summed_details(results, ids) if len(queries) == 1 else {}),
-        compare=compare_frame if first.compare else None,
+        compare=_by_model(parts["compare"], models) if first.compare else None,
         attributionModel=models[0] if len(models) == 1 else None,
         attributionModels=list(models),
         attributionWindow=first.window,
     )
-    return apply_dtypes(metadata.attach(primary, meta), dtypes, ids)
+    return apply_dtypes(metadata.attach(_by_model(parts["primary"], models), meta), dtypes, ids)
+
+
+def _by_model(parts: Sequence[pd.DataFrame], models: Sequence[str]) -> pd.DataFrame:
+    """One model's frame as is; several under an outer ``attribution_model`` index level."""
+    if len(parts) == 1:
+        return parts[0]
+    level = pd.Index(list(models), dtype=frames.resolve_dtype("attribution_model"))
+    return pd.concat(parts, keys=level, names=["attribution_model"])
 
 
 read_attribution.__doc__ = fill_doc(
@@ -212,11 +212,11 @@ def read_channel_details(
     catalog = get_catalog(client)
     ids = catalog.resolve(query.measures, context="channel") if query.measures else ()
     check_dtypes(dtypes, ids)
-    query = ChannelQuery(**{**query.__dict__, "measures": ids})
+    query = replace(query, measures=ids)
     granular = bool(ids) and query.granularity != "none"
     spec = frames.channel_spec(ids, granular)
-    pages: list[pd.DataFrame] = []
-    compares: list[pd.DataFrame] = []
+    kinds = ("primary", "compare") if query.compare else ("primary",)
+    pages: dict[str, list[pd.DataFrame]] = {kind: [] for kind in kinds}
     responses: list[ApiResponse] = []
     results: list[dict[str, Any]] = []
     offset = 0
@@ -224,8 +224,8 @@ def read_channel_details(
         while True:
             response = client.post(query.path, query.body(client.pixel_id, offset), refresh=refresh)
             decoded = decode_response(response, spec)
-            for kind in ("primary", "compare") if query.compare else ("primary",):
-                (pages if kind == "primary" else compares).append(
+            for kind in kinds:
+                pages[kind].append(
                     frames.channel_frame(
                         decoded, measures=ids, granular=granular, timezone=query.timezone, kind=kind
                     )
@@ -249,7 +249,6 @@ def read_channel_details(
             ):
                 break
             offset = next_offset
-    frame = concat(pages)
     meta = metadata.build(
         endpoint=query.path,
         request=query.body(client.pixel_id),
@@ -261,11 +260,11 @@ def read_channel_details(
         date_range=range_json(query.range),
         compare_date_range=range_json(query.compare),
         measures=entries(catalog, ids, summed_details(results, ids)),
-        compare=concat(compares) if query.compare else None,
-        pages=len(pages),
+        compare=concat(pages["compare"]) if query.compare else None,
+        pages=len(pages["primary"]),
         level=query.level,
     )
-    return apply_dtypes(metadata.attach(frame, meta), dtypes, ids)
+    return apply_dtypes(metadata.attach(concat(pages["primary"]), meta), dtypes, ids)
 
 
 read_channel_details.__doc__ = fill_doc(

@@ -1,4 +1,4 @@
-"""What the readers share: parameter docs written once, dtypes, metadata helpers."""
+"""What the readers share: parameter docs written once, decoding, dtypes, metadata helpers."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import orjson
 import pandas as pd
 
 from upstack_pandas import _decode, metadata
+from upstack_pandas._requests import DateRange, range_body
 from upstack_pandas.catalog import Catalog
 
 if TYPE_CHECKING:
-    from upstack_pandas._client import ApiResponse, Client
+    from upstack_pandas._client import ApiResponse
 
-DEFAULT_ATTRIBUTION_MEASURES = ("attribution.revenue", "attribution.orders")
 DtypesArg = Mapping[str, Any] | str | None
 
 #: Parameter docs shared by the readers, written once and substituted into their docstrings.
@@ -67,20 +67,18 @@ def fill_doc(template: str, **values: str) -> str:
     return re.sub(r"^( *)%(\w+)%$", fill, template, flags=re.MULTILINE)
 
 
-def resolve_client(client: Client | None) -> Client:
-    if client is not None:
-        return client
-    from upstack_pandas._client import get_default_client
-
-    return get_default_client()
-
-
 def decode_response(response: ApiResponse, spec: _decode.RowSpec) -> _decode.Decoded:
     try:
         return _decode.decode(response.content, spec)
     except orjson.JSONDecodeError:
         response.json()  # raises the client's TransportError (and drops a cached copy)
         raise  # pragma: no cover - json() raised already
+
+
+def result_details(decoded: _decode.Decoded) -> dict[str, dict[str, Any]]:
+    """The first result's ``measureDetails`` by measure id (``/query`` and cohorts send one)."""
+    results = decoded.results
+    return metadata.details_by_measure(results[0].get("measureDetails") if results else None)
 
 
 def check_dtypes(dtypes: DtypesArg, measures: Sequence[str]) -> None:
@@ -145,5 +143,5 @@ def concat(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return non_empty[0] if len(non_empty) == 1 else pd.concat(non_empty)
 
 
-def range_json(range_: tuple[Any, Any] | None) -> dict[str, str] | None:
-    return {"start": range_[0].isoformat(), "end": range_[1].isoformat()} if range_ else None
+def range_json(range_: DateRange | None) -> dict[str, str] | None:
+    return range_body(range_) if range_ else None

@@ -7,7 +7,7 @@ writes the JSON exactly as ``docs/contract.md`` describes it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from upstack_pandas._requests import (
@@ -18,6 +18,7 @@ from upstack_pandas._requests import (
     GRANULARITIES,
     MAX_DIMENSIONS,
     MAX_MEASURES,
+    MAX_PAGE_SIZE,
     CompareArg,
     DateLike,
     DateRange,
@@ -27,13 +28,10 @@ from upstack_pandas._requests import (
     compare_range,
     date_range,
     names,
+    range_body,
 )
 
 __all__ = ["AttributionQuery", "ChannelQuery", "CohortQuery", "Query"]
-
-
-def _range_body(range_: DateRange) -> dict[str, str]:
-    return {"start": range_[0].isoformat(), "end": range_[1].isoformat()}
 
 
 @dataclass(frozen=True)
@@ -83,16 +81,13 @@ class Query:
             order_settings=dict(order_settings) if order_settings is not None else None,
         )
 
-    def with_(self, **changes: Any) -> Query:
-        return replace(self, **changes)
-
     def body(self, pixel_id: str) -> dict[str, Any]:
         body: dict[str, Any] = {
             "pixelId": pixel_id,
             "granularity": self.granularity,
             "measures": [{"measure": m, "pacing": self.pacing} for m in self.measures],
-            "dateRange": _range_body(self.range),
-            "compareDateRange": _range_body(self.compare) if self.compare else None,
+            "dateRange": range_body(self.range),
+            "compareDateRange": range_body(self.compare) if self.compare else None,
             "timezone": self.timezone,
         }
         if self.dimensions:
@@ -156,7 +151,7 @@ class AttributionQuery:
         body: dict[str, Any] = {
             "pixelId": pixel_id,
             "dimension": self.dimension,
-            "dateRange": _range_body(self.range),
+            "dateRange": range_body(self.range),
             "attributionModel": self.model,
             "attributionWindow": self.window,
             "granularity": self.granularity,
@@ -165,7 +160,7 @@ class AttributionQuery:
         if self.measures:
             body["measures"] = list(self.measures)
         if self.compare:
-            body["compareDateRange"] = _range_body(self.compare)
+            body["compareDateRange"] = range_body(self.compare)
         if self.filters is not None:
             body["filters"] = self.filters
         return body
@@ -211,7 +206,7 @@ class CohortQuery:
             "pixelId": pixel_id,
             "granularity": self.granularity,
             "measures": list(self.measures),
-            "dateRange": _range_body(self.range),
+            "dateRange": range_body(self.range),
             "timezone": self.timezone,
         }
         if self.filters is not None:
@@ -258,9 +253,11 @@ class ChannelQuery:
         if (
             isinstance(page_size, bool)
             or not isinstance(page_size, int)
-            or not 1 <= page_size <= 1000
+            or not 1 <= page_size <= MAX_PAGE_SIZE
         ):
-            raise ValueError(f"page_size must be an integer from 1 to 1000; got {page_size!r}")
+            raise ValueError(
+                f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}; got {page_size!r}"
+            )
         return cls(
             measures=ids,
             range=range_,
@@ -285,9 +282,9 @@ class ChannelQuery:
         if self.measures:
             body["measures"] = [{"measure": m} for m in self.measures]
         if self.range is not None:
-            body["dateRange"] = _range_body(self.range)
+            body["dateRange"] = range_body(self.range)
         if self.compare and self.measures:
-            body["compareDateRange"] = _range_body(self.compare)
+            body["compareDateRange"] = range_body(self.compare)
         if self.filters is not None:
             body["filters"] = self.filters
         return body

@@ -17,18 +17,26 @@ import pandas as pd
 __all__ = [
     "ATTRIBUTION_MODELS",
     "ATTRIBUTION_WINDOWS",
+    "CHANNEL_LEVELS",
     "COHORT_GRANULARITIES",
     "GRANULARITIES",
+    "MAX_DIMENSIONS",
+    "MAX_MEASURES",
+    "MAX_PAGE_SIZE",
     "OPERATORS",
+    "check_choice",
     "check_filters",
     "check_timezone",
     "check_window_days",
     "compare_range",
     "date_range",
     "names",
+    "range_body",
     "to_date",
 ]
 
+# The enums and limits of the request bodies, defined once for the whole client (readers,
+# dashboards, CLI); tests/test_requests.py checks them against the emulator's OpenAPI file.
 GRANULARITIES = ("none", "second", "minute", "hour", "day", "week", "month", "quarter", "year")
 COHORT_GRANULARITIES = ("week", "month", "year")
 ATTRIBUTION_MODELS = ("first_click", "last_click", "any_click")
@@ -46,8 +54,10 @@ OPERATORS = (
     "less_than",
     "less_than_or_equal",
 )
-MAX_MEASURES = 30
+MAX_MEASURES = 30  # per request, at least 1 (channel details: none for the entity listing)
 MAX_DIMENSIONS = 5
+MAX_PAGE_SIZE = 1000  # channel-details ``limit``, at least 1
+
 DEFAULT_DAYS = 30
 
 DateLike = str | _dt.date | _dt.datetime | pd.Timestamp
@@ -116,6 +126,11 @@ def date_range(start: DateLike | None, end: DateLike | None, timezone: str) -> D
     if start_date > end_date:
         raise ValueError(f"start ({start_date}) is after end ({end_date})")
     return start_date, end_date
+
+
+def range_body(range_: DateRange) -> dict[str, str]:
+    """A date range as the API's ``{"start", "end"}`` (ISO dates)."""
+    return {"start": range_[0].isoformat(), "end": range_[1].isoformat()}
 
 
 def preceding(range_: DateRange) -> DateRange:

@@ -37,13 +37,6 @@ MEASURE_COLUMNS = (
     "contexts",
 )
 FILTER_COLUMNS = ("title", "type", "operators", "contexts", "values")
-#: catalog context of each reader's endpoint
-CONTEXTS = {
-    "query": "query",
-    "attribution": "attribution",
-    "cohort": "cohort",
-    "channel": "channel",
-}
 
 
 class Catalog:
@@ -262,7 +255,8 @@ def known_entries(ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _client(client: Client | None) -> Client:
+def resolve_client(client: Client | None) -> Client:
+    """``client``, or the default client when it is None."""
     if client is not None:
         return client
     from upstack_pandas._client import get_default_client
@@ -299,7 +293,7 @@ def measures(
     >>> import upstack_pandas as up
     >>> up.measures("roas").head()  # doctest: +SKIP
     """
-    return get_catalog(_client(client), refresh=refresh).frame(search)
+    return get_catalog(resolve_client(client), refresh=refresh).frame(search)
 
 
 def filters(
@@ -322,7 +316,7 @@ def filters(
     pandas.DataFrame
         Columns ``title``, ``type``, ``operators``, ``contexts`` and ``values``.
     """
-    body = _client(client).get(FILTERS_PATH, refresh=refresh).json()
+    body = resolve_client(client).get(FILTERS_PATH, refresh=refresh).json()
     items = body.get("filters", []) if isinstance(body, Mapping) else []
     entries = {str(f["id"]): f for f in items if isinstance(f, Mapping) and f.get("id")}
     return _frame(entries, FILTER_COLUMNS, search)

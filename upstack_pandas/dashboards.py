@@ -38,6 +38,7 @@ from upstack_pandas._dashboard_requests import (
     views_frame,
 )
 from upstack_pandas._dashboard_view import DashboardView
+from upstack_pandas.catalog import get_catalog, resolve_client
 
 if TYPE_CHECKING:
     from upstack_pandas._client import Client
@@ -68,11 +69,7 @@ class Dashboards:
 
     @property
     def _client(self) -> Client:
-        if self._bound is not None:
-            return self._bound
-        from upstack_pandas._client import get_default_client
-
-        return get_default_client()
+        return resolve_client(self._bound)
 
     def list(self, type: str | None = None) -> pd.DataFrame:
         """Summaries of the pixel's views.
@@ -277,8 +274,6 @@ class Dashboards:
             start=start,
             end=end,
         )
-        from upstack_pandas.catalog import get_catalog
-
         client = self._client
         catalog = get_catalog(client)  # a tile per name: the same measure may appear twice
         body["measures"] = [catalog.resolve([name])[0] for name in names]
@@ -369,8 +364,6 @@ def _frame_measures(df: pd.DataFrame, meta: Mapping[str, Any], client: Client) -
     described = meta.get("measures")
     if isinstance(described, Mapping) and described:
         return [str(measure) for measure in described]
-    from upstack_pandas.catalog import get_catalog
-
     catalog = get_catalog(client)
     found = [c for c in df.columns if isinstance(c, str) and catalog.get(c) is not None]
     if not found:

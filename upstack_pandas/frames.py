@@ -20,10 +20,14 @@ __all__ = [
     "DATETIME_UNIT",
     "DTYPES",
     "attribution_frame",
+    "attribution_spec",
     "channel_frame",
+    "channel_spec",
     "cohort_frame",
+    "cohort_spec",
     "dtype_table",
     "query_frames",
+    "query_spec",
     "resolve_dtype",
 ]
 
@@ -244,6 +248,11 @@ def query_frames(
     return frames[0], frames[1]
 
 
+def attribution_spec(measures: Sequence[str], granular: bool) -> RowSpec:
+    """Attribution data points: like channel details', measure values and ``dt`` when granular."""
+    return channel_spec(measures, granular)
+
+
 def attribution_frame(
     decoded: Decoded,
     *,
@@ -327,7 +336,7 @@ def channel_frame(
     for result in results:
         entity = result.get("basicDetails")
         details.append(entity if isinstance(entity, dict) else {})
-    blocks = [r["data"][kind] for r in results]
+    blocks = decoded.blocks(kind)
     spec = decoded.spec
     if not granular:  # one row per entity, even when it has no data point
         blocks = [b if b.n == 1 else _first_row(b, spec) for b in blocks]

@@ -9,11 +9,12 @@ every argument has been checked.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from upstack_pandas import frames, metadata
+from upstack_pandas import _decode, frames, metadata
 from upstack_pandas._frame_memo import QUERY_FRAMES, response_identity
 from upstack_pandas._marketing_readers import read_attribution, read_channel_details
 from upstack_pandas._reader_support import (
@@ -24,11 +25,11 @@ from upstack_pandas._reader_support import (
     entries,
     fill_doc,
     range_json,
-    resolve_client,
+    result_details,
 )
 from upstack_pandas._request_models import CohortQuery, Query
 from upstack_pandas._requests import CompareArg, DateLike, check_window_days
-from upstack_pandas.catalog import Catalog, get_catalog
+from upstack_pandas.catalog import Catalog, get_catalog, resolve_client
 
 if TYPE_CHECKING:
     from upstack_pandas._client import ApiResponse, Client
@@ -77,7 +78,7 @@ def read_upstack(
     ids = catalog.resolve(query.measures, context="query")
     catalog.check_dimensions(query.dimensions, ids)
     check_dtypes(dtypes, ids)
-    query = query.with_(measures=ids)
+    query = replace(query, measures=ids)
     if window_days is not None and query.granularity != "none":
         from upstack_pandas._chunks import read_chunked
 
@@ -149,6 +150,23 @@ read_upstack.__doc__ = fill_doc(
 )
 
 
+def decode_query(query: Query, response: ApiResponse) -> _decode.Decoded:
+    """Decode one ``/query`` response into the columns ``query`` asked for."""
+    spec = frames.query_spec(query.measures, query.dimensions, query.granularity)
+    return decode_response(response, spec)
+
+
+def query_frames(query: Query, decoded: _decode.Decoded) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The primary and compare frames of a decoded ``/query`` response."""
+    return frames.query_frames(
+        decoded,
+        measures=query.measures,
+        dimensions=query.dimensions,
+        granularity=query.granularity,
+        timezone=query.timezone,
+    )
+
+
 def query_frame(
     query: Query, catalog: Catalog, response: ApiResponse, request: Mapping[str, Any]
 ) -> pd.DataFrame:
@@ -161,22 +179,11 @@ def query_frame(
         query.timezone,
     )
     memo = QUERY_FRAMES.get(key)
-    if memo is not None:
-        primary, compare, raw_details = memo
-    else:
-        spec = frames.query_spec(query.measures, query.dimensions, query.granularity)
-        decoded = decode_response(response, spec)
-        primary, compare = frames.query_frames(
-            decoded,
-            measures=query.measures,
-            dimensions=query.dimensions,
-            granularity=query.granularity,
-            timezone=query.timezone,
-        )
-        results = decoded.results
-        raw_details = results[0].get("measureDetails") if results else None
-        QUERY_FRAMES.put(key, (primary, compare, raw_details))
-    details = metadata.details_by_measure(raw_details)
+    if memo is None:
+        decoded = decode_query(query, response)
+        memo = (*query_frames(query, decoded), result_details(decoded))
+        QUERY_FRAMES.put(key, memo)
+    primary, compare, details = memo
     return query_metadata(query, catalog, primary, compare, details, [response], request)
 
 
@@ -237,13 +244,11 @@ def read_cohorts(
     catalog = get_catalog(client)
     ids = catalog.resolve(query.measures, context="cohort")
     check_dtypes(dtypes, ids)
-    query = CohortQuery(**{**query.__dict__, "measures": ids})
+    query = replace(query, measures=ids)
     body = query.body(client.pixel_id)
     response = client.post(query.path, body, refresh=refresh)
     decoded = decode_response(response, frames.cohort_spec(ids))
     frame, sizes = frames.cohort_frame(decoded, measures=ids, timezone=query.timezone)
-    results = decoded.results
-    details = metadata.details_by_measure(results[0].get("measureDetails") if results else None)
     meta = metadata.build(
         endpoint=query.path,
         request=body,
@@ -254,7 +259,7 @@ def read_cohorts(
         dimensions=["cohort", "period"],
         date_range=range_json(query.range),
         compare_date_range=None,
-        measures=entries(catalog, ids, details),
+        measures=entries(catalog, ids, result_details(decoded)),
         cohortSizes=sizes,
     )
     return apply_dtypes(metadata.attach(frame, meta), dtypes, ids)

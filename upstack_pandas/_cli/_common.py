@@ -15,7 +15,6 @@ from datetime import date, datetime
 from upstack_pandas._cli import CommandError
 
 __all__ = [
-    "GRANULARITIES",
     "date_arg",
     "library_errors",
     "one_line",
@@ -23,9 +22,6 @@ __all__ = [
     "split_list",
     "when_arg",
 ]
-
-#: Granularities of ``POST /db-mgmt/api/query`` (docs/contract.md).
-GRANULARITIES = ("none", "second", "minute", "hour", "day", "week", "month", "quarter", "year")
 
 
 def split_list(text: str) -> list[str]:

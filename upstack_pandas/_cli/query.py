@@ -11,12 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 from upstack_pandas._cli import CommandError
 from upstack_pandas._cli._common import (
-    GRANULARITIES,
     date_arg,
     library_errors,
     one_line,
     path_label,
     split_list,
+)
+from upstack_pandas._requests import (  # costs nothing: importing upstack_pandas loads pandas
+    GRANULARITIES,
+    MAX_DIMENSIONS,
+    MAX_MEASURES,
 )
 
 if TYPE_CHECKING:
@@ -60,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         metavar="LIST",
         type=split_list,
-        help="comma-separated measure ids or catalog titles (1 to 30), "
+        help=f"comma-separated measure ids or catalog titles (1 to {MAX_MEASURES}), "
         "e.g. core.new_customer_roas,'NC MER',meta.cpm",
     )
     parser.add_argument(
@@ -87,7 +91,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=split_list,
         default=[],
         metavar="LIST",
-        help="comma-separated dimension ids (at most 5), e.g. utm_source,channel",
+        help=f"comma-separated dimension ids (at most {MAX_DIMENSIONS}), e.g. utm_source,channel",
     )
     parser.add_argument(
         "--filter",
