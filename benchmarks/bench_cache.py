@@ -80,8 +80,9 @@ def run(emu: Emulator, *, quick: bool = False) -> Section:
             f"Emulator on 127.0.0.1, a client with an on-disk cache in a temporary directory. "
             f"{rounds} rounds of: clear the cache, one cold request (miss, server, store), "
             f"{hits} hits; medians. `transport` is `client.post`; `reader` is "
-            "`up.read_upstack(..., client=client)` (decoding and the finished frame included, "
-            "the catalog already fetched)."
+            "`up.read_upstack(..., client=client)` to the finished frame with its metadata "
+            "(the catalog already fetched; a hit reuses the frame decoded from that stored "
+            "response, see docs/caching.md; `up.cache.clear()` empties that memo too)."
         ),
         headers=["query", "level", "body", "cold", "hit", "hit / cold", "target", "result"],
     )
