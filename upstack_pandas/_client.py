@@ -10,6 +10,7 @@ pacing gate.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 from collections.abc import Mapping
@@ -19,7 +20,12 @@ import orjson
 import requests
 
 from upstack_pandas._config import resolve_settings
-from upstack_pandas._errors import TransportError, error_from_response, request_id_from_headers
+from upstack_pandas._errors import (
+    UNKNOWN_OUTCOME,
+    TransportError,
+    error_from_response,
+    request_id_from_headers,
+)
 from upstack_pandas._redact import mask_key, redact, register_secret
 from upstack_pandas._response import ApiResponse, build_response
 from upstack_pandas._retry import (
@@ -61,8 +67,9 @@ class Client:
     api_key, pixel_id, base_url : str, optional
         Override the environment (``UPSTACK_API_KEY``, ``UPSTACK_PIXEL_ID``,
         ``UPSTACK_BASE_URL``) and the config file (``~/.upstackrc``).
-    timeout : float
-        Seconds to wait for a connection and for each read.
+    timeout : float or (float, float)
+        Seconds to wait for a connection and for each read (or a ``(connect, read)`` pair);
+        positive and finite.
     max_retries : int or RetryPolicy
         Retries after the first attempt, or a full policy.
     cache : bool, str, path, CachePolicy or requests_cache.CachedSession, optional
@@ -99,7 +106,7 @@ class Client:
         register_secret(self._api_key)
         self.pixel_id: str = settings.pixel_id
         self.base_url: str = settings.base_url
-        self.timeout = timeout
+        self.timeout = _check_timeout(timeout)
         self.retry: RetryPolicy = RetryPolicy.coerce(max_retries)
         self._pacer = Pacer()
         self._rng = random.Random()
@@ -241,11 +248,14 @@ class Client:
                 failure = classify_exception(exc)
                 delay = self._plan(method, path, retries, waited, failure=failure)
                 if delay is None:
+                    hint = "check the network and the base URL (retries follow Client.retry)"
+                    if is_dashboard_write(method, path) and failure != "connect":
+                        hint = f"{UNKNOWN_OUTCOME}; {hint}"
                     raise TransportError(
                         f"{failure or 'request'} failure: {redact(str(exc))}",
                         method=method,
                         path=path,
-                        hint="check the network and the base URL (retries follow Client.retry)",
+                        hint=hint,
                     ) from exc
                 self._log_retry(method, path, failure or "error", delay, retries)
                 self._pacer.sleep(delay)
@@ -352,6 +362,23 @@ class Client:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _check_timeout(timeout: Any) -> float | tuple[float, float]:
+    """A positive, finite number of seconds, or a ``(connect, read)`` pair of them."""
+    parts = timeout if isinstance(timeout, tuple) and len(timeout) == 2 else (timeout,)
+    for part in parts:
+        if isinstance(part, bool) or not isinstance(part, int | float):
+            raise TypeError(
+                f"timeout must be a number of seconds or a (connect, read) pair of them, "
+                f"not {timeout!r}"
+            )
+        if not 0 < part < math.inf:
+            raise ValueError(
+                f"timeout must be positive and finite (seconds), not {timeout!r}; "
+                "a request must not wait forever"
+            )
+    return timeout  # type: ignore[no-any-return]
 
 
 _default_lock = threading.Lock()

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from upstack_pandas._errors import ConfigurationError
-from upstack_pandas._redact import KEY_PREFIX, mask_key
+from upstack_pandas._redact import KEY_PREFIX, Secret, mask_key
 
 __all__ = ["DEFAULT_BASE_URL", "Settings", "config_path", "resolve_settings"]
 
@@ -168,13 +168,30 @@ def _validate(settings: Settings, env: Mapping[str, str]) -> None:
         raise ConfigurationError(
             f"the API key from {settings.sources['api_key']} contains whitespace. {where}"
         )
+    if not _sendable(key):
+        # e.g. a zero-width space or a typographic dash pasted with it: HTTP headers cannot
+        # carry it, and the encoding error would hold the whole key
+        raise ConfigurationError(
+            f"the API key from {settings.sources['api_key']} contains characters that are not "
+            f"printable ASCII (pasted from a document?); copy it again. {where}"
+        )
     if not pixel:
         raise ConfigurationError(f"no pixel id found. {where}")
+    if not _sendable(pixel):
+        raise ConfigurationError(
+            f"the pixel id {pixel!r} from {settings.sources['pixel_id']} contains characters "
+            f"that are not printable ASCII; copy it again. {where}"
+        )
     if not (base.startswith("https://") or base.startswith("http://")):
         raise ConfigurationError(
             f"the base URL {base!r} from {settings.sources['base_url']} must start with "
             f"https:// (e.g. {DEFAULT_BASE_URL}). {where}"
         )
+
+
+def _sendable(value: str) -> bool:
+    """Whether an HTTP header can carry ``value`` as is (printable ASCII)."""
+    return value.isascii() and value.isprintable()
 
 
 def resolve_settings(
@@ -220,7 +237,7 @@ def resolve_settings(
     if "base_url" not in values:
         values["base_url"], sources["base_url"] = DEFAULT_BASE_URL, "default"
     settings = Settings(
-        api_key=values.get("api_key", ""),
+        api_key=Secret(values.get("api_key", "")),
         pixel_id=values.get("pixel_id", ""),
         base_url=values["base_url"].rstrip("/"),
         sources={**{"api_key": "nowhere", "pixel_id": "nowhere"}, **sources},

@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from upstack_pandas._redact import redact
+from upstack_pandas._retry import is_dashboard_write
 
 __all__ = [
     "AuthenticationError",
@@ -46,6 +47,10 @@ __all__ = [
 ]
 
 REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "request-id")
+#: Hint for a dashboard write whose outcome is unknown (never retried automatically).
+UNKNOWN_OUTCOME = (
+    "the change may have been applied: list the views (dashboards.list()) before trying again"
+)
 
 _REASONS = {
     400: "Bad Request",
@@ -279,7 +284,13 @@ def _parse_error_body(content: bytes) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def _hint_for(status: int, path: str, scope: str | None, scope_from_server: bool) -> str | None:
+def _hint_for(
+    status: int,
+    path: str,
+    scope: str | None,
+    scope_from_server: bool,
+    dashboard_write: bool = False,
+) -> str | None:
     if status in (400, 422):
         return "fix the fields listed above; the request was not applied"
     if status == 401:
@@ -303,6 +314,8 @@ def _hint_for(status: int, path: str, scope: str | None, scope_from_server: bool
     if status == 429:
         return "slow down; the client already retried as far as its RetryPolicy allows"
     if status >= 500:
+        if dashboard_write:
+            return f"{UNKNOWN_OUTCOME}; if it persists, contact support with the request id"
         return "retry later; if it persists, contact support with the request id"
     return None
 
@@ -356,7 +369,13 @@ def error_from_response(
         "path": path,
         "request_id": request_id_from_headers(headers),
         "errors": errors,
-        "hint": _hint_for(status, path, scope, scope_from_server),
+        "hint": _hint_for(
+            status,
+            path,
+            scope,
+            scope_from_server,
+            is_dashboard_write(method, path),
+        ),
     }
     if cls is PermissionDenied:
         return PermissionDenied(message, required_scope=scope, **common)

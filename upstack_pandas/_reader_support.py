@@ -68,11 +68,17 @@ def fill_doc(template: str, **values: str) -> str:
 
 
 def decode_response(response: ApiResponse, spec: _decode.RowSpec) -> _decode.Decoded:
+    """Decode an analytics response; ``TransportError`` unless it has a ``results`` list."""
     try:
-        return _decode.decode(response.content, spec)
+        decoded = _decode.decode(response.content, spec)
     except orjson.JSONDecodeError:
         response.json()  # raises the client's TransportError (and drops a cached copy)
         raise  # pragma: no cover - json() raised already
+    results = decoded.body.get("results") if isinstance(decoded.body, dict) else None
+    if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+        # never an empty frame standing in for an answer that did not come
+        raise response.unexpected("expected a JSON object with a 'results' list of objects")
+    return decoded
 
 
 def result_details(decoded: _decode.Decoded) -> dict[str, dict[str, Any]]:

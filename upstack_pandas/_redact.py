@@ -17,6 +17,7 @@ import threading
 
 __all__ = [
     "SECRET_HEADERS",
+    "Secret",
     "is_secret_header",
     "key_fingerprint",
     "mask_key",
@@ -52,6 +53,20 @@ def mask_key(key: str | None) -> str:
     if len(key) < _MIN_LENGTH_TO_SHOW_TAIL:
         return f"{KEY_PREFIX}…"
     return f"{KEY_PREFIX}…{key[-4:]}"
+
+
+class Secret(str):
+    """An API key that shows only its mask in ``repr``.
+
+    It is still the key for everything else (sending it, hashing it). Header dicts and the
+    local variables a verbose traceback prints (IPython ``%xmode Verbose``, loguru, pytest
+    ``--showlocals``, ``traceback`` with ``capture_locals``) show ``repr``, so they show the mask.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(mask_key(self))
 
 
 def register_secret(key: str) -> None:

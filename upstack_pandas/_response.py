@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from requests.structures import CaseInsensitiveDict
 
-from upstack_pandas._errors import TransportError, request_id_from_headers
+from upstack_pandas._errors import UNKNOWN_OUTCOME, TransportError, request_id_from_headers
+from upstack_pandas._retry import is_dashboard_write
 
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["ApiResponse", "build_response", "fetched_at", "looks_like_json"]
+__all__ = ["ApiResponse", "build_response", "fetched_at", "json_with", "looks_like_json"]
 
 _UNPARSED: Any = object()
 _JSON_START = re.compile(rb"\s*[\[{]")
@@ -107,6 +108,63 @@ class ApiResponse:
             ) from None
         object.__setattr__(self, "_parsed", parsed)
         return parsed
+
+    def unexpected(self, problem: str) -> TransportError:
+        """The error for a body that is JSON but not the shape the contract promises.
+
+        Like a body that is not JSON at all, it is dropped from the cache, so asking again
+        fetches it anew: an empty frame must never stand in for an answer that did not come.
+
+        Parameters
+        ----------
+        problem : str
+            What was expected, e.g. ``"a JSON object with a 'results' list"``.
+
+        Returns
+        -------
+        TransportError
+        """
+        if self._on_bad_body is not None:
+            self._on_bad_body()
+        hint = "retry; if it persists, contact support with the request id"
+        if is_dashboard_write(self.method, self.path):
+            hint = f"{UNKNOWN_OUTCOME}; if it persists, contact support with the request id"
+        return TransportError(
+            f"the response body is not the JSON promised: {problem}",
+            status=self.status,
+            method=self.method,
+            path=self.path,
+            request_id=self.request_id,
+            hint=hint,
+        )
+
+
+def json_with(response: ApiResponse, key: str, kind: type | tuple[type, ...] = list) -> Any:
+    """Decode a body that must be a JSON object whose ``key`` holds a ``kind`` (a list...).
+
+    Parameters
+    ----------
+    response : ApiResponse
+    key : str
+        The member the contract promises, e.g. ``"measures"``.
+    kind : type or tuple of types
+        Its JSON type (``list`` or ``dict``).
+
+    Returns
+    -------
+    dict
+        The decoded body.
+
+    Raises
+    ------
+    TransportError
+        When the body is not JSON, or not an object with that member.
+    """
+    body = response.json()
+    if isinstance(body, dict) and isinstance(body.get(key), kind):
+        return body
+    name = "a list" if kind is list else "an object" if kind is dict else "a value"
+    raise response.unexpected(f"expected a JSON object whose {key!r} is {name}")
 
 
 def fetched_at(headers: Mapping[str, str], created_at: object, from_cache: bool) -> datetime:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from upstack_pandas._response import json_with
+
 if TYPE_CHECKING:
     from upstack_pandas._client import Client
 
@@ -216,7 +218,7 @@ def get_catalog(client: Client, *, refresh: bool = False) -> Catalog:
         cached = _CATALOGS.get(client)
     if cached is not None and not refresh:
         return cached
-    catalog = Catalog.from_json(client.get(MEASURES_PATH, refresh=refresh).json())
+    catalog = Catalog.from_json(json_with(client.get(MEASURES_PATH, refresh=refresh), "measures"))
     with _LOCK:
         _CATALOGS[client] = catalog
         _RECENT.append(catalog)
@@ -316,7 +318,7 @@ def filters(
     pandas.DataFrame
         Columns ``title``, ``type``, ``operators``, ``contexts`` and ``values``.
     """
-    body = resolve_client(client).get(FILTERS_PATH, refresh=refresh).json()
-    items = body.get("filters", []) if isinstance(body, Mapping) else []
+    body = json_with(resolve_client(client).get(FILTERS_PATH, refresh=refresh), "filters")
+    items = body["filters"]
     entries = {str(f["id"]): f for f in items if isinstance(f, Mapping) and f.get("id")}
     return _frame(entries, FILTER_COLUMNS, search)

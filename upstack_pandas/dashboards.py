@@ -38,10 +38,11 @@ from upstack_pandas._dashboard_requests import (
     views_frame,
 )
 from upstack_pandas._dashboard_view import DashboardView
+from upstack_pandas._response import json_with
 from upstack_pandas.catalog import get_catalog, resolve_client
 
 if TYPE_CHECKING:
-    from upstack_pandas._client import Client
+    from upstack_pandas._client import ApiResponse, Client
 
 __all__ = ["DashboardView", "Dashboards", "dashboards", "to_dashboard"]
 
@@ -87,8 +88,8 @@ class Dashboards:
             (``pixelId``, ``createdBy``...).
         """
         params = None if type is None else {"type": check_choice(type, VIEW_TYPES, "type")}
-        body = self._client.get(PATH, params=params).json()
-        return views_frame(body.get("dashboardViews", []))
+        body = json_with(self._client.get(PATH, params=params), "dashboardViews")
+        return views_frame(body["dashboardViews"])
 
     def get(self, view: ViewRef) -> DashboardView:
         """Fetch one view with its full configuration.
@@ -102,7 +103,7 @@ class Dashboards:
         -------
         DashboardView
         """
-        return DashboardView.from_dict(self._client.get(view_path(view)).json())
+        return _view(self._client.get(view_path(view)))
 
     def create(
         self,
@@ -137,7 +138,7 @@ class Dashboards:
         }
         if order is not None:
             body["order"] = check_order(order)
-        return DashboardView.from_dict(self._client.post(PATH, json=body).json())
+        return _view(self._client.post(PATH, json=body))
 
     def update(
         self,
@@ -180,7 +181,7 @@ class Dashboards:
             body["order"] = check_order(order)
         if not body:
             raise ValueError("update needs at least one of name=, configuration= or order=")
-        return DashboardView.from_dict(self._client.patch(view_path(view), json=body).json())
+        return _view(self._client.patch(view_path(view), json=body))
 
     def delete(self, view: ViewRef) -> None:
         """Delete a view.
@@ -208,9 +209,7 @@ class Dashboards:
             The new view.
         """
         body = {} if name is None else {"name": check_name(name)}
-        return DashboardView.from_dict(
-            self._client.post(f"{view_path(view)}/copy", json=body).json()
-        )
+        return _view(self._client.post(f"{view_path(view)}/copy", json=body))
 
     def build(
         self,
@@ -277,7 +276,7 @@ class Dashboards:
         client = self._client
         catalog = get_catalog(client)  # a tile per name: the same measure may appear twice
         body["measures"] = [catalog.resolve([name])[0] for name in names]
-        return DashboardView.from_dict(client.post(f"{PATH}/from-preset", json=body).json())
+        return _view(client.post(f"{PATH}/from-preset", json=body))
 
     def to_dashboard(self, df: pd.DataFrame, name: str, **build_kwargs: Any) -> DashboardView:
         """Build a view showing the measures of a frame (see ``to_dashboard``).
@@ -358,6 +357,17 @@ def to_dashboard(
         If the frame holds no measure.
     """
     return Dashboards(client).to_dashboard(df, name, **build_kwargs)
+
+
+def _view(response: ApiResponse) -> DashboardView:
+    """The view in a response; ``TransportError`` when the body is not one."""
+    body = response.json()
+    try:
+        if not isinstance(body, Mapping):
+            raise ValueError("not a dashboard view: expected a JSON object")
+        return DashboardView.from_dict(body)
+    except ValueError as exc:
+        raise response.unexpected(str(exc)) from None
 
 
 def _frame_measures(df: pd.DataFrame, meta: Mapping[str, Any], client: Client) -> list[str]:
