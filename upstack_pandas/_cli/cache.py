@@ -100,7 +100,6 @@ def _info() -> int:
     from upstack_pandas import cache
 
     directory = cache.default_directory()
-    files = _cache_files(directory)
     client, problem = _client()
     if client is None:
         reason = problem.split(" upstack-pandas looks for credentials")[0].rstrip(". ")
@@ -117,6 +116,7 @@ def _info() -> int:
             print(f"  entries:  {found.entries}")
             if found.policy is not None:
                 print(f"  policy:   {found.policy!r}")
+    files = _cache_files(directory)  # after the client, which may have created its file
     total = sum(_size(path) for path in files)
     print(f"Cache directory {directory}: {len(files)} file(s), {_human(total)}")
     return 0

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from upstack_pandas._cli import CommandError, run_command
+from upstack_pandas._cli._common import when_arg
 
 __all__ = ["DEFAULT_PORT", "HELP", "NAME", "add_arguments", "main", "run"]
 
@@ -41,13 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         type=Path,
         help="serve your own data from DIR (orders required; sessions and ad spend optional, "
-        "CSV or parquet; see docs/emulator.md) instead of generated data",
+        "CSV or parquet; see docs/emulator-data.md) instead of generated data",
     )
     parser.add_argument(
         "--seed", type=int, default=7, help="seed of the generated data (default 7)"
     )
     parser.add_argument(
         "--now",
+        type=when_arg,
         metavar="WHEN",
         help="the server's clock, an ISO date or datetime such as 2026-11-26T12:00:00Z "
         "(default: now); generated data runs up to it",

@@ -43,7 +43,7 @@ examples:
   upstack-pandas query --measures core.new_customer_roas,meta.cpm
   upstack-pandas query --measures "NC ROAS,NC MER" --start 2026-10-01 --end 2026-10-31 \\
       --granularity week --dimensions utm_source --out october.parquet
-  upstack-pandas query --measures core.gross_revenue --granularity none \\
+  upstack-pandas query --measures orders.gross_revenue --granularity none \\
       --filter '{"field": "orders.customer_type", "op": "equals", "value": "new_customer"}'
   upstack-pandas query --emulator --measures meta.cpm --out cpm.csv
 """
