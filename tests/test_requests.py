@@ -378,3 +378,18 @@ def test_dashboard_enums_and_limits_match_the_openapi_file(schemas: dict[str, An
     assert len(dr.measure_names([f"m{i}" for i in range(most)])) == most
     with pytest.raises(ValueError, match="measures"):
         dr.measure_names([f"m{i}" for i in range(most + 1)])
+
+
+@pytest.mark.parametrize("reader", ["query", "cohorts"])
+def test_order_settings_must_be_a_mapping_for_every_reader(reader: str) -> None:
+    from upstack_pandas._request_models import CohortQuery, Query
+
+    with pytest.raises(TypeError, match="order_settings must be a dict"):
+        if reader == "query":
+            Query.build("orders.orders", "2026-01-01", "2026-01-31", order_settings=[("a", 1)])  # type: ignore[arg-type]
+        else:
+            CohortQuery.build(
+                "orders.customers_cohort", "2026-01-01", "2026-01-31",
+                granularity="month", filters=None, timezone=None,
+                order_settings="countPendingOrders",  # type: ignore[arg-type]
+            )  # fmt: skip

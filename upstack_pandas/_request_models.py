@@ -67,8 +67,6 @@ class Query:
     ) -> Query:
         tz = check_timezone(timezone)
         range_ = date_range(start, end, tz)
-        if order_settings is not None and not isinstance(order_settings, Mapping):
-            raise TypeError("order_settings must be a dict")
         return cls(
             measures=names(measures, "measures", minimum=1, maximum=MAX_MEASURES),
             range=range_,
@@ -78,7 +76,7 @@ class Query:
             compare=compare_range(compare, range_, tz),
             timezone=tz,
             pacing=bool(pacing),
-            order_settings=dict(order_settings) if order_settings is not None else None,
+            order_settings=_order_settings(order_settings),
         )
 
     def body(self, pixel_id: str) -> dict[str, Any]:
@@ -198,7 +196,7 @@ class CohortQuery:
             granularity=check_choice(granularity, COHORT_GRANULARITIES, "granularity"),
             filters=check_filters(filters),
             timezone=tz,
-            order_settings=dict(order_settings) if order_settings is not None else None,
+            order_settings=_order_settings(order_settings),
         )
 
     def body(self, pixel_id: str) -> dict[str, Any]:
@@ -288,3 +286,15 @@ class ChannelQuery:
         if self.filters is not None:
             body["filters"] = self.filters
         return body
+
+
+def _order_settings(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A copy of the ``order_settings`` argument, checked to be a mapping."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"order_settings must be a dict such as {{'countPendingOrders': True}}, "
+            f"got {type(value).__name__}"
+        )
+    return dict(value)
