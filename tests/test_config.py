@@ -157,3 +157,21 @@ def test_settings_repr_masks_the_key() -> None:
     settings = resolve_settings(ARG_KEY, "px")
     assert ARG_KEY not in repr(settings)
     assert "upstack_…00a1" in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["http://api.upstackdata.com", "http://10.0.0.5:8080", "http://api2.upstackified.com/"],
+)
+def test_plain_http_to_a_remote_host_is_refused(base_url: str) -> None:
+    with pytest.raises(up.ConfigurationError, match="unencrypted; use https://") as info:
+        resolve_settings(api_key=ARG_KEY, pixel_id="px", base_url=base_url)
+    assert ARG_KEY not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "base_url", ["http://127.0.0.1:8765", "http://localhost:1", "http://[::1]:9", "https://x.io"]
+)
+def test_plain_http_is_fine_on_loopback_and_https_anywhere(base_url: str) -> None:
+    settings = resolve_settings(api_key=ARG_KEY, pixel_id="px", base_url=base_url)
+    assert settings.base_url == base_url

@@ -23,6 +23,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from upstack_pandas._errors import ConfigurationError
 from upstack_pandas._redact import KEY_PREFIX, Secret, mask_key
@@ -187,6 +188,18 @@ def _validate(settings: Settings, env: Mapping[str, str]) -> None:
             f"the base URL {base!r} from {settings.sources['base_url']} must start with "
             f"https:// (e.g. {DEFAULT_BASE_URL}). {where}"
         )
+    host = urlsplit(base).hostname or ""
+    if base.startswith("http://") and host not in _LOOPBACK_HOSTS:
+        # the key travels in a header: plain HTTP would show it to anyone on the path
+        raise ConfigurationError(
+            f"the base URL {base!r} from {settings.sources['base_url']} uses plain http:// to "
+            f"{host or 'an unnamed host'}, which would send the API key unencrypted; use "
+            f"https:// (plain http is allowed only for 127.0.0.1, ::1 and localhost, e.g. the "
+            f"emulator). {where}"
+        )
+
+
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 def _sendable(value: str) -> bool:
