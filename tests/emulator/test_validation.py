@@ -40,24 +40,6 @@ def test_component_schemas_are_valid_json_schema(name: str) -> None:
     Draft202012Validator.check_schema(SCHEMAS[name])
 
 
-def test_operations_cover_the_in_scope_endpoints() -> None:
-    assert {(op.method, op.path) for op in operations()} == {
-        ("POST", "/db-mgmt/api/query"),
-        ("POST", "/db-mgmt/api/query-attribution"),
-        ("POST", "/db-mgmt/api/query-cohort-analysis"),
-        ("POST", "/db-mgmt/api/query-channel-details"),
-        ("GET", "/db-mgmt/api/measures"),
-        ("GET", "/db-mgmt/api/filters"),
-        ("GET", "/accounts/api/dashboard/views"),
-        ("POST", "/accounts/api/dashboard/views"),
-        ("GET", "/accounts/api/dashboard/views/{dashboardViewId}"),
-        ("PATCH", "/accounts/api/dashboard/views/{dashboardViewId}"),
-        ("DELETE", "/accounts/api/dashboard/views/{dashboardViewId}"),
-        ("POST", "/accounts/api/dashboard/views/{dashboardViewId}/copy"),
-        ("POST", "/accounts/api/dashboard/views/from-preset"),
-    }
-
-
 def test_scopes_per_operation() -> None:
     scopes = {op.operation_id: op.scope for op in operations()}
     assert scopes.pop("listMeasures") is None  # ungated
