@@ -20,7 +20,7 @@ from benchmarks.bench_emulator import LARGE, QUERY_PATH, SMALL, QuerySpec
 
 if TYPE_CHECKING:
     from upstack_pandas import Client
-    from upstack_pandas.emulator.server import Emulator
+    from upstack_pandas.emulator.http.server import Emulator
 
 __all__ = ["LIMITS", "run"]
 

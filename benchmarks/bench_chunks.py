@@ -20,7 +20,7 @@ from benchmarks import Check, Section, fmt_seconds
 
 if TYPE_CHECKING:
     from upstack_pandas import Client
-    from upstack_pandas.emulator.server import Emulator
+    from upstack_pandas.emulator.http.server import Emulator
 
 __all__ = ["run"]
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from upstack_pandas import Client
-    from upstack_pandas.emulator.server import Emulator
+    from upstack_pandas.emulator.http.server import Emulator
 
 __all__ = ["LARGE", "LARGE_MEASURES", "NOW", "QUERIES", "SMALL", "QuerySpec", "run"]
 

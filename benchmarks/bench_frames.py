@@ -80,8 +80,8 @@ def naive(body: bytes, measures: list[str], dims: Sequence[str]) -> pd.DataFrame
 
 
 def library(body: bytes, measures: list[str], dims: Sequence[str]) -> pd.DataFrame:
-    from upstack_pandas import frames
-    from upstack_pandas._decode import decode
+    from upstack_pandas._frames import builders as frames
+    from upstack_pandas._frames.decode import decode
 
     decoded = decode(body, frames.query_spec(measures, dims, "hour"))
     primary, _ = frames.query_frames(

@@ -47,7 +47,7 @@ from benchmarks import (
 )
 
 if TYPE_CHECKING:
-    from upstack_pandas.emulator.server import Emulator
+    from upstack_pandas.emulator.http.server import Emulator
 
 __all__ = ["SECTIONS", "conversion", "main", "render", "run_sections", "write_report"]
 
@@ -218,7 +218,7 @@ def run_sections(
     if served:
         with contextlib.ExitStack() as stack:
             if emulator is None:
-                from upstack_pandas.emulator.server import Emulator
+                from upstack_pandas.emulator.http.server import Emulator
 
                 emulator = stack.enter_context(Emulator(now=bench_emulator.NOW))
             for name in served:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from upstack_pandas._response import ApiResponse
+from upstack_pandas._transport.response import ApiResponse
 
 FIXTURES = Path(__file__).parent / "fixtures" / "analytics"
 CATALOG_BODY = (FIXTURES / "catalog.json").read_bytes()

@@ -17,7 +17,7 @@ import pytest
 
 if TYPE_CHECKING:
     from upstack_pandas import Client
-    from upstack_pandas.emulator.server import Emulator
+    from upstack_pandas.emulator.http.server import Emulator
 
 EMULATOR_NOW = "2026-11-26T12:00:00Z"
 EMULATOR_SEED = 7
@@ -26,7 +26,7 @@ EMULATOR_SEED = 7
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
     """A running emulator for the whole session (fixed clock and seed)."""
-    from upstack_pandas.emulator.server import Emulator
+    from upstack_pandas.emulator.http.server import Emulator
 
     with Emulator(seed=EMULATOR_SEED, now=EMULATOR_NOW) as emu:
         yield emu

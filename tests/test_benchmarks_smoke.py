@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from upstack_pandas.emulator.server import Emulator
+from upstack_pandas.emulator.http.server import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 

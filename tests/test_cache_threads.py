@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import upstack_pandas as up
-from upstack_pandas.emulator.server import SECOND_PIXEL_ID, Emulator
+from upstack_pandas.emulator.http.server import SECOND_PIXEL_ID, Emulator
 
 THREADS, PER_THREAD = 8, 50
 Read = Callable[[up.Client], pd.DataFrame]

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import upstack_pandas as up
-from upstack_pandas._chunks import boundary_on_or_after, bucket_count, windows
-from upstack_pandas.emulator.server import Emulator
+from upstack_pandas._readers.chunks import boundary_on_or_after, bucket_count, windows
+from upstack_pandas.emulator.http.server import Emulator
 
 D = dt.date
 NY = "America/New_York"

@@ -17,12 +17,12 @@ import pandas as pd
 import pytest
 
 import upstack_pandas as up
-from upstack_pandas._cli._demo_steps import DASHBOARD_NAME
 from upstack_pandas.cli import main
+from upstack_pandas.cli._demo_steps import DASHBOARD_NAME
 from upstack_pandas.dashboards import Dashboards
 
 if TYPE_CHECKING:
-    from upstack_pandas.emulator.server import Emulator
+    from upstack_pandas.emulator.http.server import Emulator
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DEMO_MEASURES = ["core.new_customer_roas", "core.new_customer_mer", "meta.cpm"]

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from upstack_pandas._cli.emulator import main as emulator_main
 from upstack_pandas.cli import main
+from upstack_pandas.cli.emulator import main as emulator_main
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -20,8 +20,8 @@ from _env import clean_upstack_env
 from _httpserver import FakeClock, Recorded, Reply, TestServer
 
 import upstack_pandas as up
-from upstack_pandas._client import ApiResponse, Client
-from upstack_pandas._retry import Pacer, RetryPolicy
+from upstack_pandas._transport.client import ApiResponse, Client
+from upstack_pandas._transport.retry import Pacer, RetryPolicy
 
 KEY = "upstack_clienttest000000000000000000000000k9z8"
 PIXEL = "pixel-123"

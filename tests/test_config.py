@@ -9,7 +9,7 @@ import pytest
 from _env import clean_upstack_env
 
 import upstack_pandas as up
-from upstack_pandas._config import DEFAULT_BASE_URL, resolve_settings
+from upstack_pandas._transport.config import DEFAULT_BASE_URL, resolve_settings
 
 ARG_KEY = "upstack_argument00000000000000000000000000a1"
 ENV_KEY = "upstack_environment000000000000000000000000e2"

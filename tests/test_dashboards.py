@@ -11,14 +11,14 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from upstack_pandas._dashboard_requests import (
+from upstack_pandas.dashboards import Dashboards, DashboardView
+from upstack_pandas.dashboards.bodies import (
     frame_build_kwargs,
     frame_dimensions,
     preset_body,
     view_path,
     views_frame,
 )
-from upstack_pandas.dashboards import Dashboards, DashboardView
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dashboards"
 DOCUMENTED_VIEWS = ["older_view_response.json", "newer_view_response.json"]
@@ -515,7 +515,7 @@ def test_module_level_dashboards_use_the_default_client_at_call_time(
 
 @pytest.fixture(scope="module")
 def contract_errors() -> Any:
-    from upstack_pandas.emulator.validation import RequestValidator, schema_ref
+    from upstack_pandas.emulator.http.validation import RequestValidator, schema_ref
 
     validator = RequestValidator()
     return lambda name, body: validator.errors(schema_ref(name), body)
@@ -721,7 +721,7 @@ def test_module_level_dashboards_follow_the_default_client(
     live: Dashboards, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import upstack_pandas as up
-    from upstack_pandas import _client
+    from upstack_pandas._transport import client as _client
 
     monkeypatch.setattr(_client, "_default_client", live._client)
     view = up.dashboards.create("Default client", {"widgets": []})
@@ -730,7 +730,7 @@ def test_module_level_dashboards_follow_the_default_client(
 
 
 def test_a_read_upstack_frame_becomes_a_view(live: Dashboards) -> None:
-    from upstack_pandas.readers import read_upstack
+    from upstack_pandas._readers.analytics import read_upstack
 
     client = live._client
     df = read_upstack(

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import upstack_pandas as up
-from upstack_pandas import _frame_memo
-from upstack_pandas._frame_memo import FrameMemo
+from upstack_pandas._frames import memo as _frame_memo
+from upstack_pandas._frames.memo import FrameMemo
 
 MEASURES = ["orders.total_revenue", "core.new_customer_roas"]
 
@@ -48,13 +48,15 @@ def test_cache_hit_reuses_the_decoded_frame(
 ) -> None:
     client = emulator.client(cache=str(tmp_path / "cache.sqlite"))
     decodes: list[int] = []
-    real_decode = up.readers.decode_response  # type: ignore[attr-defined]
+    from upstack_pandas._readers import analytics
+
+    real_decode = analytics.decode_response
 
     def counting_decode(*args: Any, **kwargs: Any) -> Any:
         decodes.append(1)
         return real_decode(*args, **kwargs)
 
-    monkeypatch.setattr("upstack_pandas.readers.decode_response", counting_decode)
+    monkeypatch.setattr("upstack_pandas._readers.analytics.decode_response", counting_decode)
     _frame_memo.QUERY_FRAMES.clear()
     kwargs: dict[str, Any] = {"client": client, "dimensions": "channel"}
     cold = up.read_upstack(MEASURES, "2025-01-01", "2025-03-31", **kwargs)

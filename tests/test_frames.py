@@ -14,9 +14,10 @@ import pandas as pd
 import pytest
 
 from tests._fake_client import fixture_bytes
-from upstack_pandas import _decode, frames
-from upstack_pandas._decode import decode
-from upstack_pandas._timestamps import parse_timestamps
+from upstack_pandas._frames import builders as frames
+from upstack_pandas._frames import decode as _decode
+from upstack_pandas._frames.decode import decode
+from upstack_pandas._frames.timestamps import parse_timestamps
 
 TZ = "America/New_York"
 MEASURES = ["orders.orders", "orders.aov"]

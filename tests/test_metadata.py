@@ -150,5 +150,5 @@ def test_recovery_without_any_catalog_or_credentials(monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("UPSTACK_API_KEY", raising=False)
     monkeypatch.delenv("UPSTACK_PIXEL_ID", raising=False)
     monkeypatch.setenv("HOME", "/nonexistent")
-    monkeypatch.setattr("upstack_pandas._client._default_client", None)
+    monkeypatch.setattr("upstack_pandas._transport.client._default_client", None)
     assert metadata.measure_entries(pd.DataFrame({"orders.orders": [1.0]})) == {}

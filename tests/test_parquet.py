@@ -9,7 +9,7 @@ import pytest
 
 import upstack_pandas as up
 from tests._fake_client import fake_query_client
-from upstack_pandas import frames
+from upstack_pandas._frames import builders as frames
 
 
 def _frames() -> dict[str, pd.DataFrame]:

@@ -14,8 +14,10 @@ import pytest
 
 import upstack_pandas as up
 from tests._fake_client import FakeClient, RefusingClient, fixture_bytes
-from upstack_pandas import _progress, frames, readers
-from upstack_pandas.emulator.server import Emulator
+from upstack_pandas._frames import builders as frames
+from upstack_pandas._readers import analytics as readers
+from upstack_pandas._readers import progress as _progress
+from upstack_pandas.emulator.http.server import Emulator
 
 NY = "America/New_York"
 COUNTED = ("paid",)  # the emulator's default order statuses (pending and voided do not count)

@@ -1,4 +1,4 @@
-"""Argument normalisation, validation and request bodies (upstack_pandas._requests).
+"""Argument normalisation, validation and request bodies (upstack_pandas._query.checks).
 
 The enums and limits are also checked against the emulator's OpenAPI file, read as plain YAML.
 """
@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from upstack_pandas import _requests as rq
-from upstack_pandas._request_models import AttributionQuery, ChannelQuery, CohortQuery, Query
+from upstack_pandas._query import checks as rq
+from upstack_pandas._query.models import AttributionQuery, ChannelQuery, CohortQuery, Query
 
 D = dt.date
 
@@ -302,8 +302,8 @@ def _bodies() -> list[tuple[str, dict[str, object]]]:
 
 @pytest.mark.parametrize(("path", "body"), _bodies())
 def test_bodies_match_the_openapi_file(path: str, body: dict[str, object]) -> None:
-    from upstack_pandas.emulator.openapi import operations
-    from upstack_pandas.emulator.validation import RequestValidator
+    from upstack_pandas.emulator.http.spec import operations
+    from upstack_pandas.emulator.http.validation import RequestValidator
 
     (operation,) = [op for op in operations() if op.method == "POST" and op.path == path]
     RequestValidator().validate_body(operation, body)  # raises the API's 400 otherwise
@@ -311,7 +311,7 @@ def test_bodies_match_the_openapi_file(path: str, body: dict[str, object]) -> No
 
 # -------------------------------------------------- enums and limits vs the OpenAPI file
 
-OPENAPI = Path(rq.__file__).parent / "emulator" / "spec" / "openapi.yaml"
+OPENAPI = Path(rq.__file__).parents[1] / "emulator" / "spec" / "openapi.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -367,7 +367,7 @@ def test_the_client_enforces_the_openapi_limits(schemas: dict[str, Any]) -> None
 
 
 def test_dashboard_enums_and_limits_match_the_openapi_file(schemas: dict[str, Any]) -> None:
-    from upstack_pandas import _dashboard_requests as dr
+    from upstack_pandas.dashboards import bodies as dr
 
     assert tuple(schemas["DashboardViewType"]["enum"]) == dr.VIEW_TYPES
     assert tuple(_request(schemas, "FromPresetRequest", "layout")["enum"]) == dr.LAYOUTS
@@ -382,7 +382,7 @@ def test_dashboard_enums_and_limits_match_the_openapi_file(schemas: dict[str, An
 
 @pytest.mark.parametrize("reader", ["query", "cohorts"])
 def test_order_settings_must_be_a_mapping_for_every_reader(reader: str) -> None:
-    from upstack_pandas._request_models import CohortQuery, Query
+    from upstack_pandas._query.models import CohortQuery, Query
 
     with pytest.raises(TypeError, match="order_settings must be a dict"):
         if reader == "query":

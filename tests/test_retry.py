@@ -10,7 +10,7 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
 
-from upstack_pandas._retry import (
+from upstack_pandas._transport.retry import (
     Pacer,
     RetryPolicy,
     backoff_delay,

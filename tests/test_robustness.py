@@ -26,8 +26,8 @@ import requests
 
 import upstack_pandas as up
 from upstack_pandas import RetryPolicy
-from upstack_pandas._retry import Pacer
-from upstack_pandas.emulator.server import Emulator
+from upstack_pandas._transport.retry import Pacer
+from upstack_pandas.emulator.http.server import Emulator
 
 QUERY = "/db-mgmt/api/query"
 ATTRIBUTION = "/db-mgmt/api/query-attribution"
@@ -79,7 +79,7 @@ class FakeTime:
 def settle_windows() -> None:
     """Wait for the window threads of a failed chunked read (requests still in flight)."""
     for thread in threading.enumerate():
-        # the pools of upstack_pandas._chunks name their workers upstack_N, upstack-summary_N
+        # the pools of upstack_pandas._readers.chunks name their workers upstack_N, upstack-summary_N
         if thread.name.startswith(("upstack_", "upstack-summary_")):
             thread.join(timeout=10)
 

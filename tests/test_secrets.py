@@ -28,7 +28,7 @@ from upstack_pandas import RetryPolicy
 from upstack_pandas._redact import KEY_PREFIX, mask_key
 from upstack_pandas.cli import main as cli_main
 from upstack_pandas.dashboards import to_dashboard
-from upstack_pandas.emulator.server import Emulator
+from upstack_pandas.emulator.http.server import Emulator
 
 QUERY = "/db-mgmt/api/query"
 CHANNELS = "/db-mgmt/api/query-channel-details"

@@ -17,10 +17,10 @@ logging.getLogger("upstack_pandas").addHandler(logging.NullHandler())
 # public name -> module that defines it (loaded on first access)
 _LAZY: dict[str, str] = {
     # transport and configuration
-    "Client": "upstack_pandas._client",
-    "get_default_client": "upstack_pandas._client",
-    "set_default_client": "upstack_pandas._client",
-    "RetryPolicy": "upstack_pandas._retry",
+    "Client": "upstack_pandas._transport.client",
+    "get_default_client": "upstack_pandas._transport.client",
+    "set_default_client": "upstack_pandas._transport.client",
+    "RetryPolicy": "upstack_pandas._transport.retry",
     "CachePolicy": "upstack_pandas.cache",
     # errors
     "UpstackError": "upstack_pandas._errors",
@@ -35,10 +35,10 @@ _LAZY: dict[str, str] = {
     # catalog and readers
     "measures": "upstack_pandas.catalog",
     "filters": "upstack_pandas.catalog",
-    "read_upstack": "upstack_pandas.readers",
-    "read_attribution": "upstack_pandas.readers",
-    "read_cohorts": "upstack_pandas.readers",
-    "read_channel_details": "upstack_pandas.readers",
+    "read_upstack": "upstack_pandas._readers.analytics",
+    "read_attribution": "upstack_pandas._readers.analytics",
+    "read_cohorts": "upstack_pandas._readers.analytics",
+    "read_channel_details": "upstack_pandas._readers.analytics",
     "read_parquet": "upstack_pandas.metadata",
     # plots
     "sparklines": "upstack_pandas.plotting",
@@ -99,9 +99,6 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from upstack_pandas import cache as cache
     from upstack_pandas import dashboards as dashboards
-    from upstack_pandas._client import Client as Client
-    from upstack_pandas._client import get_default_client as get_default_client
-    from upstack_pandas._client import set_default_client as set_default_client
     from upstack_pandas._errors import AuthenticationError as AuthenticationError
     from upstack_pandas._errors import ConfigurationError as ConfigurationError
     from upstack_pandas._errors import NotFound as NotFound
@@ -111,7 +108,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from upstack_pandas._errors import TransportError as TransportError
     from upstack_pandas._errors import UpstackError as UpstackError
     from upstack_pandas._errors import ValidationError as ValidationError
-    from upstack_pandas._retry import RetryPolicy as RetryPolicy
+    from upstack_pandas._readers.analytics import read_attribution as read_attribution
+    from upstack_pandas._readers.analytics import read_channel_details as read_channel_details
+    from upstack_pandas._readers.analytics import read_cohorts as read_cohorts
+    from upstack_pandas._readers.analytics import read_upstack as read_upstack
+    from upstack_pandas._transport.client import Client as Client
+    from upstack_pandas._transport.client import get_default_client as get_default_client
+    from upstack_pandas._transport.client import set_default_client as set_default_client
+    from upstack_pandas._transport.retry import RetryPolicy as RetryPolicy
     from upstack_pandas.cache import CachePolicy as CachePolicy
     from upstack_pandas.catalog import filters as filters
     from upstack_pandas.catalog import measures as measures
@@ -120,10 +124,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from upstack_pandas.plotting import attribution_chart as attribution_chart
     from upstack_pandas.plotting import cohort_heatmap as cohort_heatmap
     from upstack_pandas.plotting import sparklines as sparklines
-    from upstack_pandas.readers import read_attribution as read_attribution
-    from upstack_pandas.readers import read_channel_details as read_channel_details
-    from upstack_pandas.readers import read_cohorts as read_cohorts
-    from upstack_pandas.readers import read_upstack as read_upstack
 
 # pandas integration: registers the df.upstack accessor and pd.read_upstack (never overwriting an
 # existing attribute). pandas is a core dependency, so this costs nothing extra.

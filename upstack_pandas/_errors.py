@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from upstack_pandas._redact import redact
-from upstack_pandas._retry import is_dashboard_write
+from upstack_pandas._transport.retry import is_dashboard_write
 
 __all__ = [
     "AuthenticationError",

@@ -12,7 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from upstack_pandas import _frame_views, metadata
+from upstack_pandas import metadata
+from upstack_pandas._display import views as _frame_views
 
 __all__ = ["UpstackAccessor"]
 

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from upstack_pandas._response import json_with
+from upstack_pandas._transport.response import json_with
 
 if TYPE_CHECKING:
-    from upstack_pandas._client import Client
+    from upstack_pandas._transport.client import Client
 
 __all__ = ["Catalog", "filters", "get_catalog", "measures"]
 
@@ -199,7 +199,7 @@ def _frame(
 
 
 def _str_dtype() -> Any:
-    from upstack_pandas.frames import resolve_dtype
+    from upstack_pandas._frames.builders import resolve_dtype
 
     return resolve_dtype("dimension")
 
@@ -243,7 +243,7 @@ def known_entries(ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         from upstack_pandas._errors import UpstackError
 
         try:
-            from upstack_pandas._client import get_default_client
+            from upstack_pandas._transport.client import get_default_client
 
             catalogs = [get_catalog(get_default_client())]
         except UpstackError:
@@ -261,7 +261,7 @@ def resolve_client(client: Client | None) -> Client:
     """``client``, or the default client when it is None."""
     if client is not None:
         return client
-    from upstack_pandas._client import get_default_client
+    from upstack_pandas._transport.client import get_default_client
 
     return get_default_client()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from upstack_pandas.emulator.backend import Backend
+from upstack_pandas.emulator.engine.backend import Backend
 
 NOW = "2026-11-26T12:00:00Z"
 SEED = 7

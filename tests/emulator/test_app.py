@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import requests
 
-from upstack_pandas.emulator.openapi import operations
-from upstack_pandas.emulator.server import Emulator
-from upstack_pandas.emulator.validation import RequestValidator, schema_ref
+from upstack_pandas.emulator.http.server import Emulator
+from upstack_pandas.emulator.http.spec import operations
+from upstack_pandas.emulator.http.validation import RequestValidator, schema_ref
 
 API = "/db-mgmt/api"
 RANGE = {"start": "2026-11-02", "end": "2026-11-08"}

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from upstack_pandas.emulator.backend import Backend, QueryError
+from upstack_pandas.emulator.engine.backend import Backend, QueryError
 
 JUNE = {"start": "2026-06-01", "end": "2026-06-30"}
 

@@ -1,4 +1,4 @@
-"""Auth, scopes and pixel isolation: ``upstack_pandas.emulator.auth`` and over HTTP."""
+"""Auth, scopes and pixel isolation: ``upstack_pandas.emulator.http.auth`` and over HTTP."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from upstack_pandas.emulator.api_errors import ApiError
-from upstack_pandas.emulator.auth import KeyRing, KeySpec, check_body_pixel, expand_scopes
+from upstack_pandas.emulator.engine.api_errors import ApiError
+from upstack_pandas.emulator.http.auth import KeyRing, KeySpec, check_body_pixel, expand_scopes
 
 VIEWS = "/accounts/api/dashboard/views"
 PIXEL = "px_1"

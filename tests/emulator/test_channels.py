@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from upstack_pandas.emulator.backend import Backend, QueryError
+from upstack_pandas.emulator.engine.backend import Backend, QueryError
 
 NOVEMBER = {"start": "2026-11-01", "end": "2026-11-25"}
 

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from upstack_pandas.emulator.backend import Backend, QueryError
+from upstack_pandas.emulator.engine.backend import Backend, QueryError
 
 ALL = [
     "orders.ltv_cohort_gross_revenue",

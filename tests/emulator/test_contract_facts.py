@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 import requests
 
-from upstack_pandas.emulator.openapi import Operation, load_spec, operations
-from upstack_pandas.emulator.server import Emulator
-from upstack_pandas.emulator.validation import RequestValidator, schema_ref
+from upstack_pandas.emulator.http.server import Emulator
+from upstack_pandas.emulator.http.spec import Operation, load_spec, operations
+from upstack_pandas.emulator.http.validation import RequestValidator, schema_ref
 
 ROOT = Path(__file__).parents[2]
 RAW = ROOT.parent / "shared" / "upstack-api" / "raw"

@@ -12,9 +12,13 @@ from typing import Any, ClassVar
 import pytest
 import requests
 
-from upstack_pandas.emulator.api_errors import ApiError
-from upstack_pandas.emulator.dashboards import DashboardStore, preset_configuration, widget_count
-from upstack_pandas.emulator.server import Emulator
+from upstack_pandas.emulator.engine.api_errors import ApiError
+from upstack_pandas.emulator.engine.dashboards import (
+    DashboardStore,
+    preset_configuration,
+    widget_count,
+)
+from upstack_pandas.emulator.http.server import Emulator
 
 VIEWS = "/accounts/api/dashboard/views"
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "dashboards"

@@ -14,10 +14,10 @@ import pytest
 import requests
 from werkzeug.test import Client as WsgiClient
 
-from upstack_pandas.emulator.control import ControlApp
-from upstack_pandas.emulator.faults import Fault, FaultInjector, FaultMiddleware
-from upstack_pandas.emulator.server import Emulator
-from upstack_pandas.emulator.validation import RequestValidator
+from upstack_pandas.emulator.http.control import ControlApp
+from upstack_pandas.emulator.http.faults import Fault, FaultInjector, FaultMiddleware
+from upstack_pandas.emulator.http.server import Emulator
+from upstack_pandas.emulator.http.validation import RequestValidator
 
 VIEWS = "/accounts/api/dashboard/views"
 MEASURES = "/db-mgmt/api/measures"

@@ -27,8 +27,8 @@ import requests
 import schemathesis
 from schemathesis.config import SchemathesisConfig
 
-from upstack_pandas.emulator.openapi import spec_path
-from upstack_pandas.emulator.server import DEMO_PIXEL_ID, Emulator, derive_key
+from upstack_pandas.emulator.http.server import DEMO_PIXEL_ID, Emulator, derive_key
+from upstack_pandas.emulator.http.spec import spec_path
 
 MAX_EXAMPLES = 10
 VIEWS = "/accounts/api/dashboard/views"

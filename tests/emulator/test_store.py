@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import time
 from pathlib import Path
@@ -10,13 +11,18 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from upstack_pandas.emulator import _docs
-from upstack_pandas.emulator._time import to_utc
-from upstack_pandas.emulator.backend import Backend, DataLoadError
+from upstack_pandas.emulator.engine.backend import Backend, DataLoadError
+from upstack_pandas.emulator.engine.time import to_utc
 
 NOW = "2026-11-26T12:00:00Z"
 USERDATA = Path(__file__).resolve().parents[1] / "fixtures" / "userdata"
 DOC = Path(__file__).resolve().parents[2] / "docs" / "emulator-data.md"
+_spec = importlib.util.spec_from_file_location(
+    "emulator_tables", DOC.parent / "_gen" / "emulator_tables.py"
+)
+assert _spec is not None and _spec.loader is not None
+_docs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_docs)
 QUERY = {
     "pixelId": "pixel",
     "granularity": "week",
@@ -248,7 +254,7 @@ def test_missing_data_directory(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", sorted(_docs.GENERATED))
 def test_docs_tables_match_the_code(name: str) -> None:
     text = DOC.read_text("utf-8")
-    hint = "regenerate with: python -m upstack_pandas.emulator._docs docs/emulator-data.md"
+    hint = "regenerate with: python docs/_gen/emulator_tables.py docs/emulator-data.md"
     assert _docs.section(text, name) == _docs.GENERATED[name](), hint
 
 

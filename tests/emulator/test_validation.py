@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from upstack_pandas.emulator.api_errors import ApiError
-from upstack_pandas.emulator.openapi import load_spec, operations
-from upstack_pandas.emulator.validation import RequestValidator, schema_ref
+from upstack_pandas.emulator.engine.api_errors import ApiError
+from upstack_pandas.emulator.http.spec import load_spec, operations
+from upstack_pandas.emulator.http.validation import RequestValidator, schema_ref
 
 ROOT = Path(__file__).parents[2]
 SPEC = load_spec()

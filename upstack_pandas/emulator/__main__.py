@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from upstack_pandas._cli.emulator import main
+from upstack_pandas.cli.emulator import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from upstack_pandas.formatting import format_change, format_value, is_good_change
+from upstack_pandas._display.formatting import format_change, format_value, is_good_change
 
 MeasureInfo = Mapping[str, Any]
 """One measure's entry of ``attrs["upstack"]["measures"]`` (catalog fields + headline values)."""

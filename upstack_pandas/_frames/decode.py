@@ -1,0 +1,348 @@
+"""Response bytes → columns, without holding every data point as a Python dict at once.
+
+Analytics responses are an envelope (``results[]``, ``measureDetails``, ``pagination``...) around
+arrays of flat data points (``data.primary`` / ``data.compare``). Decoding a large body to Python
+dicts in one go costs about five times the body size in memory, so large bodies are decoded in
+slices instead:
+
+1. Each ``"primary": [...]`` / ``"compare": [...]`` array is located in the bytes and replaced by
+   an integer placeholder; the small remaining envelope is decoded with orjson.
+2. Each array is cut between two data points (``},{`` outside a string) into slices of about
+   ``_CHUNK_BYTES``; each slice is decoded with orjson and reduced at once to columns: one
+   ``float64`` matrix for the measure values, integer codes for repeated labels (dimension
+   values, bucket timestamps), parsed timestamps for the rest.
+
+In a body without backslashes every ``"`` opens or closes a string, so a cut made inside a
+string leaves a slice with an odd number of quotes, which no JSON parser accepts. Any doubt
+(escapes, whitespace between data points, a slice orjson rejects, a placeholder in an
+unexpected place) falls back to decoding the whole body at once, which gives the same columns.
+Small bodies take that path directly.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from upstack_pandas._frames.timestamps import parse_timestamps
+
+__all__ = ["Block", "Decoded", "RowSpec", "decode"]
+
+_CHUNK_BYTES = 1 << 21  # about 2 MiB of data points per orjson call
+_STREAM_MIN_BYTES = 1 << 22  # bodies from 4 MiB are decoded in slices
+_KINDS = ("primary", "compare")
+
+_ARRAY = re.compile(rb'"(primary|compare)"\s*:\s*\[\s*')
+_WHITESPACE = frozenset(b" \t\r\n")
+_CLOSE_BRACE = ord("}")
+
+
+class _Fallback(Exception):
+    """The sliced path cannot be sure of the structure: decode the whole body instead."""
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """Which keys of a data point become which kind of column.
+
+    Parameters
+    ----------
+    floats
+        Keys decoded into the ``float64`` value matrix, in this order (measure ids...).
+    labels
+        Keys whose values repeat (dimension values...): decoded into integer codes.
+    times
+        ISO 8601 timestamp keys (``dt``): decoded to ``datetime64[us]`` UTC.
+    code_times
+        Code the timestamps like labels before parsing (worth it when rows repeat each bucket,
+        that is when there are dimensions).
+    """
+
+    floats: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    times: tuple[str, ...] = ("dt",)
+    code_times: bool = False
+
+    @property
+    def coded(self) -> tuple[str, ...]:
+        return self.labels + (self.times if self.code_times else ())
+
+    @property
+    def parsed(self) -> tuple[str, ...]:
+        return () if self.code_times else self.times
+
+
+class Coder:
+    """Dense integer codes for repeated values, shared by every block of one kind."""
+
+    __slots__ = ("index",)
+
+    def __init__(self) -> None:
+        self.index: dict[Any, int] = {}
+
+    def encode(self, values: list[Any], *, fresh: bool = False) -> np.ndarray:
+        """Codes of ``values``; ``fresh`` says most values are new (skip the lookup pass)."""
+        index = self.index
+        if not fresh:
+            try:
+                return np.fromiter(map(index.__getitem__, values), np.intp, count=len(values))
+            except KeyError:
+                pass
+            except TypeError:  # unhashable values (nested JSON): code their JSON text
+                values = [
+                    orjson.dumps(v).decode() if isinstance(v, list | dict) else v for v in values
+                ]
+                return self.encode(values)
+        try:
+            local, uniques = pd.factorize(np.array(values, dtype=object), use_na_sentinel=False)
+        except TypeError:
+            values = [orjson.dumps(v).decode() if isinstance(v, list | dict) else v for v in values]
+            local, uniques = pd.factorize(np.array(values, dtype=object), use_na_sentinel=False)
+        mapping = np.fromiter(
+            (index.setdefault(u, len(index)) for u in uniques), np.intp, count=len(uniques)
+        )
+        return mapping.take(local)
+
+    @property
+    def uniques(self) -> list[Any]:
+        return list(self.index)
+
+
+@dataclass
+class Block:
+    """The columns of one ``data.primary`` or ``data.compare`` array."""
+
+    n: int
+    values: np.ndarray  # (n, len(spec.floats)) float64
+    codes: dict[str, np.ndarray]  # coded key -> codes into coders[key].uniques
+    times: dict[str, np.ndarray]  # parsed key -> datetime64[us] (UTC, NaT when unparseable)
+    coders: dict[str, Coder]
+
+    def uniques(self, key: str) -> list[Any]:
+        return self.coders[key].uniques
+
+
+@dataclass
+class Decoded:
+    """A decoded body: the envelope, with every ``data.primary|compare`` replaced by a Block."""
+
+    body: Any
+    spec: RowSpec
+    coders: dict[str, dict[str, Coder]] = field(default_factory=dict)
+
+    @property
+    def results(self) -> list[dict[str, Any]]:
+        results = self.body.get("results") if isinstance(self.body, dict) else None
+        return [r for r in results if isinstance(r, dict)] if isinstance(results, list) else []
+
+    def blocks(self, kind: str) -> list[Block]:
+        """Every block of ``kind`` ("primary" or "compare"), in ``results`` order."""
+        return [r["data"][kind] for r in self.results]
+
+
+class _Builder:
+    """Accumulates the columns of one array, slice by slice."""
+
+    def __init__(self, spec: RowSpec, coders: dict[str, Coder]) -> None:
+        self.spec = spec
+        self.coders = coders
+        self.values: list[np.ndarray] = []
+        self.codes: dict[str, list[np.ndarray]] = {k: [] for k in spec.coded}
+        self.times: dict[str, list[np.ndarray]] = {k: [] for k in spec.parsed}
+        self.n = 0
+        floats = spec.floats
+        self._getter: Callable[[Any], Any] | None = operator.itemgetter(*floats) if floats else None
+
+    def add(self, rows: list[Any]) -> None:
+        if not rows:
+            return
+        spec = self.spec
+        self.values.append(self._floats(rows))
+        for key in spec.labels:
+            self.codes[key].append(self.coders[key].encode(_column(rows, key)))
+        if spec.code_times:
+            for key in spec.times:
+                self.codes[key].append(self.coders[key].encode(_column(rows, key), fresh=True))
+        for key in spec.parsed:
+            self.times[key].append(parse_timestamps(_column(rows, key)))
+        self.n += len(rows)
+
+    def _floats(self, rows: list[Any]) -> np.ndarray:
+        width = len(self.spec.floats)
+        if self._getter is None:
+            return np.empty((len(rows), 0), dtype=np.float64)
+        try:
+            cells: list[Any] = list(map(self._getter, rows))
+        except (KeyError, TypeError):
+            if not all(isinstance(r, dict) for r in rows):
+                raise _Fallback from None
+            cells = [tuple(r.get(k) for k in self.spec.floats) for r in rows]
+            if width == 1:
+                cells = [c[0] for c in cells]
+        try:
+            array = np.array(cells, dtype=np.float64)
+        except (TypeError, ValueError):  # strings or other non-numbers: coerce cell by cell
+            rows_of = cells if width > 1 else [(c,) for c in cells]
+            array = np.array([[_number(v) for v in row] for row in rows_of], dtype=np.float64)
+        return array.reshape(len(rows), width)
+
+    def finish(self) -> Block:
+        spec = self.spec
+        if self.values:
+            values = self.values[0] if len(self.values) == 1 else np.concatenate(self.values)
+        else:
+            values = np.empty((0, len(spec.floats)), dtype=np.float64)
+        return Block(
+            n=self.n,
+            values=values,
+            codes={k: _concat(v, np.intp) for k, v in self.codes.items()},
+            times={k: _concat(v, "M8[us]") for k, v in self.times.items()},
+            coders=self.coders,
+        )
+
+
+def _concat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
+    if not parts:
+        return np.empty(0, dtype=dtype)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _column(rows: list[Any], key: str) -> list[Any]:
+    try:
+        return list(map(operator.itemgetter(key), rows))
+    except KeyError:
+        return [r.get(key) for r in rows]
+    except TypeError:
+        raise _Fallback from None
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def decode(content: bytes, spec: RowSpec) -> Decoded:
+    """Decode a response body into its envelope and columnar data blocks.
+
+    Parameters
+    ----------
+    content
+        The raw response body.
+    spec
+        Which data-point keys become which columns.
+
+    Returns
+    -------
+    Decoded
+        ``results[i]["data"]["primary" | "compare"]`` are :class:`Block` objects (empty when the
+        body has none); everything else is the decoded JSON as is.
+    """
+    if len(content) >= _STREAM_MIN_BYTES and b"\\" not in content:
+        try:
+            return _decode_sliced(content, spec)
+        except (_Fallback, orjson.JSONDecodeError):
+            pass
+    decoded = Decoded(orjson.loads(content), spec, _new_coders(spec))
+    _attach_blocks(decoded, lambda value, kind: _block_from_rows(value, decoded, kind))
+    return decoded
+
+
+def _new_coders(spec: RowSpec) -> dict[str, dict[str, Coder]]:
+    return {kind: {key: Coder() for key in spec.coded} for kind in _KINDS}
+
+
+def _block_from_rows(value: Any, decoded: Decoded, kind: str) -> Block:
+    builder = _Builder(decoded.spec, decoded.coders[kind])
+    if isinstance(value, list):
+        builder.add([row for row in value if isinstance(row, dict)])
+    return builder.finish()
+
+
+def _attach_blocks(decoded: Decoded, make: Callable[[Any, str], Block]) -> None:
+    for result in decoded.results:
+        data = result.get("data")
+        if not isinstance(data, dict):
+            data = {}
+            result["data"] = data
+        for kind in _KINDS:
+            data[kind] = make(data.get(kind), kind)
+
+
+def _decode_sliced(content: bytes, spec: RowSpec) -> Decoded:
+    view = memoryview(content)
+    coders = _new_coders(spec)
+    envelope: list[bytes | memoryview] = []
+    blocks: list[Block] = []
+    pos = 0
+    while (match := _ARRAY.search(content, pos)) is not None:
+        kind = match.group(1).decode()
+        start = match.end()
+        builder = _Builder(spec, coders[kind])
+        if content[start : start + 1] == b"]":
+            end = start + 1
+        elif content[start : start + 1] == b"{":
+            rows_end, end = _array_end(content, start)
+            for lo, hi in _slices(content, start, rows_end):
+                builder.add(orjson.loads(b"".join((b"[", view[lo:hi], b"]"))))
+        else:
+            raise _Fallback
+        envelope += [view[pos : match.start()], b'"%s":%d' % (kind.encode(), len(blocks))]
+        blocks.append(builder.finish())
+        pos = end
+    envelope.append(view[pos:])
+    decoded = Decoded(orjson.loads(b"".join(envelope)), spec, coders)
+    used: set[int] = set()
+
+    def take(value: Any, kind: str) -> Block:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(blocks):
+            used.add(value)
+            return blocks[value]
+        if value is None:
+            return _Builder(spec, coders[kind]).finish()
+        raise _Fallback
+
+    _attach_blocks(decoded, take)
+    if len(used) != len(blocks):
+        raise _Fallback
+    return decoded
+
+
+def _array_end(content: bytes, start: int) -> tuple[int, int]:
+    """(end of the last data point, end of the array) for the array whose rows start at start.
+
+    The first ``]`` after the rows (a rare byte in flat data points, so found at memchr speed):
+    if it sits inside a string or a nested value, the rows text is not valid JSON on its own and
+    orjson says so (the caller then decodes the whole body).
+    """
+    end = content.find(b"]", start)
+    last = end
+    while last > start and content[last - 1] in _WHITESPACE:
+        last -= 1
+    if end < 0 or content[last - 1] != _CLOSE_BRACE:
+        raise _Fallback
+    return last, end + 1
+
+
+def _slices(content: bytes, start: int, end: int) -> Iterable[tuple[int, int]]:
+    """Cut the rows text [start, end) into runs of whole data points of about _CHUNK_BYTES.
+
+    Cuts are made at ``},{``; one inside a string leaves an odd number of quotes in the slice,
+    which orjson rejects, so a wrong cut can never decode silently.
+    """
+    cur = start
+    while end - cur > _CHUNK_BYTES:
+        cut = content.find(b"},{", cur + _CHUNK_BYTES, end)
+        if cut < 0:
+            break
+        yield cur, cut + 1
+        cur = cut + 2
+    yield cur, end

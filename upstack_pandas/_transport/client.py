@@ -1,0 +1,418 @@
+"""Transport: the ``Client`` that holds connection settings and sends every request.
+
+One place adds the auth headers, fills ``pixelId`` into analytics bodies, retries (see
+``_retry``), maps error responses to exceptions (see ``_errors``) and talks to the cache (see
+``cache``; the session itself comes from ``_session``). It imports no pandas. A ``Client`` is
+safe to share between threads: a 429 seen by one thread pauses the others through a shared
+pacing gate.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import requests
+
+from upstack_pandas._errors import (
+    UNKNOWN_OUTCOME,
+    TransportError,
+    error_from_response,
+    request_id_from_headers,
+)
+from upstack_pandas._redact import mask_key, redact, register_secret
+from upstack_pandas._transport.config import resolve_settings
+from upstack_pandas._transport.response import ApiResponse, build_response
+from upstack_pandas._transport.retry import (
+    FailureKind,
+    Pacer,
+    RetryPolicy,
+    classify_exception,
+    is_dashboard_write,
+    next_wait,
+    parse_retry_after,
+    should_retry,
+)
+from upstack_pandas._transport.session import open_session
+from upstack_pandas._version import __version__
+
+if TYPE_CHECKING:
+    import os
+
+    import requests_cache
+
+    from upstack_pandas.cache import CachePolicy
+    from upstack_pandas.cache._backend import CacheHooks
+    from upstack_pandas.dashboards import Dashboards
+
+__all__ = ["ApiResponse", "Client", "get_default_client", "set_default_client"]
+
+logger = logging.getLogger("upstack_pandas")
+
+ANALYTICS_PREFIX = "/db-mgmt/api/query"
+USER_AGENT = f"upstack-pandas/{__version__}"
+_DEFAULT_RETRY = RetryPolicy()
+
+
+class Client:
+    """Connection settings and transport for the Upstack Data API.
+
+    Parameters
+    ----------
+    api_key, pixel_id, base_url : str, optional
+        Override the environment (``UPSTACK_API_KEY``, ``UPSTACK_PIXEL_ID``,
+        ``UPSTACK_BASE_URL``) and the config file (``~/.upstackrc``).
+    timeout : float or (float, float)
+        Seconds to wait for a connection and for each read (or a ``(connect, read)`` pair);
+        positive and finite.
+    max_retries : int or RetryPolicy
+        Retries after the first attempt, or a full policy.
+    cache : bool, str, path, CachePolicy or requests_cache.CachedSession, optional
+        ``True`` (default): SQLite cache in the user cache directory; ``False``/``None``: no
+        cache; a path: a cache directory (no suffix) or file (``.sqlite``); a ``CachePolicy``;
+        or your own ``CachedSession``.
+    session : requests.Session, optional
+        Your own session (a ``CachedSession`` included), used as is; it wins over ``cache``.
+
+    Raises
+    ------
+    ConfigurationError
+        When credentials are missing or invalid.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        pixel_id: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float = 30.0,
+        max_retries: int | RetryPolicy = _DEFAULT_RETRY,
+        cache: bool
+        | str
+        | os.PathLike[str]
+        | CachePolicy
+        | requests_cache.CachedSession
+        | None = True,
+        session: requests.Session | None = None,
+    ) -> None:
+        settings = resolve_settings(api_key, pixel_id, base_url)
+        self._api_key = settings.api_key
+        register_secret(self._api_key)
+        self.pixel_id: str = settings.pixel_id
+        self.base_url: str = settings.base_url
+        self.timeout = _check_timeout(timeout)
+        self.retry: RetryPolicy = RetryPolicy.coerce(max_retries)
+        self._pacer = Pacer()
+        self._rng = random.Random()
+        setup = open_session(cache, session, self.base_url, self.pixel_id, self._api_key)
+        self.session: requests.Session = setup.session
+        self._owns_session = setup.owned
+        self.cache_policy: CachePolicy | None = setup.policy
+        self._cache_hooks: CacheHooks | None = setup.hooks
+
+    @property
+    def api_key_masked(self) -> str:
+        """The API key as it may be shown: ``upstack_…a1b2``."""
+        return mask_key(self._api_key)
+
+    @property
+    def dashboards(self) -> Dashboards:
+        """Dashboard views of this client's pixel (see :class:`upstack_pandas.dashboards.Dashboards`)."""
+        from upstack_pandas.dashboards import Dashboards
+
+        return Dashboards(self)
+
+    @property
+    def _cache_location(self) -> str | None:
+        return self._cache_hooks.location if self._cache_hooks else None
+
+    def __repr__(self) -> str:
+        cache = self._cache_location or "off"
+        return redact(
+            f"Client(api_key={self.api_key_masked!r}, pixel_id={self.pixel_id!r}, "
+            f"base_url={self.base_url!r}, cache={cache!r}, retry={self.retry!r})"
+        )
+
+    def __getstate__(self) -> None:
+        raise TypeError("a Client holds credentials and connections and cannot be pickled")
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _headers(self, has_body: bool) -> dict[str, str]:
+        # "X-API-Key" casing matches requests-cache's default list of headers it never stores.
+        headers = {
+            "X-API-Key": self._api_key,
+            "x-pixel-id": self.pixel_id,
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+        }
+        if has_body:
+            headers["Content-Type"] = "application/json"
+        return headers
+
+    def _body(self, method: str, path: str, payload: Any) -> bytes | None:
+        if payload is None:
+            return None
+        if (
+            method == "POST"
+            and path.startswith(ANALYTICS_PREFIX)
+            and isinstance(payload, Mapping)
+            and payload.get("pixelId") is None
+        ):
+            payload = {**payload, "pixelId": self.pixel_id}
+        try:
+            return orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
+        except TypeError as exc:
+            raise TypeError(
+                f"request body for {method} {path} is not JSON-serialisable: {exc}"
+            ) from None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        refresh: bool = False,
+    ) -> ApiResponse:
+        """Send a request and return the successful response.
+
+        Parameters
+        ----------
+        method : str
+            HTTP method.
+        path : str
+            Path below the base URL, e.g. ``/db-mgmt/api/query``.
+        json : Any, optional
+            Request body; analytics bodies get ``pixelId`` filled in when absent (the caller's
+            object is not changed).
+        params : mapping, optional
+            Query parameters.
+        refresh : bool
+            Skip the cache for this request and store the fresh response.
+
+        Returns
+        -------
+        ApiResponse
+
+        Raises
+        ------
+        UpstackError
+            The subclass matching the failure (see ``upstack_pandas._errors``).
+        """
+        method = method.upper()
+        path = path if path.startswith("/") else f"/{path}"
+        body = self._body(method, path, json)
+        headers = self._headers(body is not None)
+        hooks = self._cache_hooks
+        extra = hooks.before_request(method, path, headers, refresh) if hooks else {}
+        try:
+            response = self._send(method, path, body, headers, params, extra)
+        finally:
+            if hooks and is_dashboard_write(method, path):
+                hooks.invalidate_dashboards()
+        return self._wrap(method, path, response)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        params: Mapping[str, Any] | None,
+        extra: dict[str, Any],
+    ) -> requests.Response:
+        url = f"{self.base_url}{path}"
+        retries, waited = 0, 0.0
+        while True:
+            waited += self._pacer.wait()
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    data=body,
+                    headers=headers,
+                    params=params,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    **extra,
+                )
+            except requests.RequestException as exc:
+                failure = classify_exception(exc)
+                delay = self._plan(method, path, retries, waited, failure=failure)
+                if delay is None:
+                    hint = "check the network and the base URL (retries follow Client.retry)"
+                    if is_dashboard_write(method, path) and failure != "connect":
+                        hint = f"{UNKNOWN_OUTCOME}; {hint}"
+                    raise TransportError(
+                        f"{failure or 'request'} failure: {redact(str(exc))}",
+                        method=method,
+                        path=path,
+                        hint=hint,
+                    ) from exc
+                self._log_retry(method, path, failure or "error", delay, retries)
+                self._pacer.sleep(delay)
+            else:
+                status = response.status_code
+                if 200 <= status < 300:
+                    return response
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                delay = self._plan(
+                    method, path, retries, waited, status=status, retry_after=retry_after
+                )
+                if delay is None:
+                    raise error_from_response(
+                        status,
+                        method,
+                        path,
+                        response.content,
+                        response.headers,
+                        retry_after=retry_after,
+                    )
+                self._log_retry(method, path, f"HTTP {status}", delay, retries, response.headers)
+                if status == 429:
+                    self._pacer.hold(delay)  # every thread of this client waits, not only this one
+                    delay = self._pacer.wait()
+                else:
+                    self._pacer.sleep(delay)
+            waited += delay
+            retries += 1
+
+    def _plan(
+        self,
+        method: str,
+        path: str,
+        retries: int,
+        waited: float,
+        *,
+        status: int | None = None,
+        failure: FailureKind | None = None,
+        retry_after: float | None = None,
+    ) -> float | None:
+        if status is None and failure is None:
+            return None
+        if not should_retry(
+            self.retry, method, path, retries_done=retries, status=status, failure=failure
+        ):
+            return None
+        return next_wait(
+            self.retry, retries_done=retries, waited=waited, retry_after=retry_after, rng=self._rng
+        )
+
+    def _log_retry(
+        self,
+        method: str,
+        path: str,
+        reason: str,
+        delay: float,
+        retries: int,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        request_id = request_id_from_headers(headers) if headers is not None else None
+        logger.info(
+            "retrying %s %s after %s in %.2f s (retry %d of %d; pixel %s, key %s%s)",
+            method,
+            path,
+            reason,
+            delay,
+            retries + 1,
+            self.retry.max_retries,
+            self.pixel_id,
+            self.api_key_masked,
+            f", request id {request_id}" if request_id else "",
+        )
+
+    def _wrap(self, method: str, path: str, response: requests.Response) -> ApiResponse:
+        hooks = self._cache_hooks
+        on_bad_body = hooks.after_response(method, path, response) if hooks else None
+        return build_response(method, path, response, on_bad_body)
+
+    def get(
+        self, path: str, *, params: Mapping[str, Any] | None = None, refresh: bool = False
+    ) -> ApiResponse:
+        """Send a GET request; see ``request``."""
+        return self.request("GET", path, params=params, refresh=refresh)
+
+    def post(self, path: str, json: Any, *, refresh: bool = False) -> ApiResponse:
+        """Send a POST request with a JSON body; see ``request``."""
+        return self.request("POST", path, json=json, refresh=refresh)
+
+    def patch(self, path: str, json: Any) -> ApiResponse:
+        """Send a PATCH request with a JSON body; see ``request``."""
+        return self.request("PATCH", path, json=json)
+
+    def delete(self, path: str) -> ApiResponse:
+        """Send a DELETE request; see ``request``."""
+        return self.request("DELETE", path)
+
+    def close(self) -> None:
+        """Close the session, if this client created it."""
+        if self._owns_session:
+            self.session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _check_timeout(timeout: Any) -> float | tuple[float, float]:
+    """A positive, finite number of seconds, or a ``(connect, read)`` pair of them."""
+    parts = timeout if isinstance(timeout, tuple) and len(timeout) == 2 else (timeout,)
+    for part in parts:
+        if isinstance(part, bool) or not isinstance(part, int | float):
+            raise TypeError(
+                f"timeout must be a number of seconds or a (connect, read) pair of them, "
+                f"not {timeout!r}"
+            )
+        if not 0 < part < math.inf:
+            raise ValueError(
+                f"timeout must be positive and finite (seconds), not {timeout!r}; "
+                "a request must not wait forever"
+            )
+    return timeout  # type: ignore[no-any-return]
+
+
+_default_lock = threading.Lock()
+_default_client: Client | None = None
+
+
+def get_default_client() -> Client:
+    """Return the module-level default client, building it from the environment on first use.
+
+    Returns
+    -------
+    Client
+
+    Raises
+    ------
+    ConfigurationError
+        When no credentials are configured; set them, or call ``set_default_client``.
+    """
+    global _default_client
+    with _default_lock:
+        if _default_client is None:
+            _default_client = Client()
+        return _default_client
+
+
+def set_default_client(client: Client | None) -> None:
+    """Replace the default client (``None``: build it again from the environment on next use).
+
+    Parameters
+    ----------
+    client : Client or None
+    """
+    global _default_client
+    if client is not None and not isinstance(client, Client):
+        raise TypeError(f"expected a Client or None, not {type(client).__name__}")
+    with _default_lock:
+        _default_client = client

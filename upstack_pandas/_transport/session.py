@@ -1,0 +1,101 @@
+"""Which ``requests.Session`` a ``Client`` sends with, from its ``cache=`` and ``session=``.
+
+A plain session, a requests-cache session built from a ``CachePolicy`` (see ``_cache_store``),
+or the caller's own session used as is (a ``CachedSession`` included). Like ``_client``, this
+module imports no pandas, and requests-cache only when a cache is asked for.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from upstack_pandas._errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from upstack_pandas.cache import CachePolicy
+    from upstack_pandas.cache._backend import CacheHooks
+
+__all__ = ["SessionSetup", "is_cached_session", "open_session"]
+
+
+@dataclass(frozen=True)
+class SessionSetup:
+    """The session a client sends with, and what it knows about it.
+
+    Attributes
+    ----------
+    session : requests.Session
+    owned : bool
+        The client built it, so ``Client.close`` closes it.
+    policy : CachePolicy or None
+        The policy the session was built from (None for a plain or a caller's session).
+    hooks : CacheHooks or None
+        The cache hooks, when the session caches (ours or the caller's).
+    """
+
+    session: requests.Session
+    owned: bool
+    policy: CachePolicy | None
+    hooks: CacheHooks | None
+
+
+def is_cached_session(obj: object) -> bool:
+    """Whether ``obj`` is a requests-cache session (without importing requests-cache)."""
+    module = sys.modules.get("requests_cache")
+    return module is not None and isinstance(obj, module.CacheMixin)
+
+
+def open_session(
+    cache: Any,
+    session: requests.Session | None,
+    base_url: str,
+    pixel_id: str,
+    api_key: str,
+) -> SessionSetup:
+    """The session for a ``Client(cache=..., session=...)``; see ``Client`` for the values.
+
+    Raises
+    ------
+    ConfigurationError
+        When the cache file cannot be opened.
+    """
+    policy = None
+    owned = session is None
+    if session is None:
+        if cache is None or cache is False:
+            session = _pooled(requests.Session())
+        elif is_cached_session(cache):
+            session, owned = cast(requests.Session, cache), False
+        else:
+            from upstack_pandas.cache import CachePolicy
+            from upstack_pandas.cache import _backend as _cache_store
+
+            policy = CachePolicy.coerce(cache)
+            try:
+                cached = _cache_store.build_session(policy, base_url, pixel_id, api_key)
+            except (OSError, sqlite3.Error) as exc:
+                raise ConfigurationError(
+                    f"cannot open the response cache: {exc}",
+                    hint="pass cache=False, or a writable directory via cache= or UPSTACK_CACHE_DIR",
+                ) from exc
+            session = _pooled(cached)
+    hooks = None
+    if is_cached_session(session):
+        from upstack_pandas.cache._backend import CacheHooks
+
+        hooks = CacheHooks(session)
+    return SessionSetup(session, owned, policy, hooks)
+
+
+def _pooled(session: requests.Session) -> requests.Session:
+    """Mount connection pools that the client's threads share (up to 32 connections a host)."""
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session

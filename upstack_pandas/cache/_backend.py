@@ -1,0 +1,318 @@
+"""requests-cache plumbing behind ``upstack_pandas.cache``: the backend, keys, files, hooks.
+
+``UpstackSQLiteCache`` applies a ``CachePolicy`` when saving and replaces secret header values
+(any casing) by ``REDACTED`` before anything reaches the disk. Cache keys add the pixel id and
+a one-way fingerprint of the key to requests-cache's own key, so a different key or pixel never
+receives another's responses, even when they share a file. Files are created 0600 in a 0700
+directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.structures import CaseInsensitiveDict
+from requests_cache import CachedSession
+from requests_cache.backends.sqlite import SQLiteCache, SQLiteDict
+from requests_cache.cache_keys import create_key, redact_response
+from requests_cache.models.response import CachedResponse
+
+from upstack_pandas._redact import is_secret_header, key_fingerprint
+from upstack_pandas._transport.response import looks_like_json
+
+if TYPE_CHECKING:
+    from upstack_pandas.cache import CachePolicy
+
+__all__ = [
+    "CacheHooks",
+    "UpstackSQLiteCache",
+    "build_session",
+    "cache_file",
+    "default_directory",
+    "evict",
+    "invalidate_dashboard_reads",
+    "location_of",
+]
+
+ENV_CACHE_DIR = "UPSTACK_CACHE_DIR"
+#: Header names requests-cache leaves out of keys and stored requests (it compares exactly).
+IGNORED_HEADERS = ("X-API-Key", "x-api-key", "X-Api-Key", "X-API-KEY", "Authorization")
+DASHBOARD = "/accounts/api/dashboard"
+logger = logging.getLogger("upstack_pandas")
+
+
+def _scrub(response: CachedResponse) -> None:
+    """Replace secret header values, whatever their casing, in a response about to be stored."""
+    for item in (response, *response.history):
+        item.request.headers = CaseInsensitiveDict(
+            {k: ("REDACTED" if is_secret_header(k) else v) for k, v in item.request.headers.items()}
+        )
+        item.headers = CaseInsensitiveDict(
+            {k: ("REDACTED" if is_secret_header(k) else v) for k, v in item.headers.items()}
+        )
+
+
+class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
+    """SQLite backend that applies a ``CachePolicy`` and never stores secrets."""
+
+    def __init__(self, db_path: str | Path, policy: CachePolicy, **kwargs: Any) -> None:
+        super().__init__(db_path, **kwargs)
+        self.policy = policy
+        self.dashboard_keys = SQLiteDict(
+            str(db_path),
+            table_name="upstack_dashboard_keys",
+            lock=self.responses._lock,
+            serializer=None,
+            wal=kwargs.get("wal", False),
+            busy_timeout=kwargs.get("busy_timeout"),
+        )
+
+    def save_response(
+        self,
+        response: requests.Response,
+        cache_key: str | None = None,
+        expires: datetime | None = None,
+    ) -> None:
+        request = response.request
+        path = urlsplit(request.url or "").path
+        body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
+        expiry = self.policy.expire_after(request.method or "GET", path, body, response.content)
+        if expiry is None or expiry <= timedelta(0):
+            return
+        cache_key = cache_key or self.create_key(request)
+        cached = CachedResponse.from_response(response, expires=datetime.now(UTC) + expiry)
+        cached = redact_response(cached, self._settings.ignored_parameters)
+        _scrub(cached)
+        self.responses[cache_key] = cached
+        if (request.method or "").upper() == "GET" and DASHBOARD in path:
+            self.dashboard_keys[cache_key] = path
+
+    def clear(self) -> None:
+        super().clear()  # type: ignore[no-untyped-call]
+        self.dashboard_keys.clear()  # type: ignore[no-untyped-call]
+
+    def close(self) -> None:
+        super().close()  # type: ignore[no-untyped-call]
+        self.dashboard_keys.close()  # type: ignore[no-untyped-call]
+
+
+def _cache_key(request: Any, **kwargs: Any) -> str:
+    """requests-cache's key, plus the pixel id and a fingerprint of the key (never the key)."""
+    base = create_key(request, **kwargs)
+    headers = CaseInsensitiveDict(request.headers or {})
+    secret = headers.get("x-api-key") or headers.get("authorization") or ""
+    pixel = headers.get("x-pixel-id") or ""
+    material = f"{base}|{pixel}|{key_fingerprint(str(secret))}".encode()
+    return hashlib.blake2b(material, digest_size=12).hexdigest()
+
+
+def _cacheable(response: requests.Response) -> bool:
+    """Store only complete JSON success responses of reads."""
+    request = response.request
+    method = (request.method or "").upper()
+    if response.status_code != 200 or method not in ("GET", "POST"):
+        return False
+    if method == "POST" and "/db-mgmt/api/query" not in (request.url or ""):
+        return False  # dashboard creates, copies, from-preset
+    return looks_like_json(response.content)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-")[:48] or "x"
+
+
+def default_directory() -> Path:
+    """Return the default cache directory: ``$UPSTACK_CACHE_DIR`` or the user cache dir."""
+    override = os.environ.get(ENV_CACHE_DIR)
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("upstack-pandas", appauthor=False))
+
+
+def cache_file(policy: CachePolicy, base_url: str, pixel_id: str, api_key: str) -> Path:
+    """Return the SQLite file for these credentials (the key only enters as a fingerprint).
+
+    Parameters
+    ----------
+    policy : CachePolicy
+    base_url, pixel_id, api_key : str
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    if policy.location is not None:
+        location = Path(policy.location).expanduser()
+        if location.suffix:
+            return location
+        directory = location
+    else:
+        directory = default_directory()
+    parts = urlsplit(base_url)
+    name = f"{_slug(parts.netloc + parts.path)}_{_slug(pixel_id)}_{key_fingerprint(api_key)[:12]}"
+    return directory / f"{name}.sqlite"
+
+
+def _secure(path: Path) -> None:
+    """Create the cache directory (0700) and file (0600) with tight permissions."""
+    directory = path.parent
+    if not directory.exists():
+        directory.mkdir(mode=0o700, parents=True)
+        os.chmod(directory, 0o700)
+    elif directory == default_directory() and os.name == "posix":
+        with contextlib.suppress(OSError):
+            os.chmod(directory, 0o700)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    if os.name == "posix":
+        os.chmod(path, 0o600)
+
+
+def build_session(policy: CachePolicy, base_url: str, pixel_id: str, api_key: str) -> CachedSession:
+    """Build the cached session a ``Client`` uses.
+
+    Parameters
+    ----------
+    policy : CachePolicy
+    base_url, pixel_id, api_key : str
+
+    Returns
+    -------
+    requests_cache.CachedSession
+    """
+    path = cache_file(policy, base_url, pixel_id, api_key)
+    _secure(path)
+    # WAL lets readers and a writer work at once (several clients, threads or processes may share
+    # one file); busy_timeout makes a writer wait for another instead of failing "locked".
+    backend = UpstackSQLiteCache(path, policy=policy, wal=True, busy_timeout=30_000)
+    return CachedSession(
+        backend=backend,
+        expire_after=-1,  # the backend sets each response's expiry from the policy
+        allowable_methods=("GET", "POST"),
+        allowable_codes=(200,),
+        ignored_parameters=IGNORED_HEADERS,
+        match_headers=False,
+        filter_fn=_cacheable,
+        key_fn=_cache_key,
+    )
+
+
+def location_of(session: requests.Session) -> str | None:
+    """Return where a cached session stores responses (a file path, or the backend's name)."""
+    backend = getattr(session, "cache", None)
+    if backend is None:
+        return None
+    try:
+        return str(backend.db_path)
+    except (AttributeError, NotImplementedError):
+        return f"{type(backend).__name__}({getattr(backend, 'cache_name', '')})"
+
+
+def check_foreign_session(session: requests.Session) -> None:
+    """Warn when a user's CachedSession would store the API key."""
+    backend = getattr(session, "cache", None)
+    if isinstance(backend, UpstackSQLiteCache):
+        return
+    ignored = set(getattr(getattr(session, "settings", None), "ignored_parameters", None) or ())
+    if "X-API-Key" not in ignored:
+        logger.warning(
+            "your CachedSession does not list 'X-API-Key' in ignored_parameters, so it would "
+            "store the API key with each response; pass ignored_parameters=['X-API-Key'] "
+            "(requests-cache's default does)"
+        )
+
+
+def evict(session: requests.Session, cache_key: str) -> None:
+    """Drop one cached response (e.g. one whose body turned out not to be JSON)."""
+    backend = getattr(session, "cache", None)
+    if backend is not None:
+        backend.responses.bulk_delete([cache_key])
+
+
+def invalidate_dashboard_reads(session: requests.Session, keys: Iterable[str] = ()) -> None:
+    """Drop cached dashboard reads after a dashboard write."""
+    backend = getattr(session, "cache", None)
+    if backend is None:
+        return
+    doomed = set(keys)
+    if isinstance(backend, UpstackSQLiteCache):
+        doomed |= set(backend.dashboard_keys.keys())
+        backend.dashboard_keys.bulk_delete(list(doomed))  # type: ignore[no-untyped-call]
+    if doomed:
+        backend.responses.bulk_delete(list(doomed))
+
+
+_stats: dict[str, list[int]] = {}
+_stats_lock = threading.Lock()
+
+
+def lookups(location: str) -> tuple[int, int]:
+    """Return (hits, misses) counted in this process for a cache location."""
+    with _stats_lock:
+        hits, misses = _stats.get(location, (0, 0))
+    return hits, misses
+
+
+def _is_read(method: str, path: str) -> bool:
+    """GETs, and POSTs that query analytics (never dashboard creates, copies, presets)."""
+    return method == "GET" or (method == "POST" and "/db-mgmt/api/query" in path)
+
+
+class CacheHooks:
+    """What a ``Client`` does around a cached session (its own or the user's).
+
+    Parameters
+    ----------
+    session : requests_cache.CachedSession
+    """
+
+    def __init__(self, session: requests.Session) -> None:
+        self.session = session
+        self.location = location_of(session)
+        self._dashboard_keys: set[str] = set()
+        self._lock = threading.Lock()
+        check_foreign_session(session)
+
+    def before_request(
+        self, method: str, path: str, headers: dict[str, str], refresh: bool
+    ) -> dict[str, Any]:
+        """Keep writes out of the cache; turn ``refresh`` into a forced refresh."""
+        if method not in ("GET", "POST") or (DASHBOARD in path and method != "GET"):
+            headers["Cache-Control"] = "no-store"
+            return {}
+        return {"force_refresh": True} if refresh else {}
+
+    def after_response(
+        self, method: str, path: str, response: requests.Response
+    ) -> Callable[[], None] | None:
+        """Count the lookup, remember dashboard reads; return a callback that evicts the entry."""
+        cache_key = getattr(response, "cache_key", None) or None
+        if method == "GET" and DASHBOARD in path and cache_key:
+            with self._lock:
+                self._dashboard_keys.add(cache_key)
+        if self.location is not None and _is_read(method, path):
+            with _stats_lock:
+                counts = _stats.setdefault(self.location, [0, 0])
+                counts[0 if getattr(response, "from_cache", False) else 1] += 1
+        if cache_key is None:
+            return None
+        return lambda: evict(self.session, cache_key)
+
+    def invalidate_dashboards(self) -> None:
+        """Drop cached dashboard reads (after any dashboard write)."""
+        with self._lock:
+            keys, self._dashboard_keys = self._dashboard_keys, set()
+        invalidate_dashboard_reads(self.session, keys)

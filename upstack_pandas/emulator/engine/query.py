@@ -1,0 +1,243 @@
+"""The query compiler: measures × dimensions × filters × granularity × timezone → one SQL statement.
+
+For every source a measure reads, a CTE sums the measure's base aggregates per (period, bucket,
+group values); the CTEs are full-outer-joined on those keys, and one ``GROUPING SETS`` select
+evaluates each measure's formula (a ratio of sums) per bucket, per bucket total, per group
+total and per period. Attribution and channel details reuse :func:`aggregate`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from upstack_pandas.emulator.engine.catalog import Catalog, Measure, Term
+from upstack_pandas.emulator.engine.context import (
+    Context,
+    buckets_of,
+    check_dimensions,
+    computable,
+    measures_of,
+    periods_of,
+    status_sql,
+)
+from upstack_pandas.emulator.engine.filters import Params, validate_filter, where_sql
+from upstack_pandas.emulator.engine.shape import Grid, check_size, details, row_values
+from upstack_pandas.emulator.engine.time import Buckets, Period
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One aggregation: measures over periods and buckets, grouped by columns per source.
+
+    ``groups`` holds one mapping per group column (source id → SQL column); ``sets`` lists the
+    grouping sets by column alias (``b`` is the bucket, ``d0``, ``d1``... the groups).
+    """
+
+    measures: tuple[Measure, ...]
+    groups: tuple[dict[str, str], ...]
+    periods: tuple[Period, ...]
+    buckets: Buckets
+    sets: tuple[tuple[str, ...], ...]
+    filter: Any = None
+    where: dict[str, list[str]] = field(default_factory=dict)
+    prelude: str = ""
+
+
+def _terms(terms: tuple[Term, ...]) -> str:
+    return " ".join(
+        f"{'-' if t.sign < 0 else '+'} COALESCE(SUM(a_{t.aggregate}), 0)" for t in terms
+    )
+
+
+def measure_sql(measure: Measure) -> str:
+    """The SQL of a measure over summed aggregate columns (``a_<aggregate>``)."""
+    num = f"CAST(({_terms(measure.numerator)}) AS DOUBLE)"
+    if not measure.denominator:
+        return num
+    value = f"{num} / NULLIF(CAST(({_terms(measure.denominator)}) AS DOUBLE), 0)"
+    return f"{value} * {measure.scale!r}" if measure.scale != 1.0 else value
+
+
+def _period_sql(kind: str, column: str, period: Period, params: Params) -> str:
+    if kind == "date":
+        return f"({column} BETWEEN {params.add(period.start)} AND {params.add(period.end)})"
+    return f"({column} >= {params.add(period.lo)} AND {column} < {params.add(period.hi)})"
+
+
+def compile_aggregation(catalog: Catalog, spec: Spec, params: Params) -> str:
+    """Compile ``spec`` into one SQL statement (values bound in ``params``).
+
+    Parameters
+    ----------
+    catalog
+        The catalog (sources and aggregates).
+    spec
+        What to aggregate.
+    params
+        Receives every bound value.
+
+    Returns
+    -------
+    str
+        SQL returning ``p, b, d0.., g, <one column per measure>`` ordered by ``p, g, b, d0..``.
+    """
+    tz = "$tz"  # bound below only when a bucket expression uses it
+    dims = [f"d{i}" for i in range(len(spec.groups))]
+    keys = ["p", "b", *dims]
+    needed: dict[str, list[str]] = {}
+    for m in spec.measures:
+        for t in (*m.numerator, *m.denominator):
+            agg = catalog.aggregates[t.aggregate]
+            needed.setdefault(agg.source, [])
+            if agg.id not in needed[agg.source]:
+                needed[agg.source].append(agg.id)
+    ctes = []
+    for source_id, agg_ids in needed.items():
+        source = catalog.sources[source_id]
+        column = "date" if source.time == "date" else "ts"
+        in_period = [_period_sql(source.time, column, p, params) for p in spec.periods]
+        conds = [f"({' OR '.join(in_period)})", *spec.where.get(source_id, [])]
+        where = where_sql(conds, spec.filter, catalog, source_id, params)
+        cols = [
+            f"CASE WHEN {in_period[0]} THEN 0 ELSE 1 END AS p",
+            f"{spec.buckets.sql_key(source.time, column, tz)} AS b",
+        ]
+        cols += [f"{group[source_id]} AS {d}" for group, d in zip(spec.groups, dims, strict=True)]
+        for agg_id in agg_ids:
+            agg = catalog.aggregates[agg_id]
+            only = f" FILTER (WHERE {agg.where})" if agg.where else ""
+            cols.append(f"SUM({agg.sum}){only} AS a_{agg_id}")
+        ctes.append(
+            f"s_{source_id} AS (SELECT {', '.join(cols)} FROM {source.table} "
+            f"WHERE {where} GROUP BY ALL)"
+        )
+    names = [f"s_{s}" for s in needed]
+    joined = names[0] + "".join(
+        f" FULL OUTER JOIN {n} USING ({', '.join(keys)})" for n in names[1:]
+    )
+    sets = ", ".join(f"(p{''.join(', ' + c for c in s)})" for s in spec.sets)
+    grouping = f"GROUPING({', '.join(['b', *dims])})"
+    measures = "".join(f", {measure_sql(m)} AS m{i}" for i, m in enumerate(spec.measures))
+    prelude = f"{spec.prelude}, " if spec.prelude else ""
+    if any(tz in cte for cte in ctes):
+        params.values["tz"] = spec.buckets.tz.key
+    return (
+        f"WITH {prelude}{', '.join(ctes)}, j AS (SELECT * FROM {joined}) "
+        f"SELECT {', '.join(keys)}, {grouping} AS g{measures} FROM j "
+        f"GROUP BY GROUPING SETS ({sets}) ORDER BY {', '.join(['p', 'g', 'b', *dims])}"
+    )
+
+
+def aggregate(ctx: Context, spec: Spec, params: Params | None = None) -> Grid:
+    """Run an aggregation and decode its rows into a :class:`Grid`.
+
+    Parameters
+    ----------
+    ctx
+        The request's cursor and catalog.
+    spec
+        What to aggregate; with no measures the grid is empty.
+    params
+        Parameters already bound by ``spec.where`` / ``spec.prelude`` (a new set otherwise).
+
+    Returns
+    -------
+    Grid
+        Values per detail row, bucket, group and period (``None`` where a ratio is undefined).
+    """
+    grid = Grid()
+    if not spec.measures:
+        return grid
+    params = params or Params()
+    sql = compile_aggregation(ctx.catalog, spec, params)
+    n = len(spec.groups)
+    full, dims_mask, bucket_mask = (1 << (n + 1)) - 1, (1 << n) - 1, 1 << n
+    for row in ctx.cursor.execute(sql, params.used_in(sql)).fetchall():
+        p, key, groups, g, values = (
+            row[0],
+            row[1],
+            tuple(row[2 : 2 + n]),
+            row[2 + n],
+            tuple(row[3 + n :]),
+        )
+        if g == 0:
+            grid.detail.setdefault(p, []).append((key, groups, values))
+            if n == 0:
+                grid.by_bucket.setdefault(p, {})[key] = values
+        elif g == full:
+            grid.totals[p] = values
+        elif g == dims_mask:
+            grid.by_bucket.setdefault(p, {})[key] = values
+        elif g == bucket_mask:
+            grid.by_group.setdefault(p, {})[groups] = values
+    return grid
+
+
+def run_query(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
+    """Answer ``POST /db-mgmt/api/query``: the response body ``{"results": [one result]}``."""
+    catalog = ctx.catalog
+    requested = measures_of(body.get("measures"), catalog, "query")
+    dims = check_dimensions(body.get("dimensions"), requested, catalog)
+    buckets = buckets_of(body)
+    primary, compare = periods_of(body, buckets)
+    validate_filter(body.get("filters"), catalog, "query")
+    params = Params()
+    statuses = status_sql(body, params)
+    ok = computable(requested, ctx)
+    periods = (primary,) if compare is None else (primary, compare)
+    sets = (("b", *[f"d{i}" for i in range(len(dims))]), ("b",), ())
+    spec = Spec(
+        measures=tuple(ok),
+        groups=tuple(
+            {s.id: s.dimensions[d] for s in catalog.sources.values() if d in s.dimensions}
+            for d in dims
+        ),
+        periods=periods,
+        buckets=buckets,
+        sets=sets if dims else sets[1:],
+        filter=body.get("filters"),
+        where={"orders": [statuses]},
+    )
+    if not dims:
+        check_size(sum(buckets.count(p) for p in periods), len(requested))
+    grid = aggregate(ctx, spec, params)
+    if dims:
+        check_size(sum(len(rows) for rows in grid.detail.values()), len(requested))
+    column = {m.id: i for i, m in enumerate(ok)}
+    data: dict[str, list[dict[str, Any]]] = {"primary": [], "compare": []}
+    for p, period in enumerate(periods):
+        rows, render = data["primary" if p == 0 else "compare"], buckets.renderer(period)
+        if dims:
+            for key, groups, values in grid.detail.get(p, []):
+                row = render(key)
+                row.update(zip(dims, groups, strict=True))
+                row.update(row_values(requested, column, values))
+                rows.append(row)
+        else:
+            by_bucket = grid.by_bucket.get(p, {})
+            for key in buckets.keys(period):
+                row = render(key)
+                row.update(row_values(requested, column, by_bucket.get(key)))
+                rows.append(row)
+    return {
+        "results": [
+            {
+                "granularity": buckets.granularity,
+                "dimensions": dims,
+                "timezone": buckets.tz.key,
+                "dateRange": primary.as_dict(),
+                "compareDateRange": compare.as_dict() if compare else None,
+                "measureDetails": details(
+                    requested,
+                    column,
+                    grid.totals,
+                    grid.by_bucket,
+                    buckets,
+                    (primary, compare),
+                    ctx.now,
+                ),
+                "data": data,
+            }
+        ]
+    }

@@ -1,0 +1,342 @@
+"""Time: timezones, date ranges, and buckets for every granularity in a request's timezone.
+
+A bucket is identified by a naive ``datetime`` *key* that SQL and Python compute alike:
+
+* ``day`` and coarser: the local (wall-clock) bucket start, e.g. the Monday 00:00 of a week;
+* ``hour``, ``minute``, ``second``: the UTC instant of the bucket start, so the repeated hour
+  when clocks fall back is two buckets (01:00-04:00 and 01:00-05:00), never one;
+* ``none``: :data:`NONE_KEY`, one bucket per period.
+
+Day buckets follow the wall clock, so across a DST change they last 23 or 25 hours.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+import duckdb
+
+from upstack_pandas.emulator.engine.errors import fail
+
+GRANULARITIES = ("none", "second", "minute", "hour", "day", "week", "month", "quarter", "year")
+SUB_DAY = {
+    "second": timedelta(seconds=1),
+    "minute": timedelta(minutes=1),
+    "hour": timedelta(hours=1),
+}
+NONE_KEY = datetime(1970, 1, 1)
+MAX_BUCKETS = 100_000  # per period; more is a 400 (narrow the range or coarsen the granularity)
+
+
+@functools.cache
+def valid_timezones() -> frozenset[str]:
+    """IANA names known to both Python's tz database and DuckDB's ICU."""
+    with duckdb.connect() as con:
+        icu = {row[0] for row in con.execute("SELECT name FROM pg_timezone_names()").fetchall()}
+    return frozenset((available_timezones() | {"UTC"}) & icu)
+
+
+def parse_timezone(name: object, path: str = "timezone") -> ZoneInfo:
+    """Return the ``ZoneInfo`` for an IANA name, or raise :class:`QueryError`.
+
+    Parameters
+    ----------
+    name
+        The request's ``timezone`` (``None`` means ``UTC``).
+    path
+        Request path reported in the error.
+
+    Returns
+    -------
+    zoneinfo.ZoneInfo
+        The timezone.
+    """
+    if name is None:
+        return ZoneInfo("UTC")
+    if not isinstance(name, str) or name not in valid_timezones():
+        raise fail(path, f"Unknown timezone {name!r}: use an IANA name such as 'America/New_York'.")
+    return ZoneInfo(name)
+
+
+def parse_date(value: object, path: str) -> date:
+    """Parse a ``YYYY-MM-DD`` string, raising :class:`QueryError` naming ``path``."""
+    try:
+        if not isinstance(value, str) or len(value) != 10:
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(path, f"Invalid date {value!r}: expected YYYY-MM-DD.") from None
+
+
+@dataclass(frozen=True)
+class Period:
+    """An inclusive range of local dates and the UTC instants ``[lo, hi)`` it covers."""
+
+    start: date
+    end: date
+    lo: datetime
+    hi: datetime
+
+    @property
+    def days(self) -> int:
+        """Number of calendar days in the period."""
+        return (self.end - self.start).days + 1
+
+    def as_dict(self) -> dict[str, str]:
+        """Return ``{"start": "YYYY-MM-DD", "end": "YYYY-MM-DD"}``."""
+        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+
+    def overlaps(self, other: Period) -> bool:
+        """Whether two periods share at least one day."""
+        return self.start <= other.end and other.start <= self.end
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The aware instant of local midnight starting ``day`` in ``tz``."""
+    return datetime(day.year, day.month, day.day, tzinfo=tz)
+
+
+def make_period(start: date, end: date, tz: ZoneInfo) -> Period:
+    """Build a :class:`Period` from inclusive local dates."""
+    return Period(
+        start,
+        end,
+        local_midnight(start, tz).astimezone(UTC),
+        local_midnight(end + timedelta(days=1), tz).astimezone(UTC),
+    )
+
+
+def parse_period(obj: object, path: str, tz: ZoneInfo) -> Period:
+    """Parse a request ``{"start", "end"}`` object into a :class:`Period`.
+
+    Parameters
+    ----------
+    obj
+        The date range object from the body.
+    path
+        Its path in the body (``dateRange``), used in errors.
+    tz
+        The request timezone.
+
+    Returns
+    -------
+    Period
+        The period; ``start > end`` raises :class:`QueryError`.
+    """
+    if not isinstance(obj, dict):
+        raise fail(path, "Expected an object with 'start' and 'end' dates.")
+    start = parse_date(obj.get("start"), f"{path}.start")
+    end = parse_date(obj.get("end"), f"{path}.end")
+    if start > end:
+        raise fail(f"{path}.start", f"{path}.start ({start}) is after {path}.end ({end}).")
+    return make_period(start, end, tz)
+
+
+def preceding(period: Period, tz: ZoneInfo) -> Period:
+    """The period of equal length ending the day before ``period`` starts."""
+    return make_period(
+        period.start - timedelta(days=period.days), period.start - timedelta(days=1), tz
+    )
+
+
+def _add_months(d: datetime, months: int) -> datetime:
+    total = d.year * 12 + d.month - 1 + months
+    return d.replace(year=total // 12, month=total % 12 + 1, day=1)
+
+
+def next_key(key: datetime, granularity: str) -> datetime:
+    """The key of the bucket after ``key`` (local keys for day and coarser, UTC below)."""
+    if granularity in SUB_DAY:
+        return key + SUB_DAY[granularity]
+    if granularity == "day":
+        return key + timedelta(days=1)
+    if granularity == "week":
+        return key + timedelta(days=7)
+    months = {"month": 1, "quarter": 3, "year": 12}[granularity]
+    return _add_months(key, months)
+
+
+def truncate_local(local: datetime, granularity: str) -> datetime:
+    """Truncate a naive local datetime to the start of its (day-or-coarser) bucket."""
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if granularity == "day":
+        return day
+    if granularity == "week":
+        return day - timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    if granularity == "quarter":
+        return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    return day.replace(month=1, day=1)
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """Bucketing of one request: granularity and timezone."""
+
+    granularity: str
+    tz: ZoneInfo
+
+    def sql_key(self, time_kind: str, column: str, tz_param: str) -> str:
+        """SQL producing the bucket key of a row.
+
+        Parameters
+        ----------
+        time_kind
+            ``"instant"`` (a TIMESTAMPTZ column) or ``"date"`` (a DATE of the reporting day,
+            placed at local midnight of that day).
+        column
+            The time column's name.
+        tz_param
+            The bound parameter holding the timezone name (``$tz``).
+
+        Returns
+        -------
+        str
+            An expression of type TIMESTAMP.
+        """
+        g = self.granularity
+        if g == "none":
+            return "TIMESTAMP '1970-01-01 00:00:00'"
+        if time_kind == "date":
+            local = f"CAST({column} AS TIMESTAMP)"
+            if g in SUB_DAY:
+                return f"timezone('UTC', timezone({tz_param}, {local}))"
+            return f"date_trunc('{g}', {local})"
+        local = f"timezone({tz_param}, {column})"
+        if g in SUB_DAY:
+            return f"(date_trunc('{g}', {local}) - ({local} - timezone('UTC', {column})))"
+        return f"date_trunc('{g}', {local})"
+
+    def count(self, period: Period) -> int:
+        """Number of buckets in ``period`` (``none``: 1)."""
+        g, start, end = self.granularity, period.start, period.end
+        if g == "none":
+            return 1
+        if g in SUB_DAY:
+            return -(-(period.hi - period.lo) // SUB_DAY[g])
+        if g == "day":
+            return period.days
+        if g == "week":
+            return (
+                (end - timedelta(days=end.weekday())) - (start - timedelta(days=start.weekday()))
+            ).days // 7 + 1
+        months = (end.year - start.year) * 12 + end.month - start.month
+        if g == "month":
+            return months + 1
+        if g == "quarter":
+            return (
+                (end.year * 4 + (end.month - 1) // 3)
+                - (start.year * 4 + (start.month - 1) // 3)
+                + 1
+            )
+        return end.year - start.year + 1
+
+    def check(self, period: Period, path: str = "granularity") -> None:
+        """Raise :class:`QueryError` when ``period`` has more than :data:`MAX_BUCKETS` buckets."""
+        count = self.count(period)
+        if count > MAX_BUCKETS:
+            raise fail(
+                path,
+                f"{count} '{self.granularity}' buckets exceed the limit of {MAX_BUCKETS}: "
+                "narrow the date range or use a coarser granularity.",
+            )
+
+    def keys(self, period: Period) -> list[datetime]:
+        """All bucket keys of ``period``, in order."""
+        g = self.granularity
+        if g == "none":
+            return [NONE_KEY]
+        if g in SUB_DAY:
+            step, key = SUB_DAY[g], period.lo.replace(tzinfo=None)
+            stop = period.hi.replace(tzinfo=None)
+        else:
+            step, key = (
+                timedelta(0),
+                truncate_local(datetime.combine(period.start, datetime.min.time()), g),
+            )
+            stop = datetime.combine(period.end + timedelta(days=1), datetime.min.time())
+        out = []
+        while key < stop:
+            out.append(key)
+            key = key + step if step else next_key(key, g)
+        return out
+
+    def bounds(self, key: datetime, period: Period) -> tuple[datetime, datetime, datetime]:
+        """Aware ``(dt, start, end)`` of a bucket: unclipped start, clipped start and end."""
+        if self.granularity == "none":
+            return (
+                period.lo.astimezone(self.tz),
+                period.lo.astimezone(self.tz),
+                period.hi.astimezone(self.tz),
+            )
+        if self.granularity in SUB_DAY:
+            dt = key.replace(tzinfo=UTC)
+            end = dt + SUB_DAY[self.granularity]
+        else:
+            dt = key.replace(tzinfo=self.tz).astimezone(UTC)
+            end = next_key(key, self.granularity).replace(tzinfo=self.tz).astimezone(UTC)
+        return (
+            dt.astimezone(self.tz),
+            max(dt, period.lo).astimezone(self.tz),
+            min(end, period.hi).astimezone(self.tz),
+        )
+
+    def render(self, key: datetime, period: Period) -> dict[str, str]:
+        """``{"dt", "start", "end"}`` ISO 8601 strings with the local UTC offset."""
+        dt, start, end = self.bounds(key, period)
+        return {"dt": dt.isoformat(), "start": start.isoformat(), "end": end.isoformat()}
+
+    def renderer(self, period: Period) -> Callable[[datetime], dict[str, Any]]:
+        """A memoised :meth:`render` for the buckets of one period (returns fresh dicts)."""
+        cache: dict[datetime, dict[str, str]] = {}
+
+        def render(key: datetime) -> dict[str, Any]:
+            found = cache.get(key)
+            if found is None:
+                found = cache[key] = self.render(key, period)
+            return dict(found)
+
+        return render
+
+    def key_of(self, instant: datetime) -> datetime:
+        """The key of the bucket holding an aware instant."""
+        g = self.granularity
+        if g == "none":
+            return NONE_KEY
+        if g in SUB_DAY:
+            local = instant.astimezone(self.tz)
+            offset = local.utcoffset() or timedelta(0)
+            naive = local.replace(tzinfo=None)
+            size = SUB_DAY[g]
+            trunc = naive - (naive - datetime.min) % size
+            return trunc - offset
+        return truncate_local(instant.astimezone(self.tz).replace(tzinfo=None), g)
+
+
+def to_utc(value: datetime | date | str | None) -> datetime:
+    """Normalise a "now" value to an aware UTC datetime (naive values are UTC).
+
+    Parameters
+    ----------
+    value
+        A datetime, a date (its UTC midnight), an ISO 8601 string, or ``None`` for the real now.
+
+    Returns
+    -------
+    datetime
+        The instant, tz-aware in UTC.
+    """
+    if value is None:
+        return datetime.now(UTC)
+    if isinstance(value, str):
+        text = value.strip()
+        value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,386 @@
+"""``Emulator``: the API, its control endpoints and fault injection on a local threaded server.
+
+::
+
+    with Emulator(now="2026-11-26T12:00:00Z") as emu:
+        client = emu.client()              # upstack_pandas.Client pointed at emu.url
+        emu.inject("status", status=429, count=1)
+
+The server binds ``127.0.0.1`` on a free port (``port=0``) and runs werkzeug's threaded
+server in a background thread; ``start()`` returns once it accepts connections. Each pixel
+gets its own engine (``Backend``), built on first use: the first pixel with ``seed`` itself,
+the others with a seed derived from ``seed`` and the pixel id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+
+from upstack_pandas._version import __version__
+from upstack_pandas.emulator.engine.dashboards import DashboardStore
+from upstack_pandas.emulator.http.auth import ALL_SCOPES, KeyRing, KeySpec
+from upstack_pandas.emulator.http.control import PREFIX, ControlApp
+from upstack_pandas.emulator.http.faults import Fault, FaultInjector, FaultKind, FaultMiddleware
+from upstack_pandas.emulator.http.routes import ApiApp, ApiServices
+from upstack_pandas.emulator.http.validation import RequestValidator
+
+if TYPE_CHECKING:  # pragma: no cover
+    from upstack_pandas._transport.client import Client
+    from upstack_pandas.emulator.engine.backend import Backend
+
+__all__ = [
+    "DEMO_PIXEL_ID",
+    "SECOND_PIXEL_ID",
+    "BackendPool",
+    "Emulator",
+    "default_keys",
+    "derive_key",
+]
+
+logger = logging.getLogger("upstack_pandas.emulator")
+
+#: The demo pixel (the docs' examples use ``5f1e6a4f-...``).
+DEMO_PIXEL_ID = "5f1e6a4f-2d0b-4c7e-9a51-6f1c0b2e7d01"
+#: A second pixel, for isolation tests.
+SECOND_PIXEL_ID = "8c2d9b7e-41f3-4a6d-b0e5-2f9a7c3d1e02"
+
+
+def derive_key(name: str) -> str:
+    """Return the emulator's deterministic key for ``name`` (``upstack_`` + 40 hex digits)."""
+    return "upstack_" + hashlib.sha256(f"upstack-pandas-emulator:{name}".encode()).hexdigest()[:40]
+
+
+def default_keys(pixel_ids: Sequence[str]) -> list[KeySpec]:
+    """Return the default keys: a full-scope ``demo`` key and restricted ones for tests.
+
+    ``demo`` (all scopes, first pixel), ``other_pixel`` (all scopes, second pixel, when there
+    is one), ``analytics_read``, ``dashboards_read``, ``dashboards_write``, ``measures_only``
+    (no scope), ``legacy_db_query``, ``legacy_attribution_query``, ``revoked`` and ``expired``.
+    """
+    first = (pixel_ids[0],)
+    scoped: dict[str, tuple[str, ...]] = {
+        "demo": ALL_SCOPES,
+        "analytics_read": ("analytics:read",),
+        "dashboards_read": ("dashboards:read",),
+        "dashboards_write": ("dashboards:write",),
+        "measures_only": (),
+        "legacy_db_query": ("db_query",),
+        "legacy_attribution_query": ("attribution_query",),
+    }
+    keys = [KeySpec(derive_key(n), first, scopes, name=n) for n, scopes in scoped.items()]
+    if len(pixel_ids) > 1:
+        keys.append(KeySpec(derive_key("other_pixel"), (pixel_ids[1],), name="other_pixel"))
+    keys.append(KeySpec(derive_key("revoked"), first, name="revoked", revoked=True))
+    expired_at = datetime(2020, 1, 1, tzinfo=UTC)
+    keys.append(KeySpec(derive_key("expired"), first, name="expired", expires_at=expired_at))
+    return keys
+
+
+class BackendPool:
+    """One engine per pixel, built on first use (thread-safe, each built once).
+
+    Parameters
+    ----------
+    pixel_ids : sequence of str
+        The known pixels; the first gets ``seed`` itself.
+    seed, now, data_dir
+        Passed to ``Backend``.
+    factory : callable, optional
+        Builds an engine from ``seed=``, ``now=``, ``data_dir=`` (default: ``Backend``).
+    """
+
+    def __init__(
+        self,
+        pixel_ids: Sequence[str],
+        *,
+        seed: int,
+        now: datetime | date | str | None,
+        data_dir: str | Path | None,
+        factory: Callable[..., Backend] | None = None,
+    ) -> None:
+        self.pixel_ids = tuple(pixel_ids)
+        self._seed, self._now, self._data_dir = seed, now, data_dir
+        self._factory = factory
+        self._built: dict[str, Backend] = {}
+        self._locks = {pixel: threading.Lock() for pixel in self.pixel_ids}
+
+    def seed_for(self, pixel_id: str) -> int:
+        """Return the pixel's seed: ``seed`` for the first pixel, else derived from both."""
+        if pixel_id == self.pixel_ids[0]:
+            return self._seed
+        digest = hashlib.sha256(f"{self._seed}:{pixel_id}".encode()).digest()
+        return int.from_bytes(digest[:4], "big")
+
+    def built(self) -> list[str]:
+        """Return the pixels whose engine exists."""
+        return list(self._built)
+
+    def get(self, pixel_id: str) -> Backend:
+        """Return the pixel's engine, building it on first use."""
+        found = self._built.get(pixel_id)
+        if found is not None:
+            return found
+        if pixel_id not in self._locks:
+            raise KeyError(f"unknown pixel {pixel_id!r}; known: {', '.join(self.pixel_ids)}")
+        with self._locks[pixel_id]:
+            if pixel_id not in self._built:
+                factory = self._factory
+                if factory is None:
+                    from upstack_pandas.emulator.engine.backend import Backend
+
+                    factory = Backend
+                self._built[pixel_id] = factory(
+                    seed=self.seed_for(pixel_id), now=self._now, data_dir=self._data_dir
+                )
+                logger.info("built the engine of pixel %s", pixel_id)
+            return self._built[pixel_id]
+
+
+class _Handler(WSGIRequestHandler):
+    """Request handler logging to ``upstack_pandas.emulator`` instead of stderr."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        level = logging.INFO if type == "info" else logging.WARNING
+        logger.log(level, "%s - " + message, self.address_string(), *args)
+
+
+class _Server(ThreadedWSGIServer):
+    def log(self, type: str, message: str, *args: Any) -> None:
+        logger.log(logging.ERROR if type == "error" else logging.INFO, message, *args)
+
+
+class Emulator:
+    """A local Upstack Data API on ``127.0.0.1``, for tests, notebooks and the demo.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the generated data (same seed and ``now`` → identical data).
+    now : datetime, date or str, optional
+        The server's clock (default: now); data runs up to it.
+    data_dir : path, optional
+        Serve your own data (see ``docs/emulator.md``) instead of generated data.
+    port : int
+        Port to bind; 0 picks a free one.
+    host : str
+        Address to bind (default loopback).
+    keys : sequence of KeySpec, optional
+        Accepted keys (default :func:`default_keys`); ``api_key`` is the one named ``demo``,
+        else the first.
+    pixels : sequence of str, optional
+        Known pixels (default: the demo pixel and a second one); ``pixel_id`` is the first.
+    latency_ms : int
+        Latency added to every API request.
+    persist : path, optional
+        SQLite file keeping dashboard views across restarts (default: in memory).
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 7,
+        now: datetime | date | str | None = None,
+        data_dir: str | Path | None = None,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        keys: Iterable[KeySpec] | None = None,
+        pixels: Sequence[str] | None = None,
+        latency_ms: int = 0,
+        persist: str | os.PathLike[str] | None = None,
+    ) -> None:
+        given = list(keys) if keys is not None else None
+        if pixels is None:
+            pixels = (
+                [p for k in given for p in k.pixel_ids]
+                if given
+                else [DEMO_PIXEL_ID, SECOND_PIXEL_ID]
+            )
+        self.pixel_ids: tuple[str, ...] = tuple(dict.fromkeys(pixels))
+        if not self.pixel_ids:
+            raise ValueError("the emulator needs at least one pixel")
+        self.key_specs: tuple[KeySpec, ...] = tuple(
+            given if given is not None else default_keys(self.pixel_ids)
+        )
+        if not self.key_specs:
+            raise ValueError("the emulator needs at least one key")
+        #: Raw keys by name (``emu.keys["analytics_read"]``); unnamed keys are ``key<i>``.
+        self.keys: dict[str, str] = {
+            spec.name or f"key{i}": spec.key for i, spec in enumerate(self.key_specs)
+        }
+        self.api_key: str = self.keys.get("demo", self.key_specs[0].key)
+        self.pixel_id: str = self.pixel_ids[0]
+        self.seed, self.now, self.data_dir = seed, now, data_dir
+        self.host, self.latency_ms, self.persist = host, latency_ms, persist
+        self._port = port
+        self.injector = FaultInjector()
+        self._pool = BackendPool(self.pixel_ids, seed=seed, now=now, data_dir=data_dir)
+        self._dashboards: DashboardStore | None = None
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+
+    @property
+    def port(self) -> int:
+        """The bound port (the requested one before ``start``)."""
+        return self._server.port if self._server is not None else self._port
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:54321``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is serving."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _wsgi(self, dashboards: DashboardStore) -> Callable[..., Iterable[bytes]]:
+        validator = RequestValidator()
+        services = ApiServices(
+            keys=KeyRing(self.key_specs),
+            dashboards=dashboards,
+            engine=self._pool.get,
+            validator=validator,
+        )
+        api = FaultMiddleware(ApiApp(services), self.injector, latency_ms=self.latency_ms)
+        control = ControlApp(
+            self.injector, reset=self.reset, health=self._health, validator=validator
+        )
+
+        def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            if environ.get("PATH_INFO", "").startswith(PREFIX):
+                return control(environ, start_response)
+            return api(environ, start_response)
+
+        return app
+
+    def start(self) -> Emulator:
+        """Bind, start serving in a background thread and return once ready.
+
+        Raises
+        ------
+        OSError
+            The address is in use or cannot be bound.
+        """
+        if self._server is not None:
+            raise RuntimeError(f"the emulator is already running at {self.url}")
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        # Bind here (a clean OSError when busy); the server works on a duplicate of the socket.
+        with socket.create_server((self.host, self._port), family=family) as listener:
+            dashboards = DashboardStore(self.persist)
+            try:
+                server = _Server(
+                    self.host,
+                    listener.getsockname()[1],
+                    self._wsgi(dashboards),
+                    handler=_Handler,
+                    fd=listener.fileno(),
+                )
+            except BaseException:
+                dashboards.close()
+                raise
+        self._dashboards = dashboards
+        ready = threading.Event()
+
+        def serve() -> None:
+            ready.set()
+            server.serve_forever(poll_interval=0.05)
+
+        self._server = server
+        self._thread = threading.Thread(
+            target=serve, name=f"upstack-emulator:{server.port}", daemon=True
+        )
+        self._thread.start()
+        ready.wait(timeout=10)
+        logger.info("emulator serving at %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close the socket and the dashboard store (idempotent)."""
+        server, thread, self._server, self._thread = self._server, self._thread, None, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=10)
+        if self._dashboards is not None:
+            self._dashboards.close()
+            self._dashboards = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = self.url if self.running else "stopped"
+        return f"Emulator({state}, pixel_id={self.pixel_id!r}, seed={self.seed}, now={self.now!r})"
+
+    # ----------------------------------------------------------------- helpers
+
+    def client(self, **kwargs: Any) -> Client:
+        """Return an ``upstack_pandas.Client`` for this emulator (kwargs override or add)."""
+        from upstack_pandas._transport.client import Client
+
+        kwargs.setdefault("api_key", self.api_key)
+        kwargs.setdefault("pixel_id", self.pixel_id)
+        kwargs.setdefault("base_url", self.url)
+        return Client(**kwargs)
+
+    def headers(self, key: str = "demo", pixel_id: str | None = None) -> dict[str, str]:
+        """Return auth headers for the named key (``emu.keys``) and pixel (default first)."""
+        return {"x-api-key": self.keys[key], "x-pixel-id": pixel_id or self.pixel_id}
+
+    def backend(self, pixel_id: str | None = None) -> Backend:
+        """Return the pixel's engine (default: ``pixel_id``), building it on first use."""
+        return self._pool.get(pixel_id or self.pixel_id)
+
+    def inject(
+        self,
+        kind: FaultKind | Fault = "status",
+        *,
+        path: str = "*",
+        status: int = 500,
+        retry_after: int | None = None,
+        latency_ms: int = 0,
+        count: int | None = None,
+    ) -> Fault:
+        """Inject a fault (see :mod:`upstack_pandas.emulator.http.faults`) and return it."""
+        fault = (
+            kind
+            if isinstance(kind, Fault)
+            else Fault(kind, path, status, retry_after, latency_ms, count)
+        )
+        return self.injector.add(fault)
+
+    def clear_faults(self) -> int:
+        """Remove every injected fault; return how many were active."""
+        return self.injector.clear()
+
+    def reset(self) -> None:
+        """Delete every dashboard view and clear faults (engines and data are kept)."""
+        if self._dashboards is not None:
+            self._dashboards.reset()
+        self.injector.clear()
+
+    def _health(self) -> dict[str, Any]:
+        return {
+            "version": __version__,
+            "pixels": list(self.pixel_ids),
+            "seed": self.seed,
+            "now": None if self.now is None else str(self.now),
+            "enginesBuilt": self._pool.built(),
+        }
