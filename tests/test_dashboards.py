@@ -493,21 +493,89 @@ def test_frame_build_kwargs_read_the_metadata() -> None:
     assert frame_dimensions({}) == []
 
 
+OPERATIONS = ("list", "get", "create", "update", "delete", "copy", "build", "to_dashboard")
+
+
 def test_module_level_dashboards_use_the_default_client_at_call_time(
     monkeypatch: pytest.MonkeyPatch, recorder: RecordingClient
 ) -> None:
     import upstack_pandas as up
     import upstack_pandas.dashboards as module
 
+    assert up.dashboards is module  # one object, whatever the import order
     monkeypatch.setattr(Dashboards, "_client", property(lambda self: self._bound or recorder))
     assert repr(module.dashboards) == "Dashboards(client=<default>)"
-    # ``up.dashboards`` is the module or the object, depending on import order: both answer
-    for target in (up.dashboards, module, module.dashboards):
+    for target in (up.dashboards, module.dashboards):
         view = target.get(VIEW_ID)
         assert isinstance(view, DashboardView)
-    assert len(recorder.calls) == 3
+    assert len(recorder.calls) == 2
     with pytest.raises(AttributeError):
         module.nothing_here  # noqa: B018
+
+
+def test_module_functions_take_an_explicit_client(recorder: RecordingClient) -> None:
+    import upstack_pandas as up
+
+    client: Any = recorder
+    up.dashboards.get(VIEW_ID, client=client)
+    up.dashboards.copy(VIEW_ID, "Twin", client=client)
+    up.dashboards.update(VIEW_ID, name="Renamed", client=client)
+    up.dashboards.delete(VIEW_ID, client=client)
+    assert [(method, path) for method, path, _ in recorder.calls] == [
+        ("GET", view_path(VIEW_ID)),
+        ("POST", f"{view_path(VIEW_ID)}/copy"),
+        ("PATCH", view_path(VIEW_ID)),
+        ("DELETE", view_path(VIEW_ID)),
+    ]
+    assert recorder.calls[1][2]["json"] == {"name": "Twin"}
+    assert recorder.calls[2][2]["json"] == {"name": "Renamed"}
+    with pytest.raises(ValueError, match="at least one of"):
+        up.dashboards.update(VIEW_ID, client=client)
+    assert len(recorder.calls) == 4  # refused before any request
+
+
+def test_dashboards_module_is_discoverable() -> None:
+    import inspect
+    import pydoc
+
+    import upstack_pandas as up
+
+    listed = dir(up.dashboards)
+    assert set(OPERATIONS) <= set(listed)
+    assert "__getattr__" not in vars(up.dashboards)  # plain functions, not a proxy
+    page = pydoc.render_doc(up.dashboards, renderer=pydoc.plaintext)
+    for name in OPERATIONS:
+        function = getattr(up.dashboards, name)
+        assert inspect.isfunction(function), name
+        assert function.__module__ == "upstack_pandas.dashboards", name
+        signature = inspect.signature(function)
+        assert "client" in signature.parameters, name
+        assert f"{name}{signature}" in page.replace("\n", ""), name
+        assert "Parameters\n" in inspect.getdoc(function), name
+
+
+@pytest.mark.parametrize("name", OPERATIONS)
+def test_module_functions_mirror_the_methods(name: str) -> None:
+    """Same parameters, defaults and documentation as ``client.dashboards.<name>``, plus ``client=``."""
+    import inspect
+
+    import upstack_pandas as up
+
+    function = inspect.signature(getattr(up.dashboards, name))
+    method = inspect.signature(getattr(Dashboards(), name))
+    mirrored = {k: v for k, v in function.parameters.items() if k != "client"}
+    assert list(mirrored) == list(method.parameters)
+    for key, parameter in method.parameters.items():
+        assert (mirrored[key].kind, mirrored[key].default) == (parameter.kind, parameter.default)
+    assert function.parameters["client"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert function.parameters["client"].default is None
+    assert function.return_annotation == method.return_annotation
+    function_doc = inspect.getdoc(getattr(up.dashboards, name)) or ""
+    method_doc = inspect.getdoc(getattr(Dashboards, name)) or ""
+    assert function_doc.splitlines()[0] == method_doc.splitlines()[0]
+    for line in method_doc.splitlines():
+        if " : " in line and not line.startswith(" "):
+            assert line in function_doc, (name, line)
 
 
 # --- request bodies against the project's OpenAPI file -------------------------------------------

@@ -22,7 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
 from upstack_pandas.plotting import sparklines
-from upstack_pandas.plotting.sparklines import BAD, GOOD, NEUTRAL, auto_ncols
+from upstack_pandas.plotting.tiles import BAD, GOOD, NEUTRAL, auto_ncols
 
 CATALOG: dict[str, dict[str, Any]] = {
     "meta.cpm": {

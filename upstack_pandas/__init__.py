@@ -10,7 +10,10 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from upstack_pandas._version import __version__ as __version__
+from upstack_pandas._version import __version__ as _installed_version
+
+__version__: str = _installed_version
+"""The version of upstack-pandas, ``"MAJOR.MINOR.PATCH"``."""
 
 logging.getLogger("upstack_pandas").addHandler(logging.NullHandler())
 

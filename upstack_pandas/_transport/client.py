@@ -205,7 +205,7 @@ class Client:
         Raises
         ------
         UpstackError
-            The subclass matching the failure (see ``upstack_pandas._errors``).
+            The subclass of ``UpstackError`` matching the failure.
         """
         method = method.upper()
         path = path if path.startswith("/") else f"/{path}"

@@ -9,6 +9,6 @@ from __future__ import annotations
 
 from upstack_pandas.plotting.attribution import attribution_chart
 from upstack_pandas.plotting.heatmap import cohort_heatmap
-from upstack_pandas.plotting.sparklines import sparklines
+from upstack_pandas.plotting.tiles import sparklines
 
 __all__ = ["attribution_chart", "cohort_heatmap", "sparklines"]

@@ -114,14 +114,14 @@ def attribution_chart(
 
     Parameters
     ----------
-    df
+    df : pandas.DataFrame
         A frame from ``read_attribution``: index ``<dimension>``, optionally with outer
         ``attribution_model`` and ``dt`` levels.
-    measure
+    measure : str, optional
         The measure to draw (id or catalog title; default the first measure column).
-    ax
+    ax : matplotlib.axes.Axes, optional
         Axes to draw into; default a new figure sized to the bars.
-    top
+    top : int, default 10
         How many dimension values to show, the largest first.
 
     Returns

@@ -178,19 +178,19 @@ def cohort_heatmap(
 
     Parameters
     ----------
-    df
+    df : pandas.DataFrame
         The long frame from ``read_cohorts`` (index ``(cohort, period)``) or a cohort ×
         period matrix such as ``df.upstack.cohort_matrix(measure)``.
-    measure
+    measure : str, optional
         The measure to draw (id or catalog title; default the first measure column). For a
         matrix, the measure whose metadata (title, format) applies.
-    ax
+    ax : matplotlib.axes.Axes, optional
         Axes to draw into; default a new figure sized to the matrix.
-    cmap
+    cmap : str or matplotlib.colors.Colormap, default "viridis"
         A sequential colormap (name or object).
-    annot
+    annot : bool, default True
         Write each cell's formatted value in it.
-    vmin, vmax
+    vmin, vmax : float, optional
         Colour limits. By default the data range; when period 0 is constant (retention is
         100 % by definition) it is left out of the range, so later periods show contrast.
 

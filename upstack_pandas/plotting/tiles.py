@@ -1,4 +1,4 @@
-"""Sparkline tiles: one small KPI card per measure, with the headline value and its change."""
+"""Sparkline tiles (``sparklines``): one small KPI card per measure, with its value and change."""
 
 from __future__ import annotations
 
@@ -50,20 +50,20 @@ def sparklines(
 
     Parameters
     ----------
-    df
+    df : pandas.DataFrame
         A time-series frame from ``read_upstack`` (index ``dt``, or ``(dt, <dims>...)``).
         With dimensions, additive measures are summed per ``dt``; averages are drawn as the
         unweighted mean across dimension values (noted on the tile), while their headline
         value and change still come from the attrs and cover the whole query.
-    measures
+    measures : str or sequence of str, optional
         Measure ids (or catalog titles) to draw; default every measure column in attrs order.
-    compare
+    compare : bool, default True
         Draw the compare period and the change; ``False`` gives plain tiles.
-    ncols
+    ncols : int, optional
         Tiles per row; default chosen from the number of measures (1 to 6).
-    fig
+    fig : matplotlib.figure.Figure or SubFigure, optional
         An empty figure (or subfigure) to draw into; default a new figure sized to the grid.
-    compare_data
+    compare_data : pandas.DataFrame, optional
         The compare-period frame, when it is not stored in the attrs (default: decoded with
         ``upstack_pandas.metadata.compare_frame``).
 
