@@ -1,8 +1,9 @@
 """Transport: the ``Client`` that holds connection settings and sends every request.
 
-One place adds the auth headers, fills ``pixelId`` into analytics bodies, retries (see
-``_retry``), maps error responses to exceptions (see ``_errors``) and talks to the cache (see
-``cache``; the session itself comes from ``_session``). It imports no pandas. A ``Client`` is
+One place adds the auth headers, fills ``pixelId`` into the bodies of the operations whose row in
+the endpoint table (``_endpoints``) says so, retries (see ``retry``), maps error responses to
+exceptions (see ``_errors``) and talks to the cache (see ``cache``; the session itself comes
+from ``session``). It imports no pandas. A ``Client`` is
 safe to share between threads: a 429 seen by one thread pauses the others through a shared
 pacing gate.
 """
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import requests
 
+from upstack_pandas._endpoints import injects_pixel_id, is_write
 from upstack_pandas._errors import (
     UNKNOWN_OUTCOME,
     TransportError,
@@ -33,7 +35,6 @@ from upstack_pandas._transport.retry import (
     Pacer,
     RetryPolicy,
     classify_exception,
-    is_dashboard_write,
     next_wait,
     parse_retry_after,
     should_retry,
@@ -54,7 +55,6 @@ __all__ = ["ApiResponse", "Client", "get_default_client", "set_default_client"]
 
 logger = logging.getLogger("upstack_pandas")
 
-ANALYTICS_PREFIX = "/db-mgmt/api/query"
 USER_AGENT = f"upstack-pandas/{__version__}"
 _DEFAULT_RETRY = RetryPolicy()
 
@@ -160,9 +160,8 @@ class Client:
         if payload is None:
             return None
         if (
-            method == "POST"
-            and path.startswith(ANALYTICS_PREFIX)
-            and isinstance(payload, Mapping)
+            isinstance(payload, Mapping)
+            and injects_pixel_id(method, path)
             and payload.get("pixelId") is None
         ):
             payload = {**payload, "pixelId": self.pixel_id}
@@ -191,8 +190,9 @@ class Client:
         path : str
             Path below the base URL, e.g. ``/db-mgmt/api/query``.
         json : Any, optional
-            Request body; analytics bodies get ``pixelId`` filled in when absent (the caller's
-            object is not changed).
+            Request body; the bodies of operations that carry ``pixelId`` (the analytics
+            queries, see ``upstack_pandas._endpoints``) get it filled in when absent (the
+            caller's object is not changed).
         params : mapping, optional
             Query parameters.
         refresh : bool
@@ -216,7 +216,7 @@ class Client:
         try:
             response = self._send(method, path, body, headers, params, extra)
         finally:
-            if hooks and is_dashboard_write(method, path):
+            if hooks and is_write(method, path):
                 hooks.invalidate_dashboards()
         return self._wrap(method, path, response)
 
@@ -249,7 +249,7 @@ class Client:
                 delay = self._plan(method, path, retries, waited, failure=failure)
                 if delay is None:
                     hint = "check the network and the base URL (retries follow Client.retry)"
-                    if is_dashboard_write(method, path) and failure != "connect":
+                    if is_write(method, path) and failure != "connect":
                         hint = f"{UNKNOWN_OUTCOME}; {hint}"
                     raise TransportError(
                         f"{failure or 'request'} failure: {redact(str(exc))}",

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 from requests_cache.backends.sqlite import SQLiteCache
 
+from upstack_pandas._endpoints import cache_class
 from upstack_pandas.cache._backend import default_directory, location_of, lookups
 
 if TYPE_CHECKING:
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["CacheInfo", "CachePolicy", "clear", "default_directory", "info"]
 
 _PACING = re.compile(rb'"hasPacing"\s*:\s*true')
-_DASHBOARD = "/accounts/api/dashboard"
-_CATALOG = ("/db-mgmt/api/measures", "/db-mgmt/api/filters")
 
 
 @dataclass(frozen=True)
@@ -121,20 +120,17 @@ class CachePolicy:
         timedelta or None
             ``None`` means: do not cache.
         """
-        method = method.upper()
-        if method == "GET" and _DASHBOARD in path:
-            expiry = self.dashboards
-        elif method == "GET" and path.rstrip("/").endswith(_CATALOG):
-            expiry = self.catalog
-        elif method == "POST" and "/db-mgmt/api/query" in path:
-            if "query-cohort-analysis" in path:  # cohorts gain periods as time passes
-                expiry = self.recent
-            else:
-                expiry = self._query_expiry(body, now or datetime.now(UTC))
-        elif method == "GET":
-            expiry = self.recent
-        else:
+        kind = cache_class(method, path)  # the endpoint table's cache class
+        if kind == "never":
             return None
+        if kind == "dashboard-read":
+            expiry = self.dashboards
+        elif kind == "catalog":
+            expiry = self.catalog
+        elif kind == "analytics-range":
+            expiry = self._query_expiry(body, now or datetime.now(UTC))
+        else:  # "recent": e.g. cohorts, which gain periods as time passes
+            expiry = self.recent
         if content and expiry > self.pacing and _PACING.search(content):
             expiry = self.pacing
         return expiry
