@@ -17,9 +17,9 @@ from _env import clean_upstack_env
 from _httpserver import Recorded, Reply, TestServer
 
 import upstack_pandas as up
+from upstack_pandas._transport import cache_store as _cache_store
 from upstack_pandas._transport.client import Client
 from upstack_pandas.cache import CachePolicy
-from upstack_pandas.cache import _backend as _cache_store
 
 KEY = "upstack_cachetest0000000000000000000000000Zq7x"
 OTHER_KEY = "upstack_cachetest1111111111111111111111111Yy2w"

@@ -47,8 +47,8 @@ if TYPE_CHECKING:
 
     import requests_cache
 
-    from upstack_pandas.cache import CachePolicy
-    from upstack_pandas.cache._backend import CacheHooks
+    from upstack_pandas._transport.cache_policy import CachePolicy
+    from upstack_pandas._transport.cache_store import CacheHooks
     from upstack_pandas.dashboards import Dashboards
 
 __all__ = ["ApiResponse", "Client", "get_default_client", "set_default_client"]

@@ -1,4 +1,7 @@
-"""requests-cache plumbing behind ``upstack_pandas.cache``: the backend, keys, files, hooks.
+"""requests-cache plumbing of a client's cached session: the backend, keys, files, hooks.
+
+The transport builds its session here (``build_session``) and calls ``CacheHooks`` around each
+request; ``upstack_pandas.cache`` (``info``, ``clear``) reads what this module records.
 
 ``UpstackSQLiteCache`` applies a ``CachePolicy`` when saving and replaces secret header values
 (any casing) by ``REDACTED`` before anything reaches the disk. Cache keys add the pixel id and
@@ -33,7 +36,7 @@ from upstack_pandas._redact import is_secret_header, key_fingerprint
 from upstack_pandas._transport.response import looks_like_json
 
 if TYPE_CHECKING:
-    from upstack_pandas.cache import CachePolicy
+    from upstack_pandas._transport.cache_policy import CachePolicy
 
 __all__ = [
     "CacheHooks",
