@@ -71,7 +71,8 @@ class Client:
         Seconds to wait for a connection and for each read (or a ``(connect, read)`` pair);
         positive and finite.
     max_retries : int or RetryPolicy
-        Retries after the first attempt, or a full policy.
+        Retries after the first attempt, or a full policy (which also says how to sleep and
+        read the clock between attempts: ``RetryPolicy(sleep=..., clock=...)``).
     cache : bool, str, path, CachePolicy or requests_cache.CachedSession, optional
         ``True`` (default): SQLite cache in the user cache directory; ``False``/``None``: no
         cache; a path: a cache directory (no suffix) or file (``.sqlite``); a ``CachePolicy``;
@@ -108,7 +109,7 @@ class Client:
         self.base_url: str = settings.base_url
         self.timeout = _check_timeout(timeout)
         self.retry: RetryPolicy = RetryPolicy.coerce(max_retries)
-        self._pacer = Pacer()
+        self._pacer = Pacer(sleep=self.retry.sleep, clock=self.retry.clock)
         self._rng = random.Random()
         setup = open_session(cache, session, self.base_url, self.pixel_id, self._api_key)
         self.session: requests.Session = setup.session

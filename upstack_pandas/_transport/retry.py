@@ -21,7 +21,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Literal
@@ -64,6 +64,21 @@ class RetryPolicy:
         does not fit the remaining budget raises at once.
     retry_statuses : frozenset of int
         HTTP statuses that are retried (dashboard writes only retry 429).
+    sleep : callable, optional
+        ``sleep(seconds)`` used for every wait between attempts; default ``time.sleep``. Pass
+        your own to run retries on a simulated clock (tests, notebooks replaying failures).
+    clock : callable, optional
+        Monotonic clock in seconds that measures the shared 429 pause; default
+        ``time.monotonic``. Pass it together with ``sleep`` (a ``sleep`` that advances it).
+
+    Examples
+    --------
+    A policy that never really sleeps, recording the waits instead:
+
+    >>> waits = []
+    >>> policy = RetryPolicy(max_retries=2, sleep=waits.append, clock=lambda: 0.0)
+    >>> policy.max_retries
+    2
     """
 
     max_retries: int = 4
@@ -71,6 +86,8 @@ class RetryPolicy:
     backoff_max: float = 20.0
     max_total_wait: float = 60.0
     retry_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
