@@ -190,7 +190,7 @@ READERS = [
             progress=False,
             client=c,
         ),
-        requests=0,  # several; checked in test_channel_details_follows_several_pages
+        requests=0,  # several: pagination is asserted in test_readers.py (follow_pagination)
     ),
     Reader("measures", MEASURES, "GET", lambda c: up.measures("roas", client=c, refresh=True)),
     Reader("filters", FILTERS, "GET", lambda c: up.filters(client=c)),
@@ -237,18 +237,6 @@ def test_transient_fault_is_retried_and_gives_the_right_frame(
     assert not faults.injector.active(), "the fault was never hit"
     if reader.requests:
         assert attempts.to(reader.path) == reader.requests + 1  # exactly one retry
-
-
-def test_channel_details_follows_several_pages(
-    make_client: Callable[..., up.Client], baselines: dict[str, pd.DataFrame]
-) -> None:
-    client = make_client()
-    attempts = Attempts(client)
-    df = READERS[4].call(client)
-    pages = df.attrs["upstack"]["pages"]
-    assert pages >= 3 and attempts.to(CHANNELS) == pages
-    assert df.index.is_unique and len(df) > 2 * 4
-    same(df, baselines["read_channel_details_pages"])
 
 
 # ---------------------------------------------------------------- persistent faults: typed errors
