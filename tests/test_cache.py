@@ -19,7 +19,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 import upstack_pandas as up
-from upstack_pandas._transport import cache_store as _cache_store
+from upstack_pandas._transport import cache_store
 from upstack_pandas._transport.client import Client
 from upstack_pandas.cache import CachePolicy
 
@@ -375,6 +375,6 @@ def test_threads_share_the_cache_safely(
         thread.join(60)
     assert not failures
     assert sum(up.cache.info(c).hits for c in clients) > 0
-    assert _cache_store.location_of(clients[0].session) != _cache_store.location_of(
+    assert cache_store.location_of(clients[0].session) != cache_store.location_of(
         clients[1].session
     )
