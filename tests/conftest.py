@@ -4,6 +4,10 @@
 ``now`` fixed at 2026-11-26 12:00 UTC, seed 7), with the default keys (``emulator.keys``)
 and pixels (``emulator.pixel_ids``). ``client``: an uncached ``upstack_pandas.Client`` of it.
 
+``httpserver`` (pytest-httpserver, the one double for raw HTTP; helpers in ``_http.py``):
+threaded, on ``127.0.0.1``, answering 404 to any request no test scripted, emptied after
+each test.
+
 Tests that change shared state clean up after themselves: delete the dashboard views they
 create, and clear the faults they inject (or start their own ``Emulator``).
 """
@@ -14,6 +18,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 if TYPE_CHECKING:
     from upstack_pandas import Client
@@ -21,6 +26,26 @@ if TYPE_CHECKING:
 
 EMULATOR_NOW = "2026-11-26T12:00:00Z"
 EMULATOR_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def make_httpserver() -> Iterator[HTTPServer]:
+    """pytest-httpserver's session server, threaded (concurrent clients) and on IPv4 loopback."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()
+
+
+@pytest.fixture
+def httpserver(make_httpserver: HTTPServer) -> Iterator[HTTPServer]:
+    """The session's HTTP server, emptied; requests nobody scripted get a 404."""
+    make_httpserver.clear()
+    make_httpserver.no_handler_status_code = 404
+    yield make_httpserver
+    make_httpserver.clear()
 
 
 @pytest.fixture(scope="session")

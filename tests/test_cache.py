@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 import requests_cache
 from _env import clean_upstack_env
-from _httpserver import Recorded, Reply, TestServer
+from _http import always, answer, base_url, calls, reply
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 import upstack_pandas as up
+from upstack_pandas._transport import cache_store
 from upstack_pandas._transport.client import Client
 from upstack_pandas.cache import CachePolicy
-from upstack_pandas.cache import _backend as _cache_store
 
 KEY = "upstack_cachetest0000000000000000000000000Zq7x"
 OTHER_KEY = "upstack_cachetest1111111111111111111111111Yy2w"
@@ -38,34 +40,35 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return cache_dir
 
 
-def echo(request: Recorded) -> Reply:
+def echo(request: Request) -> Response:
     """A deterministic answer per (pixel, key, path, body)."""
+    query_string = request.query_string.decode()
+    path = f"{request.path}?{query_string}" if query_string else request.path
     material = "|".join(
         [request.headers.get("x-pixel-id", ""), request.headers.get("x-api-key", "")[-4:],
-         request.path, request.body.decode()]
+         path, request.get_data().decode()]
     )  # fmt: skip
-    return Reply(body={"echo": hashlib.sha256(material.encode()).hexdigest(), "path": request.path})
+    return reply(body={"echo": hashlib.sha256(material.encode()).hexdigest(), "path": path})
 
 
 @pytest.fixture
-def server() -> Iterator[TestServer]:
-    with TestServer() as srv:
-        for method, path in [
-            ("GET", MEASURES),
-            ("POST", QUERY),
-            ("GET", VIEWS),
-            ("GET", f"{VIEWS}/1"),
-        ]:
-            srv.always(method, path, echo)
-        yield srv
+def server(httpserver: HTTPServer) -> HTTPServer:
+    for method, path in [
+        ("GET", MEASURES),
+        ("POST", QUERY),
+        ("GET", VIEWS),
+        ("GET", f"{VIEWS}/1"),
+    ]:
+        always(httpserver, method, path, echo)
+    return httpserver
 
 
 @pytest.fixture
-def make_client(server: TestServer) -> Iterator[Callable[..., Client]]:
+def make_client(server: HTTPServer) -> Iterator[Callable[..., Client]]:
     clients: list[Client] = []
 
     def make(key: str = KEY, pixel: str = PIXEL, **kwargs: Any) -> Client:
-        client = Client(key, pixel, server.url, **kwargs)
+        client = Client(key, pixel, base_url(server), **kwargs)
         clients.append(client)
         return client
 
@@ -152,7 +155,7 @@ def test_policy_is_configurable() -> None:
 
 
 def test_hits_misses_from_cache_and_fetched_at(
-    server: TestServer, make_client: Callable[..., Client]
+    server: HTTPServer, make_client: Callable[..., Client]
 ) -> None:
     client = make_client()
     first = client.post(QUERY, query("2025-01-31"))
@@ -162,7 +165,7 @@ def test_hits_misses_from_cache_and_fetched_at(
     assert second.content == first.content
     assert second.fetched_at == first.fetched_at
     assert second.request_id == first.request_id
-    assert len(server.calls("POST", QUERY)) == 2
+    assert len(calls(server, "POST", QUERY)) == 2
     info = up.cache.info(client)
     assert (info.hits, info.misses, info.entries) == (1, 2, 2)
     assert info.size_bytes > 0
@@ -170,11 +173,11 @@ def test_hits_misses_from_cache_and_fetched_at(
     assert "hits=1" in repr(info) and "<table>" in info._repr_html_()
     fresh = client.post(QUERY, query("2025-01-31"), refresh=True)
     assert not fresh.from_cache
-    assert len(server.calls("POST", QUERY)) == 3
+    assert len(calls(server, "POST", QUERY)) == 3
 
 
 def test_the_key_never_reaches_the_disk_in_any_casing(
-    server: TestServer, make_client: Callable[..., Client], clean_env: Path
+    server: HTTPServer, make_client: Callable[..., Client], clean_env: Path
 ) -> None:
     client = make_client()
     client.get(MEASURES)
@@ -183,7 +186,7 @@ def test_the_key_never_reaches_the_disk_in_any_casing(
     session = client.session
     for casing in ("x-api-key", "X-API-KEY", "x-Api-KEY", "X-Api-Key"):
         headers = {casing: KEY, "x-pixel-id": PIXEL, "Authorization": f"Bearer {KEY}"}
-        session.get(f"{server.url}{MEASURES}?casing={casing}", headers=headers)
+        session.get(f"{base_url(server)}{MEASURES}?casing={casing}", headers=headers)
     needles = [KEY.encode(), KEY.lower().encode(), KEY.upper().encode(), KEY.encode("utf-16-le")]
     # scan while the connection is open (write-ahead log included) and after it is closed
     for _ in ("open", "closed"):
@@ -213,7 +216,7 @@ def test_file_and_directory_permissions(
 
 
 def test_pixels_and_keys_are_isolated(
-    server: TestServer, make_client: Callable[..., Client], tmp_path: Path
+    server: HTTPServer, make_client: Callable[..., Client], tmp_path: Path
 ) -> None:
     a = make_client()
     b = make_client(pixel="pixel-2")
@@ -233,11 +236,11 @@ def test_pixels_and_keys_are_isolated(
 
 
 def test_errors_and_broken_bodies_are_not_cached(
-    server: TestServer, make_client: Callable[..., Client]
+    server: HTTPServer, make_client: Callable[..., Client]
 ) -> None:
     client = make_client(max_retries=0)
-    server.queue("GET", MEASURES, Reply(500, {"message": "boom"}), Reply(400, {"message": "bad"}))
-    server.queue("GET", MEASURES, Reply(body=b'{"measures": ['), Reply(body=b'{"a": [1,}'))
+    answer(server, "GET", MEASURES, reply(500, {"message": "boom"}), reply(400, {"message": "bad"}))
+    answer(server, "GET", MEASURES, reply(body=b'{"measures": ['), reply(body=b'{"a": [1,}'))
     with pytest.raises(up.ServerError):
         client.get(MEASURES)
     with pytest.raises(up.ValidationError):
@@ -253,11 +256,11 @@ def test_errors_and_broken_bodies_are_not_cached(
 
 
 def test_dashboard_writes_are_not_cached_and_invalidate_reads(
-    server: TestServer, make_client: Callable[..., Client]
+    server: HTTPServer, make_client: Callable[..., Client]
 ) -> None:
-    server.always("POST", VIEWS, Reply(body={"dashboardView": {"id": "1"}}))
-    server.always("PATCH", f"{VIEWS}/1", Reply(body={"dashboardView": {"id": "1"}}))
-    server.always("DELETE", f"{VIEWS}/1", Reply(body={"deleted": True, "id": "1"}))
+    always(server, "POST", VIEWS, reply(body={"dashboardView": {"id": "1"}}))
+    always(server, "PATCH", f"{VIEWS}/1", reply(body={"dashboardView": {"id": "1"}}))
+    always(server, "DELETE", f"{VIEWS}/1", reply(body={"deleted": True, "id": "1"}))
     client = make_client()
     other = make_client()  # same file, another client object: invalidation goes through the file
     for write in (
@@ -273,7 +276,7 @@ def test_dashboard_writes_are_not_cached_and_invalidate_reads(
         assert not other.get(f"{VIEWS}/1").from_cache
     client.post(VIEWS, {"name": "v", "configuration": {}})
     client.post(VIEWS, {"name": "v", "configuration": {}})
-    assert len(server.calls("POST", VIEWS)) == 3  # never answered from the cache
+    assert len(calls(server, "POST", VIEWS)) == 3  # never answered from the cache
 
 
 def test_clear_all_and_expired_only(make_client: Callable[..., Client]) -> None:
@@ -295,10 +298,10 @@ def test_clear_all_and_expired_only(make_client: Callable[..., Client]) -> None:
 
 
 def test_pacing_responses_get_the_short_expiry(
-    server: TestServer, make_client: Callable[..., Client]
+    server: HTTPServer, make_client: Callable[..., Client]
 ) -> None:
-    server.always(
-        "POST", QUERY, Reply(body={"results": [{"measureDetails": [{"hasPacing": True}]}]})
+    always(
+        server, "POST", QUERY, reply(body={"results": [{"measureDetails": [{"hasPacing": True}]}]})
     )
     client = make_client()
     client.post(QUERY, query("2020-01-31"))
@@ -342,7 +345,7 @@ def test_foreign_cached_session_warns_when_it_would_store_the_key(
 
 
 def test_threads_share_the_cache_safely(
-    server: TestServer, make_client: Callable[..., Client]
+    server: HTTPServer, make_client: Callable[..., Client]
 ) -> None:
     clients = [make_client(), make_client(pixel="pixel-2")]
     work = [
@@ -351,12 +354,10 @@ def test_threads_share_the_cache_safely(
         for i in range(50)
     ]
     expected = {}
-    with TestServer() as reference_server:
-        reference_server.always("POST", QUERY, echo)
-        for client, body, _ in work:
-            ref = Client(KEY, client.pixel_id, reference_server.url, cache=False)
-            expected[(client.pixel_id, json.dumps(body))] = ref.post(QUERY, body).json()["echo"]
-            ref.close()
+    for client, body, _ in work:  # the answers of an uncached client of the same server
+        ref = Client(KEY, client.pixel_id, base_url(server), cache=False)
+        expected[(client.pixel_id, json.dumps(body))] = ref.post(QUERY, body).json()["echo"]
+        ref.close()
     failures: list[str] = []
 
     def run(thread: int) -> None:
@@ -374,6 +375,6 @@ def test_threads_share_the_cache_safely(
         thread.join(60)
     assert not failures
     assert sum(up.cache.info(c).hits for c in clients) > 0
-    assert _cache_store.location_of(clients[0].session) != _cache_store.location_of(
+    assert cache_store.location_of(clients[0].session) != cache_store.location_of(
         clients[1].session
     )

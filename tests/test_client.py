@@ -9,6 +9,7 @@ import socket
 import threading
 import traceback
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,13 @@ import pytest
 import requests
 import requests_cache
 from _env import clean_upstack_env
-from _httpserver import FakeClock, Recorded, Reply, TestServer
+from _http import FakeClock, always, answer, base_url, calls, drop, reply
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 import upstack_pandas as up
 from upstack_pandas._transport.client import ApiResponse, Client
-from upstack_pandas._transport.retry import Pacer, RetryPolicy
+from upstack_pandas._transport.retry import RetryPolicy
 
 KEY = "upstack_clienttest000000000000000000000000k9z8"
 PIXEL = "pixel-123"
@@ -37,9 +40,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def server() -> Iterator[TestServer]:
-    with TestServer() as srv:
-        yield srv
+def server(httpserver: HTTPServer) -> HTTPServer:
+    return httpserver
 
 
 @pytest.fixture
@@ -48,13 +50,14 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def make_client(server: TestServer, clock: FakeClock) -> Iterator[Callable[..., Client]]:
+def make_client(server: HTTPServer, clock: FakeClock) -> Iterator[Callable[..., Client]]:
     clients: list[Client] = []
 
     def make(**kwargs: Any) -> Client:
         kwargs.setdefault("cache", False)
-        client = Client(KEY, PIXEL, server.url, **kwargs)
-        client._pacer = Pacer(sleep=clock.sleep, clock=clock.clock)
+        retry = RetryPolicy.coerce(kwargs.pop("max_retries", RetryPolicy()))
+        kwargs["max_retries"] = replace(retry, sleep=clock.sleep, clock=clock.clock)
+        client = Client(KEY, PIXEL, base_url(server), **kwargs)
         clients.append(client)
         return client
 
@@ -63,13 +66,18 @@ def make_client(server: TestServer, clock: FakeClock) -> Iterator[Callable[..., 
         client.close()
 
 
-def test_headers_and_body(server: TestServer, make_client: Callable[..., Client]) -> None:
-    server.always("GET", "/db-mgmt/api/measures", Reply(body={"measures": []}))
-    server.always("POST", QUERY, Reply(body={"results": []}))
+def test_headers_and_body(server: HTTPServer, make_client: Callable[..., Client]) -> None:
+    always(
+        server,
+        "GET",
+        "/db-mgmt/api/measures",
+        reply(body={"measures": []}, headers={"x-request-id": "req-1"}),
+    )
+    always(server, "POST", QUERY, reply(body={"results": []}))
     client = make_client()
     response = client.get("/db-mgmt/api/measures")
     client.post(QUERY, {"measures": [{"measure": "core.orders"}]})
-    get, post = server.requests
+    get, post = calls(server)
     for recorded in (get, post):
         assert recorded.headers["x-api-key"] == KEY
         assert recorded.headers["x-pixel-id"] == PIXEL
@@ -87,17 +95,17 @@ def test_headers_and_body(server: TestServer, make_client: Callable[..., Client]
 
 
 def test_pixel_id_injected_into_analytics_bodies_only(
-    server: TestServer, make_client: Callable[..., Client]
+    server: HTTPServer, make_client: Callable[..., Client]
 ) -> None:
     for path in (QUERY, "/db-mgmt/api/query-attribution", VIEWS):
-        server.always("POST", path, Reply(body={"ok": True}))
+        always(server, "POST", path, reply(body={"ok": True}))
     client = make_client()
     body = {"measures": [{"measure": "core.orders"}]}
     client.post(QUERY, body)
     client.post("/db-mgmt/api/query-attribution", {"dimension": "utm_source"})
     client.post(QUERY, {"pixelId": "explicit"})
     client.post(VIEWS, {"name": "v", "configuration": {}})
-    sent = [r.json() for r in server.requests]
+    sent = [r.get_json() for r in calls(server)]
     assert sent[0] == {**body, "pixelId": PIXEL}
     assert body == {"measures": [{"measure": "core.orders"}]}  # caller's dict untouched
     assert sent[1]["pixelId"] == PIXEL
@@ -118,13 +126,13 @@ DOC_ERRORS = [
 
 @pytest.mark.parametrize(("status", "cls", "body"), DOC_ERRORS)
 def test_status_mapped_to_exception(
-    server: TestServer,
+    server: HTTPServer,
     make_client: Callable[..., Client],
     status: int,
     cls: type[up.UpstackError],
     body: dict[str, Any],
 ) -> None:
-    server.always("POST", QUERY, Reply(status, body, headers={"x-request-id": "rid-7"}))
+    always(server, "POST", QUERY, reply(status, body, headers={"x-request-id": "rid-7"}))
     client = make_client(max_retries=0)
     with pytest.raises(cls) as info:
         client.post(QUERY, {})
@@ -140,49 +148,49 @@ def test_status_mapped_to_exception(
 
 
 def test_retry_after_is_honoured(
-    server: TestServer, make_client: Callable[..., Client], clock: FakeClock
+    server: HTTPServer, make_client: Callable[..., Client], clock: FakeClock
 ) -> None:
-    server.queue("POST", QUERY, Reply(429, headers={"Retry-After": "3"}), Reply(503), Reply())
+    answer(server, "POST", QUERY, reply(429, headers={"Retry-After": "3"}), reply(503), reply())
     client = make_client()
     assert client.post(QUERY, {}).status == 200
-    assert len(server.requests) == 3
+    assert len(calls(server)) == 3
     assert clock.sleeps[0] == 3.0
     assert 0.0 <= clock.sleeps[1] <= client.retry.backoff_base * 2
 
 
 def test_retry_after_http_date(
-    server: TestServer, make_client: Callable[..., Client], clock: FakeClock
+    server: HTTPServer, make_client: Callable[..., Client], clock: FakeClock
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
     when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
-    server.queue("GET", "/x", Reply(503, headers={"Retry-After": when}), Reply())
+    answer(server, "GET", "/x", reply(503, headers={"Retry-After": when}), reply())
     make_client().get("/x")
     assert 25.0 <= clock.sleeps[0] <= 30.0
 
 
 def test_attempt_cap(
-    server: TestServer, make_client: Callable[..., Client], clock: FakeClock
+    server: HTTPServer, make_client: Callable[..., Client], clock: FakeClock
 ) -> None:
-    server.always("GET", "/x", Reply(502, {"message": "bad gateway"}))
+    always(server, "GET", "/x", reply(502, {"message": "bad gateway"}))
     with pytest.raises(up.ServerError):
         make_client(max_retries=2).get("/x")
-    assert len(server.requests) == 3
+    assert len(calls(server)) == 3
     assert len(clock.sleeps) == 2
 
 
 def test_total_wait_cap(
-    server: TestServer, make_client: Callable[..., Client], clock: FakeClock
+    server: HTTPServer, make_client: Callable[..., Client], clock: FakeClock
 ) -> None:
-    server.always("GET", "/x", Reply(429, headers={"Retry-After": "100"}))
+    always(server, "GET", "/x", reply(429, headers={"Retry-After": "100"}))
     client = make_client(max_retries=RetryPolicy(max_retries=5, max_total_wait=60))
     with pytest.raises(up.RateLimited) as info:
         client.get("/x")
     assert info.value.retry_after == 100.0
-    assert len(server.requests) == 1
+    assert len(calls(server)) == 1
     assert clock.sleeps == []
 
-    server.always("GET", "/y", Reply(429, headers={"Retry-After": "25"}))
+    always(server, "GET", "/y", reply(429, headers={"Retry-After": "25"}))
     with pytest.raises(up.RateLimited):
         client.get("/y")
     assert clock.sleeps == [25.0, 25.0]  # the third wait would pass 60 s
@@ -190,26 +198,26 @@ def test_total_wait_cap(
 
 
 def test_dashboard_writes_retry_only_when_not_applied(
-    server: TestServer, make_client: Callable[..., Client], clock: FakeClock
+    server: HTTPServer, make_client: Callable[..., Client], clock: FakeClock
 ) -> None:
-    server.always("POST", VIEWS, Reply(503, {"message": "unavailable"}))
+    always(server, "POST", VIEWS, reply(503, {"message": "unavailable"}))
     client = make_client()
     with pytest.raises(up.ServerError):
         client.post(VIEWS, {"name": "v"})
-    assert len(server.calls("POST", VIEWS)) == 1
-    server.queue("PATCH", f"{VIEWS}/1", Reply(429, headers={"Retry-After": "1"}), Reply(body={}))
+    assert len(calls(server, "POST", VIEWS)) == 1
+    answer(server, "PATCH", f"{VIEWS}/1", reply(429, headers={"Retry-After": "1"}), reply(body={}))
     client.patch(f"{VIEWS}/1", {"name": "w"})
-    assert len(server.calls("PATCH")) == 2
-    server.queue("DELETE", f"{VIEWS}/2", Reply(drop=True), Reply(body={"deleted": True}))
+    assert len(calls(server, "PATCH")) == 2
+    answer(server, "DELETE", f"{VIEWS}/2", drop, reply(body={"deleted": True}))
     with pytest.raises(up.TransportError):
         client.delete(f"{VIEWS}/2")  # the connection broke after sending: may have been applied
-    assert len(server.calls("DELETE")) == 1
+    assert len(calls(server, "DELETE")) == 1
 
 
 def test_reads_retry_dropped_connections(
-    server: TestServer, make_client: Callable[..., Client]
+    server: HTTPServer, make_client: Callable[..., Client]
 ) -> None:
-    server.queue("GET", "/x", Reply(drop=True), Reply(body={"ok": 1}))
+    answer(server, "GET", "/x", drop, reply(body={"ok": 1}))
     assert make_client().get("/x").json() == {"ok": 1}
 
 
@@ -220,22 +228,24 @@ def _closed_port() -> int:
 
 
 def test_connection_refused_is_retried_even_for_writes(clock: FakeClock) -> None:
-    client = Client(KEY, PIXEL, f"http://127.0.0.1:{_closed_port()}", cache=False, max_retries=2)
-    client._pacer = Pacer(sleep=clock.sleep, clock=clock.clock)
+    retry = RetryPolicy(max_retries=2, sleep=clock.sleep, clock=clock.clock)
+    client = Client(
+        KEY, PIXEL, f"http://127.0.0.1:{_closed_port()}", cache=False, max_retries=retry
+    )
     with client, pytest.raises(up.TransportError) as info:
         client.post(VIEWS, {"name": "v"})
     assert len(clock.sleeps) == 2
     assert "connect" in str(info.value)
 
 
-def test_timeout(server: TestServer, make_client: Callable[..., Client]) -> None:
+def test_timeout(server: HTTPServer, make_client: Callable[..., Client]) -> None:
     release = threading.Event()
 
-    def slow(_: Recorded) -> Reply:
+    def slow(_: Request) -> Response:
         release.wait(5)
-        return Reply()
+        return reply()
 
-    server.always("GET", "/slow", slow)
+    always(server, "GET", "/slow", slow)
     try:
         with pytest.raises(up.TransportError, match="timeout"):
             make_client(timeout=0.05, max_retries=0).get("/slow")
@@ -245,34 +255,34 @@ def test_timeout(server: TestServer, make_client: Callable[..., Client]) -> None
 
 @pytest.mark.parametrize("body", [b"", b"<html>oops</html>", b'{"results": ['])
 def test_empty_and_malformed_bodies(
-    server: TestServer, make_client: Callable[..., Client], body: bytes
+    server: HTTPServer, make_client: Callable[..., Client], body: bytes
 ) -> None:
-    server.always("GET", "/x", Reply(body=body))
+    always(server, "GET", "/x", reply(body=body))
     with pytest.raises(up.TransportError) as info:
         make_client().get("/x")
     assert info.value.status == 200
 
 
 def test_body_that_only_looks_like_json(
-    server: TestServer, make_client: Callable[..., Client]
+    server: HTTPServer, make_client: Callable[..., Client]
 ) -> None:
-    server.always("GET", "/x", Reply(body=b'{"a": [1,}'))
+    always(server, "GET", "/x", reply(body=b'{"a": [1,}'))
     response = make_client().get("/x")
     with pytest.raises(up.TransportError, match="not valid JSON"):
         response.json()
 
 
-def test_redirects_are_not_followed(server: TestServer, make_client: Callable[..., Client]) -> None:
-    server.always("GET", "/x", Reply(302, b"", headers={"Location": "http://127.0.0.1:1/steal"}))
+def test_redirects_are_not_followed(server: HTTPServer, make_client: Callable[..., Client]) -> None:
+    always(server, "GET", "/x", reply(302, b"", headers={"Location": "http://127.0.0.1:1/steal"}))
     with pytest.raises(up.UpstackError) as info:
         make_client().get("/x")
     assert info.value.status == 302
 
 
 def test_the_key_never_shows(
-    server: TestServer, make_client: Callable[..., Client], caplog: pytest.LogCaptureFixture
+    server: HTTPServer, make_client: Callable[..., Client], caplog: pytest.LogCaptureFixture
 ) -> None:
-    server.queue("GET", "/x", Reply(503), Reply(401, {"message": f"bad key {KEY}"}))
+    answer(server, "GET", "/x", reply(503), reply(401, {"message": f"bad key {KEY}"}))
     client = make_client()
     texts = [repr(client), client.api_key_masked]
     with caplog.at_level(logging.DEBUG), pytest.raises(up.AuthenticationError) as info:
@@ -291,7 +301,7 @@ def test_the_key_never_shows(
         pickle.dumps(client)
 
 
-def test_a_429_slows_the_other_threads(server: TestServer) -> None:
+def test_a_429_slows_the_other_threads(server: HTTPServer) -> None:
     clock = FakeClock()
     a_sleeping, b_done = threading.Event(), threading.Event()
     sleeps: dict[str, list[float]] = {}
@@ -304,10 +314,10 @@ def test_a_429_slows_the_other_threads(server: TestServer) -> None:
             b_done.wait(5)
         clock.sleep(seconds)
 
-    server.queue("GET", "/a", Reply(429, headers={"Retry-After": "5"}), Reply())
-    server.always("GET", "/b", Reply())
-    with Client(KEY, PIXEL, server.url, cache=False) as client:
-        client._pacer = Pacer(sleep=sleep, clock=clock.clock)
+    answer(server, "GET", "/a", reply(429, headers={"Retry-After": "5"}), reply())
+    always(server, "GET", "/b", reply())
+    retry = RetryPolicy(sleep=sleep, clock=clock.clock)
+    with Client(KEY, PIXEL, base_url(server), cache=False, max_retries=retry) as client:
         thread_a = threading.Thread(target=client.get, args=("/a",), name="A")
         thread_a.start()
         assert a_sleeping.wait(5)
@@ -324,10 +334,10 @@ def test_a_429_slows_the_other_threads(server: TestServer) -> None:
     assert sleeps["B"] == [5.0]  # B never saw a 429, yet waited for the shared gate
 
 
-def test_users_sessions_are_accepted(server: TestServer) -> None:
-    server.always("GET", "/db-mgmt/api/measures", Reply(body={"measures": [1]}))
+def test_users_sessions_are_accepted(server: HTTPServer) -> None:
+    always(server, "GET", "/db-mgmt/api/measures", reply(body={"measures": [1]}))
     plain = requests.Session()
-    with Client(KEY, PIXEL, server.url, session=plain) as client:
+    with Client(KEY, PIXEL, base_url(server), session=plain) as client:
         assert client.get("/db-mgmt/api/measures").json() == {"measures": [1]}
         assert not client.get("/db-mgmt/api/measures").from_cache
     assert plain.adapters  # not closed by the client: it is the user's
@@ -335,7 +345,7 @@ def test_users_sessions_are_accepted(server: TestServer) -> None:
 
     cached = requests_cache.CachedSession(backend="memory")
     for kwargs in ({"session": cached}, {"cache": cached}):
-        with Client(KEY, PIXEL, server.url, **kwargs) as client:  # type: ignore[arg-type]
+        with Client(KEY, PIXEL, base_url(server), **kwargs) as client:  # type: ignore[arg-type]
             client.get("/db-mgmt/api/measures")
             assert client.get("/db-mgmt/api/measures").from_cache
     stored = [cached.cache.responses[k] for k in cached.cache.responses]
@@ -343,12 +353,12 @@ def test_users_sessions_are_accepted(server: TestServer) -> None:
     cached.close()
 
 
-def test_default_client(monkeypatch: pytest.MonkeyPatch, server: TestServer) -> None:
+def test_default_client(monkeypatch: pytest.MonkeyPatch, server: HTTPServer) -> None:
     with pytest.raises(up.ConfigurationError):
         up.get_default_client()
     monkeypatch.setenv("UPSTACK_API_KEY", KEY)
     monkeypatch.setenv("UPSTACK_PIXEL_ID", PIXEL)
-    monkeypatch.setenv("UPSTACK_BASE_URL", server.url)
+    monkeypatch.setenv("UPSTACK_BASE_URL", base_url(server))
     seen: list[Client] = []
     threads = [
         threading.Thread(target=lambda: seen.append(up.get_default_client())) for _ in range(8)
@@ -359,8 +369,8 @@ def test_default_client(monkeypatch: pytest.MonkeyPatch, server: TestServer) -> 
         thread.join()
     assert len({id(c) for c in seen}) == 1
     default = seen[0]
-    assert default.pixel_id == PIXEL and default.base_url == server.url
-    other = Client(KEY, "other", server.url, cache=False)
+    assert default.pixel_id == PIXEL and default.base_url == base_url(server)
+    other = Client(KEY, "other", base_url(server), cache=False)
     up.set_default_client(other)
     assert up.get_default_client() is other
     up.set_default_client(None)

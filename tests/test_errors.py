@@ -14,7 +14,6 @@ from upstack_pandas._errors import (
     error_class_for_status,
     error_from_response,
     request_id_from_headers,
-    required_scope,
 )
 from upstack_pandas._redact import register_secret
 
@@ -106,25 +105,6 @@ def test_permission_denied_names_scope_from_body_or_table() -> None:
     assert isinstance(error, up.PermissionDenied)
     assert error.required_scope == "analytics:read"
     assert "analytics:read" in str(error)
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "scope"),
-    [
-        ("POST", "/db-mgmt/api/query", "analytics:read"),
-        ("POST", "/db-mgmt/api/query-attribution", "analytics:read"),
-        ("POST", "/db-mgmt/api/query-cohort-analysis", "analytics:read"),
-        ("POST", "/db-mgmt/api/query-channel-details", "analytics:read"),
-        ("GET", "/db-mgmt/api/filters", "analytics:read"),
-        ("GET", "/db-mgmt/api/measures", None),
-        ("GET", "/accounts/api/dashboard/views", "dashboards:read"),
-        ("GET", "/accounts/api/dashboard/views/abc", "dashboards:read"),
-        ("PATCH", "/accounts/api/dashboard/views/abc", "dashboards:write"),
-        ("POST", "/accounts/api/dashboard/views/from-preset", "dashboards:write"),
-    ],
-)
-def test_scope_table(method: str, path: str, scope: str | None) -> None:
-    assert required_scope(method, path) == scope
 
 
 def test_rate_limited_carries_retry_after() -> None:

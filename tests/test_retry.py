@@ -15,7 +15,6 @@ from upstack_pandas._transport.retry import (
     RetryPolicy,
     backoff_delay,
     classify_exception,
-    is_dashboard_write,
     next_wait,
     parse_retry_after,
     should_retry,
@@ -65,12 +64,6 @@ def test_attempt_cap() -> None:
     assert should_retry(POLICY, *QUERY, retries_done=2, status=503)
     assert not should_retry(POLICY, *QUERY, retries_done=3, status=503)
     assert not should_retry(RetryPolicy(max_retries=0), *QUERY, retries_done=0, status=503)
-
-
-def test_dashboard_write_detection() -> None:
-    assert is_dashboard_write("post", "/accounts/api/dashboard/views/abc/copy")
-    assert not is_dashboard_write("GET", "/accounts/api/dashboard/views")
-    assert not is_dashboard_write("POST", "/db-mgmt/api/query")
 
 
 def test_backoff_is_full_jitter_within_a_capped_window() -> None:

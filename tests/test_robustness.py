@@ -26,7 +26,6 @@ import requests
 
 import upstack_pandas as up
 from upstack_pandas import RetryPolicy
-from upstack_pandas._transport.retry import Pacer
 from upstack_pandas.emulator.http.server import Emulator
 
 QUERY = "/db-mgmt/api/query"
@@ -59,21 +58,6 @@ class Attempts:
 
     def to(self, path: str) -> int:
         return sum(1 for _, p in self.calls if p == path)
-
-
-class FakeTime:
-    """A clock that only moves when slept on; records every sleep."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def settle_windows() -> None:
@@ -206,7 +190,7 @@ READERS = [
             progress=False,
             client=c,
         ),
-        requests=0,  # several; checked in test_channel_details_follows_several_pages
+        requests=0,  # several: pagination is asserted in test_readers.py (follow_pagination)
     ),
     Reader("measures", MEASURES, "GET", lambda c: up.measures("roas", client=c, refresh=True)),
     Reader("filters", FILTERS, "GET", lambda c: up.filters(client=c)),
@@ -253,18 +237,6 @@ def test_transient_fault_is_retried_and_gives_the_right_frame(
     assert not faults.injector.active(), "the fault was never hit"
     if reader.requests:
         assert attempts.to(reader.path) == reader.requests + 1  # exactly one retry
-
-
-def test_channel_details_follows_several_pages(
-    make_client: Callable[..., up.Client], baselines: dict[str, pd.DataFrame]
-) -> None:
-    client = make_client()
-    attempts = Attempts(client)
-    df = READERS[4].call(client)
-    pages = df.attrs["upstack"]["pages"]
-    assert pages >= 3 and attempts.to(CHANNELS) == pages
-    assert df.index.is_unique and len(df) > 2 * 4
-    same(df, baselines["read_channel_details_pages"])
 
 
 # ---------------------------------------------------------------- persistent faults: typed errors
@@ -339,42 +311,8 @@ def test_other_statuses_are_not_retried(
 
 
 # ------------------------------------------------------------------------------- Retry-After
-
-
-def test_retry_after_is_honoured_exactly(
-    faults: Emulator, make_client: Callable[..., up.Client], baselines: dict[str, pd.DataFrame]
-) -> None:
-    client = make_client(max_retries=RetryPolicy(max_retries=3, max_total_wait=60))
-    fake = FakeTime()
-    client._pacer = Pacer(sleep=fake.sleep, clock=fake.clock)
-    faults.inject("status", path=QUERY, status=429, retry_after=7, count=1)
-    same(READERS[0].call(client), baselines["read_upstack"])
-    assert fake.sleeps == [7.0]
-
-
-def test_retry_after_beyond_the_budget_raises_at_once(
-    faults: Emulator, make_client: Callable[..., up.Client]
-) -> None:
-    client = make_client(max_retries=RetryPolicy(max_retries=3, max_total_wait=10))
-    fake = FakeTime()
-    client._pacer = Pacer(sleep=fake.sleep, clock=fake.clock)
-    attempts = Attempts(client)
-    faults.inject("status", path=QUERY, status=429, retry_after=30, count=1)
-    with pytest.raises(up.RateLimited) as info:
-        READERS[0].call(client)
-    assert info.value.retry_after == 30
-    assert fake.sleeps == [] and attempts.to(QUERY) == 1
-
-
-def test_retry_after_on_a_503_is_honoured_too(
-    faults: Emulator, make_client: Callable[..., up.Client], baselines: dict[str, pd.DataFrame]
-) -> None:
-    client = make_client(max_retries=RetryPolicy(max_retries=3, max_total_wait=60))
-    fake = FakeTime()
-    client._pacer = Pacer(sleep=fake.sleep, clock=fake.clock)
-    faults.inject("status", path=COHORTS, status=503, retry_after=4, count=2)
-    same(READERS[3].call(client), baselines["read_cohorts"])
-    assert fake.sleeps == [4.0, 4.0]
+# (parsing: test_retry.py; honoured, over budget, on 503, 429 shared pause: test_client.py;
+# per reader after a 429: test_transient_fault_is_retried_and_gives_the_right_frame above)
 
 
 def test_retry_after_one_second_really_waits(
@@ -385,17 +323,6 @@ def test_retry_after_one_second_really_waits(
     started = time.perf_counter()
     same(READERS[0].call(client), baselines["read_upstack"])
     assert 1.0 <= time.perf_counter() - started < 4
-
-
-def test_a_429_in_one_window_pauses_the_whole_pool(
-    faults: Emulator, make_client: Callable[..., up.Client], baselines: dict[str, pd.DataFrame]
-) -> None:
-    client = make_client(max_retries=RetryPolicy(max_retries=3, max_total_wait=60))
-    fake = FakeTime()
-    client._pacer = Pacer(sleep=fake.sleep, clock=fake.clock)
-    faults.inject("status", path=QUERY, status=429, retry_after=3, count=1)
-    same(READERS[1].call(client), baselines["read_upstack_chunks"])
-    assert sum(fake.sleeps) >= 3
 
 
 # --------------------------------------------------------------------- broken bodies with 200

@@ -27,8 +27,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from upstack_pandas._endpoints import find, is_write, required_scope
 from upstack_pandas._redact import redact
-from upstack_pandas._transport.retry import is_dashboard_write
 
 __all__ = [
     "AuthenticationError",
@@ -43,7 +43,6 @@ __all__ = [
     "error_class_for_status",
     "error_from_response",
     "request_id_from_headers",
-    "required_scope",
 ]
 
 REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "request-id")
@@ -230,30 +229,6 @@ def error_class_for_status(status: int) -> type[UpstackError]:
     return _STATUS_CLASSES.get(status, UpstackError)
 
 
-def required_scope(method: str, path: str) -> str | None:
-    """Return the scope an endpoint needs, per the project's wire contract.
-
-    Parameters
-    ----------
-    method : str
-        HTTP method.
-    path : str
-        Request path, e.g. ``/db-mgmt/api/query``.
-
-    Returns
-    -------
-    str or None
-        ``analytics:read``, ``dashboards:read``, ``dashboards:write``, or ``None`` when the
-        endpoint needs no scope or is unknown.
-    """
-    path = path.split("?", 1)[0]
-    if "/db-mgmt/api/query" in path or path.endswith("/db-mgmt/api/filters"):
-        return "analytics:read"
-    if "/accounts/api/dashboard" in path:
-        return "dashboards:read" if method.upper() == "GET" else "dashboards:write"
-    return None
-
-
 def request_id_from_headers(headers: Mapping[str, str]) -> str | None:
     """Find the server's request id in response headers.
 
@@ -286,6 +261,7 @@ def _parse_error_body(content: bytes) -> dict[str, Any]:
 
 def _hint_for(
     status: int,
+    method: str,
     path: str,
     scope: str | None,
     scope_from_server: bool,
@@ -308,7 +284,8 @@ def _hint_for(
             )
         return "the key may not do this, or the body's pixelId differs from the x-pixel-id header"
     if status == 404:
-        if "/dashboard" in path:
+        endpoint = find(method, path)
+        if endpoint is not None and endpoint.tag == "Dashboards":
             return "the view does not exist or belongs to another pixel"
         return "check the path and the ids in it"
     if status == 429:
@@ -371,10 +348,11 @@ def error_from_response(
         "errors": errors,
         "hint": _hint_for(
             status,
+            method,
             path,
             scope,
             scope_from_server,
-            is_dashboard_write(method, path),
+            is_write(method, path),
         ),
     }
     if cls is PermissionDenied:

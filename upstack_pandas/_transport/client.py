@@ -1,8 +1,9 @@
 """Transport: the ``Client`` that holds connection settings and sends every request.
 
-One place adds the auth headers, fills ``pixelId`` into analytics bodies, retries (see
-``_retry``), maps error responses to exceptions (see ``_errors``) and talks to the cache (see
-``cache``; the session itself comes from ``_session``). It imports no pandas. A ``Client`` is
+One place adds the auth headers, fills ``pixelId`` into the bodies of the operations whose row in
+the endpoint table (``_endpoints``) says so, retries (see ``retry``), maps error responses to
+exceptions (see ``_errors``) and talks to the cache (see ``cache``; the session itself comes
+from ``session``). It imports no pandas. A ``Client`` is
 safe to share between threads: a 429 seen by one thread pauses the others through a shared
 pacing gate.
 """
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import requests
 
+from upstack_pandas._endpoints import injects_pixel_id, is_write
 from upstack_pandas._errors import (
     UNKNOWN_OUTCOME,
     TransportError,
@@ -33,7 +35,6 @@ from upstack_pandas._transport.retry import (
     Pacer,
     RetryPolicy,
     classify_exception,
-    is_dashboard_write,
     next_wait,
     parse_retry_after,
     should_retry,
@@ -46,15 +47,14 @@ if TYPE_CHECKING:
 
     import requests_cache
 
-    from upstack_pandas.cache import CachePolicy
-    from upstack_pandas.cache._backend import CacheHooks
+    from upstack_pandas._transport.cache_policy import CachePolicy
+    from upstack_pandas._transport.cache_store import CacheHooks
     from upstack_pandas.dashboards import Dashboards
 
 __all__ = ["ApiResponse", "Client", "get_default_client", "set_default_client"]
 
 logger = logging.getLogger("upstack_pandas")
 
-ANALYTICS_PREFIX = "/db-mgmt/api/query"
 USER_AGENT = f"upstack-pandas/{__version__}"
 _DEFAULT_RETRY = RetryPolicy()
 
@@ -71,7 +71,8 @@ class Client:
         Seconds to wait for a connection and for each read (or a ``(connect, read)`` pair);
         positive and finite.
     max_retries : int or RetryPolicy
-        Retries after the first attempt, or a full policy.
+        Retries after the first attempt, or a full policy (which also says how to sleep and
+        read the clock between attempts: ``RetryPolicy(sleep=..., clock=...)``).
     cache : bool, str, path, CachePolicy or requests_cache.CachedSession, optional
         ``True`` (default): SQLite cache in the user cache directory; ``False``/``None``: no
         cache; a path: a cache directory (no suffix) or file (``.sqlite``); a ``CachePolicy``;
@@ -108,7 +109,7 @@ class Client:
         self.base_url: str = settings.base_url
         self.timeout = _check_timeout(timeout)
         self.retry: RetryPolicy = RetryPolicy.coerce(max_retries)
-        self._pacer = Pacer()
+        self._pacer = Pacer(sleep=self.retry.sleep, clock=self.retry.clock)
         self._rng = random.Random()
         setup = open_session(cache, session, self.base_url, self.pixel_id, self._api_key)
         self.session: requests.Session = setup.session
@@ -160,9 +161,8 @@ class Client:
         if payload is None:
             return None
         if (
-            method == "POST"
-            and path.startswith(ANALYTICS_PREFIX)
-            and isinstance(payload, Mapping)
+            isinstance(payload, Mapping)
+            and injects_pixel_id(method, path)
             and payload.get("pixelId") is None
         ):
             payload = {**payload, "pixelId": self.pixel_id}
@@ -191,8 +191,9 @@ class Client:
         path : str
             Path below the base URL, e.g. ``/db-mgmt/api/query``.
         json : Any, optional
-            Request body; analytics bodies get ``pixelId`` filled in when absent (the caller's
-            object is not changed).
+            Request body; the bodies of operations that carry ``pixelId`` (the analytics
+            queries, see ``upstack_pandas._endpoints``) get it filled in when absent (the
+            caller's object is not changed).
         params : mapping, optional
             Query parameters.
         refresh : bool
@@ -216,7 +217,7 @@ class Client:
         try:
             response = self._send(method, path, body, headers, params, extra)
         finally:
-            if hooks and is_dashboard_write(method, path):
+            if hooks and is_write(method, path):
                 hooks.invalidate_dashboards()
         return self._wrap(method, path, response)
 
@@ -249,7 +250,7 @@ class Client:
                 delay = self._plan(method, path, retries, waited, failure=failure)
                 if delay is None:
                     hint = "check the network and the base URL (retries follow Client.retry)"
-                    if is_dashboard_write(method, path) and failure != "connect":
+                    if is_write(method, path) and failure != "connect":
                         hint = f"{UNKNOWN_OUTCOME}; {hint}"
                     raise TransportError(
                         f"{failure or 'request'} failure: {redact(str(exc))}",

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from requests.structures import CaseInsensitiveDict
 
+from upstack_pandas._endpoints import is_write
 from upstack_pandas._errors import UNKNOWN_OUTCOME, TransportError, request_id_from_headers
-from upstack_pandas._transport.retry import is_dashboard_write
 
 if TYPE_CHECKING:
     import requests
@@ -127,7 +127,7 @@ class ApiResponse:
         if self._on_bad_body is not None:
             self._on_bad_body()
         hint = "retry; if it persists, contact support with the request id"
-        if is_dashboard_write(self.method, self.path):
+        if is_write(self.method, self.path):
             hint = f"{UNKNOWN_OUTCOME}; if it persists, contact support with the request id"
         return TransportError(
             f"the response body is not the JSON promised: {problem}",

@@ -1,8 +1,9 @@
 """Retry policy: small pure functions plus one shared pacing gate.
 
-What is retried: HTTP 429, 502, 503, 504, connection failures and timeouts. Requests that create
-or change dashboard views (POST/PUT/PATCH/DELETE under ``/accounts/api/dashboard``) are retried
-only when they cannot have been applied: a 429, or a connection that was never established.
+What is retried: HTTP 429, 502, 503, 504, connection failures and timeouts. Writes (the
+operations of kind ``write`` in ``upstack_pandas._endpoints``: creating, changing, copying or
+deleting dashboard views) are retried only when they cannot have been applied: a 429, or a
+connection that was never established.
 
 How long to wait: the server's ``Retry-After`` (seconds or an HTTP date) when given, otherwise
 exponential backoff with full jitter, ``uniform(0, min(backoff_max, backoff_base * 2**n))``.
@@ -10,8 +11,8 @@ Both the number of retries and the total time spent waiting are capped; a ``Retr
 would exceed the remaining budget ends the retries at once.
 
 ``Pacer`` is the one piece of state: a "not before" instant shared by every thread using a
-client, so a 429 seen by one thread slows all of them. Sleep and clock are injectable, so tests
-never really sleep.
+client, so a 429 seen by one thread slows all of them. Sleep and clock are injectable
+(``RetryPolicy(sleep=..., clock=...)``), so tests never really sleep.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Literal
@@ -28,13 +29,14 @@ from typing import Literal
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 
+from upstack_pandas._endpoints import is_write
+
 __all__ = [
     "FailureKind",
     "Pacer",
     "RetryPolicy",
     "backoff_delay",
     "classify_exception",
-    "is_dashboard_write",
     "next_wait",
     "parse_retry_after",
     "should_retry",
@@ -43,9 +45,6 @@ __all__ = [
 #: ``connect``: no connection was made (refused, DNS, connect timeout), so nothing was sent;
 #: ``timeout``: no answer in time; ``reset``: the connection broke after the request was sent.
 FailureKind = Literal["connect", "timeout", "reset"]
-
-_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_DASHBOARD_PREFIX = "/accounts/api/dashboard"
 
 
 @dataclass(frozen=True)
@@ -65,6 +64,21 @@ class RetryPolicy:
         does not fit the remaining budget raises at once.
     retry_statuses : frozenset of int
         HTTP statuses that are retried (dashboard writes only retry 429).
+    sleep : callable, optional
+        ``sleep(seconds)`` used for every wait between attempts; default ``time.sleep``. Pass
+        your own to run retries on a simulated clock (tests, notebooks replaying failures).
+    clock : callable, optional
+        Monotonic clock in seconds that measures the shared 429 pause; default
+        ``time.monotonic``. Pass it together with ``sleep`` (a ``sleep`` that advances it).
+
+    Examples
+    --------
+    A policy that never really sleeps, recording the waits instead:
+
+    >>> waits = []
+    >>> policy = RetryPolicy(max_retries=2, sleep=waits.append, clock=lambda: 0.0)
+    >>> policy.max_retries
+    2
     """
 
     max_retries: int = 4
@@ -72,6 +86,8 @@ class RetryPolicy:
     backoff_max: float = 20.0
     max_total_wait: float = 60.0
     retry_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
@@ -106,20 +122,6 @@ class RetryPolicy:
         )
 
 
-def is_dashboard_write(method: str, path: str) -> bool:
-    """Tell whether a request creates, changes or deletes dashboard views.
-
-    Parameters
-    ----------
-    method, path : str
-
-    Returns
-    -------
-    bool
-    """
-    return method.upper() in _WRITE_METHODS and _DASHBOARD_PREFIX in path
-
-
 def should_retry(
     policy: RetryPolicy,
     method: str,
@@ -149,7 +151,7 @@ def should_retry(
     """
     if retries_done >= policy.max_retries:
         return False
-    if is_dashboard_write(method, path):
+    if is_write(method, path):
         # Only when the write cannot have been applied.
         return status == 429 or failure == "connect"
     if status is not None:

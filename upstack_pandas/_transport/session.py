@@ -1,8 +1,10 @@
 """Which ``requests.Session`` a ``Client`` sends with, from its ``cache=`` and ``session=``.
 
-A plain session, a requests-cache session built from a ``CachePolicy`` (see ``_cache_store``),
-or the caller's own session used as is (a ``CachedSession`` included). Like ``_client``, this
-module imports no pandas, and requests-cache only when a cache is asked for.
+A plain session, a requests-cache session built from a ``CachePolicy`` (see ``cache_store``),
+or the caller's own session used as is (a ``CachedSession`` included). Like ``client``, this
+module imports no pandas, and requests-cache only when a cache is asked for (so ``cache_store``
+is imported inside ``open_session``: an import-time saving, not a hidden cycle, since
+``cache_store`` never imports the client or this module).
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from upstack_pandas._errors import ConfigurationError
+from upstack_pandas._transport.cache_policy import CachePolicy
 
 if TYPE_CHECKING:
-    from upstack_pandas.cache import CachePolicy
-    from upstack_pandas.cache._backend import CacheHooks
+    from upstack_pandas._transport.cache_store import CacheHooks
 
 __all__ = ["SessionSetup", "is_cached_session", "open_session"]
 
@@ -73,12 +75,11 @@ def open_session(
         elif is_cached_session(cache):
             session, owned = cast(requests.Session, cache), False
         else:
-            from upstack_pandas.cache import CachePolicy
-            from upstack_pandas.cache import _backend as _cache_store
+            from upstack_pandas._transport import cache_store
 
             policy = CachePolicy.coerce(cache)
             try:
-                cached = _cache_store.build_session(policy, base_url, pixel_id, api_key)
+                cached = cache_store.build_session(policy, base_url, pixel_id, api_key)
             except (OSError, sqlite3.Error) as exc:
                 raise ConfigurationError(
                     f"cannot open the response cache: {exc}",
@@ -87,7 +88,7 @@ def open_session(
             session = _pooled(cached)
     hooks = None
     if is_cached_session(session):
-        from upstack_pandas.cache._backend import CacheHooks
+        from upstack_pandas._transport.cache_store import CacheHooks
 
         hooks = CacheHooks(session)
     return SessionSetup(session, owned, policy, hooks)

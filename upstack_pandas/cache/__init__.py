@@ -9,6 +9,11 @@ dashboard writes are never cached; a dashboard write drops cached dashboard read
 
 Controls: ``Client(cache=False)``, ``cache="dir"`` / ``cache="file.sqlite"``,
 ``cache=CachePolicy(...)``, ``refresh=True`` on every request, ``info()`` and ``clear()``.
+
+This package is the user's side of the cache (``info``, ``clear``, and ``CachePolicy``
+re-exported): it works on a client, so it sits above the transport. The machinery the client's
+session runs (the policy, the requests-cache backend, the hooks) is part of the transport,
+``upstack_pandas._transport.cache_policy`` and ``cache_store``, which never import this package.
 """
 
 from __future__ import annotations
@@ -16,156 +21,17 @@ from __future__ import annotations
 import contextlib
 import html
 import os
-import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
-import orjson
 from requests_cache.backends.sqlite import SQLiteCache
 
-from upstack_pandas.cache._backend import default_directory, location_of, lookups
-
-if TYPE_CHECKING:
-    from upstack_pandas._transport.client import Client
+from upstack_pandas._frames.memo import QUERY_FRAMES
+from upstack_pandas._transport.cache_policy import CachePolicy
+from upstack_pandas._transport.cache_store import default_directory, location_of, lookups
+from upstack_pandas._transport.client import Client, get_default_client
 
 __all__ = ["CacheInfo", "CachePolicy", "clear", "default_directory", "info"]
-
-_PACING = re.compile(rb'"hasPacing"\s*:\s*true')
-_DASHBOARD = "/accounts/api/dashboard"
-_CATALOG = ("/db-mgmt/api/measures", "/db-mgmt/api/filters")
-
-
-@dataclass(frozen=True)
-class CachePolicy:
-    """How long responses stay fresh, and where the cache lives.
-
-    Parameters
-    ----------
-    catalog : timedelta
-        Measures and filters catalog (default 24 h).
-    settled : timedelta
-        Query results whose date range ended before the settle window (default 7 days).
-    recent : timedelta
-        Query results reaching into the settle window or today, cohorts, other reads
-        (default 5 min).
-    pacing : timedelta
-        Upper bound for responses with ``hasPacing: true`` (default 5 min).
-    dashboards : timedelta
-        Dashboard view reads (default 60 s; any write through the client drops them).
-    settle_days : int
-        Days after which a date is considered final (late orders, refunds), default 3.
-    location : str or path, optional
-        A directory (one file per base URL, pixel and key inside) or, with a suffix such as
-        ``.sqlite``, the cache file itself. Default: ``$UPSTACK_CACHE_DIR`` or the platform's
-        user cache directory.
-    """
-
-    catalog: timedelta = timedelta(hours=24)
-    settled: timedelta = timedelta(days=7)
-    recent: timedelta = timedelta(minutes=5)
-    pacing: timedelta = timedelta(minutes=5)
-    dashboards: timedelta = timedelta(seconds=60)
-    settle_days: int = 3
-    location: str | os.PathLike[str] | None = None
-
-    @classmethod
-    def coerce(cls, value: Any) -> CachePolicy:
-        """Accept ``True``, a path or a policy.
-
-        Parameters
-        ----------
-        value : bool, str, path or CachePolicy
-
-        Returns
-        -------
-        CachePolicy
-        """
-        if isinstance(value, CachePolicy):
-            return value
-        if value is True:
-            return cls()
-        if isinstance(value, str | os.PathLike):
-            return cls(location=value)
-        raise TypeError(
-            f"cache must be a bool, a path, a CachePolicy or a CachedSession, not {value!r}"
-        )
-
-    def expire_after(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        content: bytes | None = None,
-        *,
-        now: datetime | None = None,
-    ) -> timedelta | None:
-        """Decide how long a successful response stays fresh.
-
-        Parameters
-        ----------
-        method : str
-            HTTP method.
-        path : str
-            URL path (a base URL prefix is tolerated).
-        body : bytes, optional
-            The JSON request body (for ``dateRange`` and ``timezone``).
-        content : bytes, optional
-            The response body (for ``hasPacing``).
-        now : datetime, optional
-            Current time (tz-aware); default the system clock.
-
-        Returns
-        -------
-        timedelta or None
-            ``None`` means: do not cache.
-        """
-        method = method.upper()
-        if method == "GET" and _DASHBOARD in path:
-            expiry = self.dashboards
-        elif method == "GET" and path.rstrip("/").endswith(_CATALOG):
-            expiry = self.catalog
-        elif method == "POST" and "/db-mgmt/api/query" in path:
-            if "query-cohort-analysis" in path:  # cohorts gain periods as time passes
-                expiry = self.recent
-            else:
-                expiry = self._query_expiry(body, now or datetime.now(UTC))
-        elif method == "GET":
-            expiry = self.recent
-        else:
-            return None
-        if content and expiry > self.pacing and _PACING.search(content):
-            expiry = self.pacing
-        return expiry
-
-    def _query_expiry(self, body: bytes | None, now: datetime) -> timedelta:
-        try:
-            request = orjson.loads(body or b"{}")
-            end = date.fromisoformat(request["dateRange"]["end"])
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return self.recent
-        try:
-            tz = ZoneInfo(str(request.get("timezone") or "UTC"))
-        except (ZoneInfoNotFoundError, ValueError):
-            tz = ZoneInfo("UTC")
-        today = now.astimezone(tz).date()
-        return self.settled if end < today - timedelta(days=self.settle_days) else self.recent
-
-    def __repr__(self) -> str:
-        def fmt(value: timedelta) -> str:
-            seconds = int(value.total_seconds())
-            for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-                if seconds and seconds % size == 0:
-                    return f"{seconds // size} {unit}"
-            return f"{seconds} s"
-
-        where = f", location={str(self.location)!r}" if self.location is not None else ""
-        return (
-            f"CachePolicy(catalog={fmt(self.catalog)}, settled={fmt(self.settled)}, "
-            f"recent={fmt(self.recent)}, pacing={fmt(self.pacing)}, "
-            f"dashboards={fmt(self.dashboards)}, settle_days={self.settle_days}{where})"
-        )
 
 
 # -- public controls ----------------------------------------------------------------------
@@ -231,11 +97,7 @@ def _human(size: int) -> str:
 
 
 def _resolve(client: Client | None) -> Client:
-    if client is not None:
-        return client
-    from upstack_pandas._transport.client import get_default_client
-
-    return get_default_client()
+    return client if client is not None else get_default_client()
 
 
 def _entries(backend: Any) -> int:
@@ -286,8 +148,6 @@ def clear(expired_only: bool = False, client: Client | None = None) -> int:
     """
     client = _resolve(client)
     if not expired_only:
-        from upstack_pandas._frames.memo import QUERY_FRAMES
-
         QUERY_FRAMES.clear()  # frames decoded in this process from cached responses
     backend = getattr(client.session, "cache", None)
     if backend is None:

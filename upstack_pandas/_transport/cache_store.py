@@ -1,4 +1,7 @@
-"""requests-cache plumbing behind ``upstack_pandas.cache``: the backend, keys, files, hooks.
+"""requests-cache plumbing of a client's cached session: the backend, keys, files, hooks.
+
+The transport builds its session here (``build_session``) and calls ``CacheHooks`` around each
+request; ``upstack_pandas.cache`` (``info``, ``clear``) reads what this module records.
 
 ``UpstackSQLiteCache`` applies a ``CachePolicy`` when saving and replaces secret header values
 (any casing) by ``REDACTED`` before anything reaches the disk. Cache keys add the pixel id and
@@ -28,11 +31,12 @@ from requests_cache.backends.sqlite import SQLiteCache, SQLiteDict
 from requests_cache.cache_keys import create_key, redact_response
 from requests_cache.models.response import CachedResponse
 
+from upstack_pandas._endpoints import cache_class, is_read
 from upstack_pandas._redact import is_secret_header, key_fingerprint
 from upstack_pandas._transport.response import looks_like_json
 
 if TYPE_CHECKING:
-    from upstack_pandas.cache import CachePolicy
+    from upstack_pandas._transport.cache_policy import CachePolicy
 
 __all__ = [
     "CacheHooks",
@@ -48,7 +52,6 @@ __all__ = [
 ENV_CACHE_DIR = "UPSTACK_CACHE_DIR"
 #: Header names requests-cache leaves out of keys and stored requests (it compares exactly).
 IGNORED_HEADERS = ("X-API-Key", "x-api-key", "X-Api-Key", "X-API-KEY", "Authorization")
-DASHBOARD = "/accounts/api/dashboard"
 logger = logging.getLogger("upstack_pandas")
 
 
@@ -95,7 +98,7 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
         cached = redact_response(cached, self._settings.ignored_parameters)
         _scrub(cached)
         self.responses[cache_key] = cached
-        if (request.method or "").upper() == "GET" and DASHBOARD in path:
+        if cache_class(request.method or "GET", path) == "dashboard-read":
             self.dashboard_keys[cache_key] = path
 
     def clear(self) -> None:
@@ -123,8 +126,8 @@ def _cacheable(response: requests.Response) -> bool:
     method = (request.method or "").upper()
     if response.status_code != 200 or method not in ("GET", "POST"):
         return False
-    if method == "POST" and "/db-mgmt/api/query" not in (request.url or ""):
-        return False  # dashboard creates, copies, from-preset
+    if not is_read(method, urlsplit(request.url or "").path):
+        return False  # writes: dashboard creates, copies, from-preset
     return looks_like_json(response.content)
 
 
@@ -266,11 +269,6 @@ def lookups(location: str) -> tuple[int, int]:
     return hits, misses
 
 
-def _is_read(method: str, path: str) -> bool:
-    """GETs, and POSTs that query analytics (never dashboard creates, copies, presets)."""
-    return method == "GET" or (method == "POST" and "/db-mgmt/api/query" in path)
-
-
 class CacheHooks:
     """What a ``Client`` does around a cached session (its own or the user's).
 
@@ -290,7 +288,7 @@ class CacheHooks:
         self, method: str, path: str, headers: dict[str, str], refresh: bool
     ) -> dict[str, Any]:
         """Keep writes out of the cache; turn ``refresh`` into a forced refresh."""
-        if method not in ("GET", "POST") or (DASHBOARD in path and method != "GET"):
+        if not is_read(method, path):
             headers["Cache-Control"] = "no-store"
             return {}
         return {"force_refresh": True} if refresh else {}
@@ -300,10 +298,10 @@ class CacheHooks:
     ) -> Callable[[], None] | None:
         """Count the lookup, remember dashboard reads; return a callback that evicts the entry."""
         cache_key = getattr(response, "cache_key", None) or None
-        if method == "GET" and DASHBOARD in path and cache_key:
+        if cache_key and cache_class(method, path) == "dashboard-read":
             with self._lock:
                 self._dashboard_keys.add(cache_key)
-        if self.location is not None and _is_read(method, path):
+        if self.location is not None and is_read(method, path):
             with _stats_lock:
                 counts = _stats.setdefault(self.location, [0, 0])
                 counts[0 if getattr(response, "from_cache", False) else 1] += 1
