@@ -192,7 +192,7 @@ class Client:
             Path below the base URL, e.g. ``/db-mgmt/api/query``.
         json : Any, optional
             Request body; the bodies of operations that carry ``pixelId`` (the analytics
-            queries, see ``upstack_pandas._endpoints``) get it filled in when absent (the
+            queries) get it filled in when absent (the
             caller's object is not changed).
         params : mapping, optional
             Query parameters.

@@ -11,9 +11,8 @@ Controls: ``Client(cache=False)``, ``cache="dir"`` / ``cache="file.sqlite"``,
 ``cache=CachePolicy(...)``, ``refresh=True`` on every request, ``info()`` and ``clear()``.
 
 This package is the user's side of the cache (``info``, ``clear``, and ``CachePolicy``
-re-exported): it works on a client, so it sits above the transport. The machinery the client's
-session runs (the policy, the requests-cache backend, the hooks) is part of the transport,
-``upstack_pandas._transport.cache_policy`` and ``cache_store``, which never import this package.
+re-exported): it works on a client, so it sits above the transport, whose session runs the
+machinery (the policy, the requests-cache backend, the hooks) and never imports this package.
 """
 
 from __future__ import annotations
