@@ -48,7 +48,7 @@ def test_cache_hit_reuses_the_decoded_frame(
 ) -> None:
     client = emulator.client(cache=str(tmp_path / "cache.sqlite"))
     decodes: list[int] = []
-    from upstack_pandas._readers import analytics
+    from upstack_pandas._readers import query as analytics
 
     real_decode = analytics.decode_response
 
@@ -56,7 +56,7 @@ def test_cache_hit_reuses_the_decoded_frame(
         decodes.append(1)
         return real_decode(*args, **kwargs)
 
-    monkeypatch.setattr("upstack_pandas._readers.analytics.decode_response", counting_decode)
+    monkeypatch.setattr("upstack_pandas._readers.query.decode_response", counting_decode)
     _frame_memo.QUERY_FRAMES.clear()
     kwargs: dict[str, Any] = {"client": client, "dimensions": "channel"}
     cold = up.read_upstack(MEASURES, "2025-01-01", "2025-03-31", **kwargs)

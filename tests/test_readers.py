@@ -15,7 +15,7 @@ import pytest
 import upstack_pandas as up
 from tests._fake_client import FakeClient, RefusingClient, fixture_bytes
 from upstack_pandas._frames import builders as frames
-from upstack_pandas._readers import analytics as readers
+from upstack_pandas import _pandas_integration as readers
 from upstack_pandas._readers import progress as _progress
 from upstack_pandas.emulator.http.server import Emulator
 

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from upstack_pandas._frames import decode as _decode
-from upstack_pandas._readers.analytics import decode_query, query_frames, query_metadata
 from upstack_pandas._readers.pipeline import concat, result_details
 from upstack_pandas._readers.progress import Progress
+from upstack_pandas._readers.query import decode_query, query_frames, query_metadata
 
 if TYPE_CHECKING:
     from upstack_pandas._query.checks import DateRange

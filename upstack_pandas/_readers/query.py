@@ -1,10 +1,4 @@
-"""The readers: one function per analytics endpoint, each returning a DataFrame with metadata.
-
-Each reader validates and normalises its arguments (:mod:`._requests`), resolves measure names
-with the client's catalog (:mod:`.catalog`), sends the request(s), turns the bytes into a frame
-(:mod:`.frames`) and attaches ``attrs["upstack"]`` (:mod:`.metadata`). Nothing is sent until
-every argument has been checked.
-"""
+"""``read_upstack``: measures over time from ``/db-mgmt/api/query``."""
 
 from __future__ import annotations
 
@@ -19,8 +13,7 @@ from upstack_pandas._frames import builders as frames
 from upstack_pandas._frames import decode as _decode
 from upstack_pandas._frames.memo import QUERY_FRAMES, response_identity
 from upstack_pandas._query.checks import CompareArg, DateLike, check_window_days
-from upstack_pandas._query.models import CohortQuery, Query
-from upstack_pandas._readers.marketing import read_attribution, read_channel_details
+from upstack_pandas._query.models import Query
 from upstack_pandas._readers.pipeline import (
     DtypesArg,
     apply_dtypes,
@@ -36,9 +29,7 @@ from upstack_pandas.catalog import Catalog, get_catalog, resolve_client
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import ApiResponse, Client
 
-__all__ = ["read_attribution", "read_channel_details", "read_cohorts", "read_upstack"]
-
-# ------------------------------------------------------------------------------------ /query
+__all__ = ["read_upstack"]
 
 
 def read_upstack(
@@ -215,98 +206,3 @@ def query_metadata(
         **extra,
     )
     return metadata.attach(primary, meta)
-
-
-# -------------------------------------------------------------------------------------- cohorts
-
-
-def read_cohorts(
-    measures: str | Sequence[str] = "orders.cohort_retention_percent",
-    start: DateLike | None = None,
-    end: DateLike | None = None,
-    *,
-    granularity: str = "month",
-    filters: Any = None,
-    timezone: str | None = None,
-    order_settings: Mapping[str, Any] | None = None,
-    dtypes: DtypesArg = None,
-    client: Client | None = None,
-    refresh: bool = False,
-) -> pd.DataFrame:
-    query = CohortQuery.build(
-        measures,
-        start,
-        end,
-        granularity=granularity,
-        filters=filters,
-        timezone=timezone,
-        order_settings=order_settings,
-    )
-    client = resolve_client(client)
-    catalog = get_catalog(client)
-    ids = catalog.resolve(query.measures, context="cohort")
-    check_dtypes(dtypes, ids)
-    query = replace(query, measures=ids)
-    body = query.body(client.pixel_id)
-    response = client.post(query.path, body, refresh=refresh)
-    decoded = decode_response(response, frames.cohort_spec(ids))
-    frame, sizes = frames.cohort_frame(decoded, measures=ids, timezone=query.timezone)
-    meta = metadata.build(
-        endpoint=query.path,
-        request=body,
-        fetched_at=response.fetched_at,
-        from_cache=response.from_cache,
-        timezone=query.timezone,
-        granularity=query.granularity,
-        dimensions=["cohort", "period"],
-        date_range=range_json(query.range),
-        compare_date_range=None,
-        measures=entries(catalog, ids, result_details(decoded)),
-        cohortSizes=sizes,
-    )
-    return apply_dtypes(metadata.attach(frame, meta), dtypes, ids)
-
-
-read_cohorts.__doc__ = fill_doc(
-    """Read a cohort analysis from ``/db-mgmt/api/query-cohort-analysis`` as a long frame.
-
-    Parameters
-    ----------
-    measures : str or list of str, default "orders.cohort_retention_percent"
-        Cohort measures by id or title (``orders.ltv_cohort_gross_revenue``,
-        ``orders.customers_cohort``...).
-    %start_end%
-        The range selects cohorts by first-order date.
-    granularity : {"month", "week", "year"}
-        Cohort and period size.
-    %filters%
-    %timezone%
-    order_settings : dict, optional
-        Query-level order settings.
-    %dtypes%
-    %client%
-    %refresh%
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``(cohort, period)``: ``cohort`` the tz-aware cohort start, ``period`` an
-        ``int64`` number of periods since acquisition; one column per measure. Cohort sizes are
-        in ``attrs["upstack"]["cohortSizes"]``; ``df.upstack.cohort_matrix()`` pivots to cohort
-        rows by period columns.
-
-    %raises%
-    """
-)
-
-
-# --------------------------------------------------------------------------- pandas integration
-
-
-def _register_pd_read_upstack() -> None:
-    """Make ``pd.read_upstack`` the same function as ``upstack_pandas.read_upstack``.
-
-    An attribute that already exists on the pandas module is never replaced.
-    """
-    if not hasattr(pd, "read_upstack"):
-        pd.read_upstack = read_upstack  # type: ignore[attr-defined]
