@@ -57,7 +57,8 @@ def test_cache_hit_reuses_the_decoded_frame(
         return real_decode(*args, **kwargs)
 
     monkeypatch.setattr("upstack_pandas._readers.query.decode_response", counting_decode)
-    _frame_memo.QUERY_FRAMES.clear()
+    assert _frame_memo.memo_of(client) is _frame_memo.memo_of(client)  # one memo per client
+    assert len(_frame_memo.memo_of(client)) == 0
     kwargs: dict[str, Any] = {"client": client, "dimensions": "channel"}
     cold = up.read_upstack(MEASURES, "2025-01-01", "2025-03-31", **kwargs)
     cold.iloc[0, 0] = -1.0  # the caller's frame is theirs to change

@@ -1,4 +1,8 @@
-"""``read_upstack``: measures over time from ``/db-mgmt/api/query``."""
+"""``read_upstack``: measures over time from ``/db-mgmt/api/query``.
+
+What differs from the shared pipeline (:mod:`.pipeline`): the ``/query`` request model, chunked
+reads (:mod:`.chunks`), and the per-client memo of decoded frames (a cache hit skips decoding).
+"""
 
 from __future__ import annotations
 
@@ -8,23 +12,20 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from upstack_pandas import metadata
 from upstack_pandas._frames import builders as frames
 from upstack_pandas._frames import decode as _decode
-from upstack_pandas._frames.memo import QUERY_FRAMES, response_identity
+from upstack_pandas._frames import wire
+from upstack_pandas._frames.memo import memo_of, response_identity
 from upstack_pandas._query.checks import CompareArg, DateLike, check_window_days
 from upstack_pandas._query.models import Query
+from upstack_pandas._readers.chunks import read_chunked
 from upstack_pandas._readers.pipeline import (
     DtypesArg,
-    apply_dtypes,
-    check_dtypes,
+    Read,
+    ReadOptions,
     decode_response,
-    entries,
-    fill_doc,
-    range_json,
-    result_details,
+    first_details,
 )
-from upstack_pandas.catalog import Catalog, get_catalog, resolve_client
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import ApiResponse, Client
@@ -51,6 +52,78 @@ def read_upstack(
     max_workers: int = 4,
     progress: bool | None = None,
 ) -> pd.DataFrame:
+    """Read measures over time from ``/db-mgmt/api/query`` into a DataFrame.
+
+    Parameters
+    ----------
+    measures : str or list of str
+        1 to 30 measures, by id (``"core.new_customer_roas"``) or by catalog title or short
+        title (``"NC ROAS"``); see :func:`upstack_pandas.measures`.
+    start, end : str, date, datetime or Timestamp, optional
+        First and last day, inclusive, in the query timezone (``"2026-04-01"``,
+        ``datetime.date(2026, 4, 1)``...). Defaults: the last 30 days, ending today.
+    granularity : {"day", "none", "second", "minute", "hour", "week", "month", "quarter", "year"}
+        Bucket size; ``"none"`` gives one row (per dimension combination) for the whole range.
+    dimensions : str or list of str, optional
+        Up to 5 dimension ids (``"utm_source"``...): further index levels after ``dt``.
+    filters : dict or list of dict, optional
+        Canonical filter: ``{"field": "orders.customer_type", "op": "equals", "value":
+        "new_customer"}``, ``{"and": [...]}`` or ``{"or": [...]}``; a list means ``and``. See
+        :func:`upstack_pandas.filters` for the fields and their operators.
+    compare : bool or (start, end), default True
+        ``True``: also fetch the preceding period of equal length; ``False``: no compare period;
+        a ``(start, end)`` pair: that period (it must not overlap the date range). The compare
+        frame is ``df.upstack.compare``.
+    timezone : str, optional
+        IANA timezone the dates and buckets are in (default ``"UTC"``); the index is tz-aware in
+        it.
+    pacing : bool, default False
+        Ask for ``pacedSum`` (the total projected to the end of the current bucket) in the
+        metadata when the range reaches into the current period.
+    order_settings : dict, optional
+        Query-level order settings (``countPendingOrders``, ``exclusionFilters``...).
+    dtypes : dict or dtype, optional
+        Override the documented dtypes (``float64`` per measure): ``{"orders.orders": "Int64"}``,
+        or one dtype for every measure column.
+    client : Client, optional
+        The client to use; the default client (``upstack_pandas.get_default_client()``) when
+        omitted.
+    refresh : bool, default False
+        Bypass the client's cache and fetch again.
+    chunks : str or int, optional
+        Fetch the range in windows of this many days (``"90D"``, ``"26W"``, ``90``),
+        concurrently; windows are cut at bucket boundaries, and the result is identical to a
+        single request. Useful for long ranges of fine buckets.
+    max_workers : int, default 4
+        Concurrent requests when ``chunks`` is given.
+    progress : bool, optional
+        Show a progress bar for multi-request work; by default the client's setting
+        (``Client(progress=...)``), else ``UPSTACK_PANDAS_PROGRESS=1|0``, else only in
+        interactive sessions.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``dt`` (tz-aware, in ``timezone``), or ``(dt, *dimensions)``; no ``dt`` when
+        granularity is ``"none"``. One ``float64`` column per measure id, in the order asked.
+        ``df.attrs["upstack"]`` holds the request, the catalog entries and the response's
+        per-measure totals; ``df.upstack`` reads them.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For invalid arguments (unknown measure names list the closest catalog ids), before any
+        request is sent.
+    upstack_pandas.UpstackError
+        When the API refuses the request or cannot be reached.
+
+    Examples
+    --------
+    >>> import upstack_pandas as up
+    >>> df = up.read_upstack(["NC ROAS", "orders.orders"], "2026-04-01", "2026-04-30",
+    ...                      dimensions="channel", timezone="America/New_York")  # doctest: +SKIP
+    >>> df.upstack.summary()  # doctest: +SKIP
+    """
     query = Query.build(
         measures,
         start,
@@ -66,104 +139,58 @@ def read_upstack(
     window_days = check_window_days(chunks)
     if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
         raise ValueError(f"max_workers must be a positive integer; got {max_workers!r}")
-    client = resolve_client(client)
-    catalog = get_catalog(client)
-    ids = catalog.resolve(query.measures, context="query")
-    catalog.check_dimensions(query.dimensions, ids)
-    check_dtypes(dtypes, ids)
+    read = Read(ReadOptions(client=client, refresh=refresh, progress=progress))
+    ids = read.measures(query.measures, context="query", dtypes=dtypes, dimensions=query.dimensions)
     query = replace(query, measures=ids)
+    request = query.body(read.client.pixel_id)
+    extra: dict[str, Any] = {}
     if window_days is not None and query.granularity != "none":
-        from upstack_pandas._readers.chunks import read_chunked
-
-        frame = read_chunked(
-            client,
-            query,
-            catalog,
-            window_days=window_days,
-            max_workers=max_workers,
-            progress=progress,
-            refresh=refresh,
+        chunked = read_chunked(
+            read, query, decode_query, window_days=window_days, max_workers=max_workers
         )
-        return apply_dtypes(frame, dtypes, ids)
-    body = query.body(client.pixel_id)
-    response = client.post(query.path, body, refresh=refresh)
-    return apply_dtypes(query_frame(query, catalog, response, body), dtypes, ids)
+        primary, compare_frame, details = chunked.primary, chunked.compare, chunked.details
+        extra["chunks"] = chunked.info
+    else:
+        response = read.send(query.path, request)
+        primary, compare_frame, details = _memoised_frames(read.client, query, response)
+    return read.finish(
+        primary,
+        ids=ids,
+        dtypes=dtypes,
+        endpoint=query.path,
+        request=request,
+        timezone=query.timezone,
+        granularity=query.granularity,
+        dimensions=query.dimensions,
+        date_range=query.range,
+        compare_range=query.compare,
+        details=details,
+        compare=compare_frame if query.compare else None,
+        **extra,
+    )
 
 
-read_upstack.__doc__ = fill_doc(
-    """Read measures over time from ``/db-mgmt/api/query`` into a DataFrame.
-
-    Parameters
-    ----------
-    measures : str or list of str
-        1 to 30 measures, by id (``"core.new_customer_roas"``) or by catalog title or short
-        title (``"NC ROAS"``); see :func:`upstack_pandas.measures`.
-    %start_end%
-    granularity : {"day", "none", "second", "minute", "hour", "week", "month", "quarter", "year"}
-        Bucket size; ``"none"`` gives one row (per dimension combination) for the whole range.
-    dimensions : str or list of str, optional
-        Up to 5 dimension ids (``"utm_source"``...): further index levels after ``dt``.
-    %filters%
-    %compare%
-    %timezone%
-    pacing : bool, default False
-        Ask for ``pacedSum`` (the total projected to the end of the current bucket) in the
-        metadata when the range reaches into the current period.
-    order_settings : dict, optional
-        Query-level order settings (``countPendingOrders``, ``exclusionFilters``...).
-    %dtypes%
-    %client%
-    %refresh%
-    chunks : str or int, optional
-        Fetch the range in windows of this many days (``"90D"``, ``"26W"``, ``90``),
-        concurrently; windows are cut at bucket boundaries, and the result is identical to a
-        single request. Useful for long ranges of fine buckets.
-    max_workers : int, default 4
-        Concurrent requests when ``chunks`` is given.
-    %progress%
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``dt`` (tz-aware, in ``timezone``), or ``(dt, *dimensions)``; no ``dt`` when
-        granularity is ``"none"``. One ``float64`` column per measure id, in the order asked.
-        ``df.attrs["upstack"]`` holds the request, the catalog entries and the response's
-        per-measure totals; ``df.upstack`` reads them.
-
-    %raises%
-
-    Examples
-    --------
-    >>> import upstack_pandas as up
-    >>> df = up.read_upstack(["NC ROAS", "orders.orders"], "2026-04-01", "2026-04-30",
-    ...                      dimensions="channel", timezone="America/New_York")  # doctest: +SKIP
-    >>> df.upstack.summary()  # doctest: +SKIP
-    """,
-    default="True",
-)
-
-
-def decode_query(query: Query, response: ApiResponse) -> _decode.Decoded:
-    """Decode one ``/query`` response into the columns ``query`` asked for."""
+def decode_query(
+    query: Query, response: ApiResponse
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, wire.MeasureDetail]]:
+    """The primary and compare frames, and the per-measure details, of one ``/query`` response."""
     spec = frames.query_spec(query.measures, query.dimensions, query.granularity)
-    return decode_response(response, spec)
-
-
-def query_frames(query: Query, decoded: _decode.Decoded) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The primary and compare frames of a decoded ``/query`` response."""
-    return frames.query_frames(
+    decoded: _decode.Decoded = decode_response(response, spec)
+    primary, compare = frames.query_frames(
         decoded,
         measures=query.measures,
         dimensions=query.dimensions,
         granularity=query.granularity,
         timezone=query.timezone,
     )
+    return primary, compare, first_details(decoded)
 
 
-def query_frame(
-    query: Query, catalog: Catalog, response: ApiResponse, request: Mapping[str, Any]
-) -> pd.DataFrame:
-    """The finished frame (with metadata) of one ``/query`` response."""
+def _memoised_frames(
+    client: Client, query: Query, response: ApiResponse
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, wire.MeasureDetail]]:
+    """:func:`decode_query`, through the client's memo (a cache hit skips decoding)."""
+    memo = memo_of(client)
     key = (
         response_identity(response),
         tuple(query.measures),
@@ -171,38 +198,9 @@ def query_frame(
         query.granularity,
         query.timezone,
     )
-    memo = QUERY_FRAMES.get(key)
-    if memo is None:
-        decoded = decode_query(query, response)
-        memo = (*query_frames(query, decoded), result_details(decoded))
-        QUERY_FRAMES.put(key, memo)
-    primary, compare, details = memo
-    return query_metadata(query, catalog, primary, compare, details, [response], request)
-
-
-def query_metadata(
-    query: Query,
-    catalog: Catalog,
-    primary: pd.DataFrame,
-    compare: pd.DataFrame,
-    details: Mapping[str, Mapping[str, Any]],
-    responses: Sequence[ApiResponse],
-    request: Mapping[str, Any],
-    **extra: Any,
-) -> pd.DataFrame:
-    """Attach ``attrs["upstack"]`` to a ``/query`` frame."""
-    meta = metadata.build(
-        endpoint=query.path,
-        request=request,
-        fetched_at=min(r.fetched_at for r in responses),
-        from_cache=all(r.from_cache for r in responses),
-        timezone=query.timezone,
-        granularity=query.granularity,
-        dimensions=query.dimensions,
-        date_range=range_json(query.range),
-        compare_date_range=range_json(query.compare),
-        measures=entries(catalog, query.measures, details),
-        compare=compare if query.compare else None,
-        **extra,
-    )
-    return metadata.attach(primary, meta)
+    found = memo.get(key)
+    if found is None:
+        found = decode_query(query, response)
+        memo.put(key, found)
+    primary, compare, details = found
+    return primary, compare, details

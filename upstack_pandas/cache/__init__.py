@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import html
 import os
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 from requests_cache.backends.sqlite import SQLiteCache
 
+from upstack_pandas._frames import wire
 from upstack_pandas.cache._backend import default_directory, location_of, lookups
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CacheInfo", "CachePolicy", "clear", "default_directory", "info"]
 
-_PACING = re.compile(rb'"hasPacing"\s*:\s*true')
+_PACING = wire.HAS_PACING_TRUE  # the response field is spelled in upstack_pandas._frames.wire
 _DASHBOARD = "/accounts/api/dashboard"
 _CATALOG = ("/db-mgmt/api/measures", "/db-mgmt/api/filters")
 
@@ -285,10 +285,9 @@ def clear(expired_only: bool = False, client: Client | None = None) -> int:
         Number of responses removed.
     """
     client = _resolve(client)
-    if not expired_only:
-        from upstack_pandas._frames.memo import QUERY_FRAMES
-
-        QUERY_FRAMES.clear()  # frames decoded in this process from cached responses
+    memo = getattr(client, "_frame_memo", None)
+    if not expired_only and memo is not None:
+        memo.clear()  # frames this client decoded from cached responses
     backend = getattr(client.session, "cache", None)
     if backend is None:
         return 0
