@@ -3,6 +3,12 @@
 ``query`` (``read_upstack``), ``cohorts`` (``read_cohorts``), ``attribution``
 (``read_attribution``) and ``channels`` (``read_channel_details``) hold only what differs per
 endpoint; ``chunks`` fetches long ranges in windows and ``progress`` draws progress bars.
+
+Adding a read endpoint, client side: its request model in :mod:`upstack_pandas._query.models`;
+any response field it reads that no reader read before in :mod:`upstack_pandas._frames.wire`;
+its ``RowSpec`` and frame builder in :mod:`upstack_pandas._frames.builders`; one module here
+whose reader runs :class:`.pipeline.Read`; its public name in ``upstack_pandas/__init__.py``
+and below; its tests and its row in ``docs/reading.md``.
 """
 
 from __future__ import annotations
