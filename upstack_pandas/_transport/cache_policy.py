@@ -10,7 +10,6 @@ cache controls (``upstack_pandas.cache``) sit above the transport and re-export 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -18,11 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
+from upstack_pandas import _wire as wire
 from upstack_pandas._endpoints import cache_class
 
 __all__ = ["CachePolicy"]
-
-_PACING = re.compile(rb'"hasPacing"\s*:\s*true')
 
 
 @dataclass(frozen=True)
@@ -120,7 +118,7 @@ class CachePolicy:
             expiry = self._query_expiry(body, now or datetime.now(UTC))
         else:  # "recent": e.g. cohorts, which gain periods as time passes
             expiry = self.recent
-        if content and expiry > self.pacing and _PACING.search(content):
+        if content and expiry > self.pacing and wire.HAS_PACING_TRUE.search(content):
             expiry = self.pacing
         return expiry
 

@@ -25,7 +25,6 @@ from typing import Any
 
 from requests_cache.backends.sqlite import SQLiteCache
 
-from upstack_pandas._frames.memo import QUERY_FRAMES
 from upstack_pandas._transport.cache_policy import CachePolicy
 from upstack_pandas._transport.cache_store import default_directory, location_of, lookups
 from upstack_pandas._transport.client import Client, get_default_client
@@ -146,8 +145,9 @@ def clear(expired_only: bool = False, client: Client | None = None) -> int:
         Number of responses removed.
     """
     client = _resolve(client)
-    if not expired_only:
-        QUERY_FRAMES.clear()  # frames decoded in this process from cached responses
+    memo = getattr(client, "_frame_memo", None)
+    if not expired_only and memo is not None:
+        memo.clear()  # frames this client decoded from cached responses
     backend = getattr(client.session, "cache", None)
     if backend is None:
         return 0
