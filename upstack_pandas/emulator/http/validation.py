@@ -11,6 +11,7 @@ with ``path`` a dotted path into the body (``""`` for the body itself).
 from __future__ import annotations
 
 import functools
+import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -246,10 +247,17 @@ class RequestValidator:
                 if param.required:
                     errors.append({"path": param.name, "message": "is required"})
                 continue
-            for error in self.errors(_rebase(param.schema), value):
+            for error in self.errors(_rebase(param.schema), _coerce(param.schema, value)):
                 errors.append({"path": param.name, "message": error["message"]})
         if errors:
             raise invalid_body(errors, "Invalid query parameters")
+
+
+def _coerce(schema: Mapping[str, Any], value: str) -> Any:
+    """Return a query value as the integer its schema declares, when it spells one."""
+    if schema.get("type") == "integer" and re.fullmatch(r"[+-]?[0-9]{1,18}", value):
+        return int(value)
+    return value
 
 
 def _rebase(schema: Mapping[str, Any]) -> dict[str, Any]:
