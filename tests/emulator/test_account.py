@@ -28,7 +28,9 @@ DOCUMENTED_PUT: dict[str, Any] = {
             "conditionGroups": [
                 {
                     "logic": "and",
-                    "conditions": [{"field": "sourceName", "operator": "not_equals", "value": "pos"}],
+                    "conditions": [
+                        {"field": "sourceName", "operator": "not_equals", "value": "pos"}
+                    ],
                 }
             ],
         }

@@ -69,7 +69,8 @@ def _sum(api: Any, emulator: Emulator, measure: str) -> float:
 def _busiest_synced_variant(shop: dict[str, pd.DataFrame]) -> pd.Series:
     lines = shop["lines"][shop["lines"]["synced"]]
     variant_id = lines["variant_id"].value_counts().index[0]
-    return lines[lines["variant_id"] == variant_id].iloc[0]
+    row: pd.Series = lines[lines["variant_id"] == variant_id].iloc[0]
+    return row
 
 
 # --------------------------------------------------------------------------- the numbers
@@ -106,7 +107,9 @@ def test_handling_fees_add_per_unit(
     before = _sum(api, emulator, "orders.cm1")
     path = f"/accounts/api/products/{variant['product_id']}/{variant['variant_id']}/handling-fee"
     assert api.ok("PUT", path, json={"handlingFee": 2})["variant"]["handlingFee"] == 2
-    units = int(shop["lines"].loc[shop["lines"]["variant_id"] == variant["variant_id"], "quantity"].sum())
+    units = int(
+        shop["lines"].loc[shop["lines"]["variant_id"] == variant["variant_id"], "quantity"].sum()
+    )
     assert _sum(api, emulator, "orders.cm1") == pytest.approx(before - 2 * units, abs=0.011)
     api.ok("PUT", COSTS + "/global-product-override", json={"globalHandlingFee": 0.5})
     all_units = int(shop["lines"]["quantity"].sum())
@@ -166,7 +169,11 @@ def test_show_starts_with_the_initial_configuration(api: Any, resource_validator
     resource_validator("CostConfigEnvelope", body)
     assert body["config"] == {
         "globalProductOverride": {"defaultCogs": None, "globalHandlingFee": 0, "currency": "USD"},
-        "shippingSettings": {"method": "shopify_charges", "fixedRateAmount": None, "currency": "USD"},
+        "shippingSettings": {
+            "method": "shopify_charges",
+            "fixedRateAmount": None,
+            "currency": "USD",
+        },
         "lines": {t: [] for t in ("order", "gateway", "shipping", "variable", "fixed")},
     }
 
@@ -176,7 +183,11 @@ def test_show_filters_by_type(api: Any) -> None:
         "globalProductOverride"
     }
     assert api.ok("GET", COSTS + "?type=shipping")["config"] == {
-        "shippingSettings": {"method": "shopify_charges", "fixedRateAmount": None, "currency": "USD"},
+        "shippingSettings": {
+            "method": "shopify_charges",
+            "fixedRateAmount": None,
+            "currency": "USD",
+        },
         "lines": {"shipping": []},
     }
     assert api.ok("GET", COSTS + "?type=fixed")["config"] == {"lines": {"fixed": []}}
@@ -217,7 +228,11 @@ def test_override_keeps_the_fields_not_sent(api: Any) -> None:
         ("/shipping-settings", {"method": "fixed_rate"}, "fixedRateAmount"),
         ("/shipping-settings", {"method": "pigeon"}, "method"),
         ("/shipping-settings", {"method": "fixed_rate", "fixedRateAmount": -2}, "fixedRateAmount"),
-        ("/lines", {"costType": "variable", "line": {"name": "x", "type": "per_order", "amount": 1}}, "line.amount"),
+        (
+            "/lines",
+            {"costType": "variable", "line": {"name": "x", "type": "per_order", "amount": 1}},
+            "line.amount",
+        ),
         ("/lines", {"costType": "order", "line": LINE_EXAMPLE["line"]}, "line.type"),
         ("/lines", {"costType": "fixed", "line": {"name": "Klaviyo"}}, "line.amount"),
         ("/lines", {"costType": "cheese", "line": {}}, "costType"),

@@ -42,7 +42,10 @@ def _paths(response: Any) -> list[str]:
 
 def _stored(emulator: Emulator, pixel: str | None = None) -> dict[str, Any]:
     summary = emulator.state_summary(events=1000)["pixels"]
-    return summary.get(pixel or emulator.pixel_id, {}).get("events", {"received": 0})
+    found: dict[str, Any] = summary.get(pixel or emulator.pixel_id, {}).get(
+        "events", {"received": 0}
+    )
+    return found
 
 
 def test_single_event(api: Any, emulator: Emulator, resource_validator: Any) -> None:
@@ -80,7 +83,9 @@ def test_batch_limits(api: Any, emulator: Emulator) -> None:
 
 
 def test_event_ids_make_retries_idempotent(api: Any, emulator: Emulator) -> None:
-    body = {"events": [{**BATCH_EVENT, "eventId": "order-10421"}, {"name": "lead", "eventId": "l-1"}]}
+    body = {
+        "events": [{**BATCH_EVENT, "eventId": "order-10421"}, {"name": "lead", "eventId": "l-1"}]
+    }
     assert api.ok("POST", EVENTS, json=body)["eventsIngested"] == 2
     assert api.ok("POST", EVENTS, json=body)["eventsIngested"] == 2  # acknowledged again
     stored = _stored(emulator)
@@ -102,7 +107,10 @@ def test_event_ids_make_retries_idempotent(api: Any, emulator: Emulator) -> None
         ({"events": [{**BATCH_EVENT, "ipAddress": "999.1.1.1"}]}, "events.0.ipAddress"),
         ({"events": [{**BATCH_EVENT, "timestamp": "yesterday"}]}, "events.0.timestamp"),
         ({"events": [BATCH_EVENT, {"user": {}}]}, "events.1.name"),
-        ({"events": [{**BATCH_EVENT, "data": {"items": [{"deep": {"x": 1}}]}}]}, "events.0.data.items.0.deep"),
+        (
+            {"events": [{**BATCH_EVENT, "data": {"items": [{"deep": {"x": 1}}]}}]},
+            "events.0.data.items.0.deep",
+        ),
     ],
 )
 def test_invalid_events_are_400_and_nothing_is_queued(

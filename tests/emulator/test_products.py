@@ -70,15 +70,22 @@ def test_search_matches_title_sku_and_variant(api: Any, catalog: pd.DataFrame) -
 
 @pytest.mark.parametrize(
     ("query", "path"),
-    [("pageSize=0", "pageSize"), ("pageSize=101", "pageSize"), ("pageSize=x", "pageSize"),
-     ("cursor=not-ours", "cursor"), ("page=2", "page")],
+    [
+        ("pageSize=0", "pageSize"),
+        ("pageSize=101", "pageSize"),
+        ("pageSize=x", "pageSize"),
+        ("cursor=not-ours", "cursor"),
+        ("page=2", "page"),
+    ],
 )
 def test_search_refuses_bad_parameters(api: Any, query: str, path: str) -> None:
     response = api("GET", f"{SEARCH}?{query}")
     assert response.status_code == 400 and _paths(response) == [path]
 
 
-def test_resolved_cost_follows_the_tiers(api: Any, catalog: pd.DataFrame, emulator: Emulator) -> None:
+def test_resolved_cost_follows_the_tiers(
+    api: Any, catalog: pd.DataFrame, emulator: Emulator
+) -> None:
     synced = api.ok("GET", _variant_path(catalog, "cost"))["productCost"]
     assert synced["source"] == "shopify" and synced["activeCogLine"] is None
     assert synced["effectiveCost"] > 0 and synced["handlingFee"] == 0
@@ -97,7 +104,9 @@ def test_resolved_cost_follows_the_tiers(api: Any, catalog: pd.DataFrame, emulat
     )
 
 
-def test_cog_lines_add_update_delete(api: Any, catalog: pd.DataFrame, resource_validator: Any) -> None:
+def test_cog_lines_add_update_delete(
+    api: Any, catalog: pd.DataFrame, resource_validator: Any
+) -> None:
     body = api.ok("POST", _variant_path(catalog, "cogs"), json=COG_EXAMPLE)
     resource_validator("VariantEnvelope", body)
     (line,) = body["variant"]["manualCostHistory"]
@@ -122,7 +131,10 @@ def test_cog_lines_add_update_delete(api: Any, catalog: pd.DataFrame, resource_v
         ({"cost": 5}, "effectiveStartDate"),
         ({"cost": -1, "effectiveStartDate": "2026-01-01"}, "cost"),
         ({"cost": 1, "effectiveStartDate": "01/01/2026"}, "effectiveStartDate"),
-        ({"cost": 1, "effectiveStartDate": "2026-02-01", "effectiveEndDate": "2026-01-01"}, "effectiveEndDate"),
+        (
+            {"cost": 1, "effectiveStartDate": "2026-02-01", "effectiveEndDate": "2026-01-01"},
+            "effectiveEndDate",
+        ),
         ({**COG_EXAMPLE, "sku": "x"}, "sku"),
     ],
 )
@@ -149,9 +161,20 @@ def test_missing_and_foreign_variants_are_the_same_404(
     responses = [
         api("GET", f"/accounts/api/products/prd_0/{row['variant_id']}/cost"),
         api("GET", f"/accounts/api/products/{other['product_id']}/{row['variant_id']}/cost"),
-        api("GET", f"/accounts/api/products/{row['product_id']}/{row['variant_id']}/cost", **pixel2),
-        api("PUT", f"/accounts/api/products/{row['product_id']}/var_0/handling-fee", json={"handlingFee": 1}),
-        api("POST", f"/accounts/api/products/{row['product_id']}/{row['variant_id']}/cogs", json=COG_EXAMPLE, **pixel2),
+        api(
+            "GET", f"/accounts/api/products/{row['product_id']}/{row['variant_id']}/cost", **pixel2
+        ),
+        api(
+            "PUT",
+            f"/accounts/api/products/{row['product_id']}/var_0/handling-fee",
+            json={"handlingFee": 1},
+        ),
+        api(
+            "POST",
+            f"/accounts/api/products/{row['product_id']}/{row['variant_id']}/cogs",
+            json=COG_EXAMPLE,
+            **pixel2,
+        ),
     ]
     assert {(r.status_code, r.content) for r in responses} == {
         (404, b'{"message":"Product variant not found"}')

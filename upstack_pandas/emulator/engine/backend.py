@@ -8,9 +8,9 @@ safe to call from many threads at once: each call runs on its own DuckDB cursor.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import date, datetime
-import threading
 from pathlib import Path
 from typing import Any
 

@@ -43,9 +43,9 @@ def products(seed: int) -> pd.DataFrame:
         by ``product_id`` then ``variant_id``.
     """
     rng = np.random.default_rng([seed, _STREAM])
-    product_numbers = np.sort(rng.choice(np.arange(10**6, 10**7), PRODUCT_COUNT, replace=False))
+    product_numbers = _distinct(rng, 10**6, 10**7, PRODUCT_COUNT)
     rows = []
-    variant_numbers = iter(np.sort(rng.choice(np.arange(10**7, 10**8), 400, replace=False)))
+    variant_numbers = iter(_distinct(rng, 10**7, 10**8, PRODUCT_COUNT * len(_SIZES)))
     for i, number in enumerate(product_numbers):
         noun = _NOUNS[i % len(_NOUNS)]
         title = f"{_ADJECTIVES[(i // len(_NOUNS)) % len(_ADJECTIVES)]} {noun}"
@@ -64,6 +64,14 @@ def products(seed: int) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _distinct(rng: np.random.Generator, low: int, high: int, count: int) -> np.ndarray:
+    """``count`` distinct sorted integers in ``[low, high)`` (without a permutation of the range)."""
+    found = np.unique(rng.integers(low, high, count))
+    while len(found) < count:
+        found = np.unique(np.concatenate([found, rng.integers(low, high, count - len(found))]))
+    return found
 
 
 def order_lines(orders: pd.DataFrame, catalog: pd.DataFrame, seed: int) -> pd.DataFrame:

@@ -101,7 +101,9 @@ class AccountState:
             raise invalid_body([{"path": "accountName", "message": problem}])
         with self._lock:
             self._projection["accountName"] = name
-            self.audit.append({"type": "accountUpdated", "actor": actor, "change": {"kind": "name"}})
+            self.audit.append(
+                {"type": "accountUpdated", "actor": actor, "change": {"kind": "name"}}
+            )
             return {"account": copy.deepcopy(self._projection)}
 
     def order_settings(self) -> dict[str, Any]:
@@ -135,12 +137,16 @@ class AccountState:
                 path = f"exclusionFilters.{i}"
                 filter_id = given.get("id")
                 if filter_id is not None and filter_id not in existing:
-                    errors.append({"path": f"{path}.id", "message": "no exclusion filter has this id"})
+                    errors.append(
+                        {"path": f"{path}.id", "message": "no exclusion filter has this id"}
+                    )
                 new_groups = []
                 for j, group in enumerate(given["conditionGroups"]):
                     gpath = f"{path}.conditionGroups.{j}"
                     if group.get("id") is not None and group["id"] not in groups:
-                        errors.append({"path": f"{gpath}.id", "message": "no condition group has this id"})
+                        errors.append(
+                            {"path": f"{gpath}.id", "message": "no condition group has this id"}
+                        )
                     new_conditions = []
                     for k, condition in enumerate(group["conditions"]):
                         cpath = f"{gpath}.conditions.{k}"

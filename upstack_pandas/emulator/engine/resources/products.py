@@ -86,7 +86,10 @@ class ProductState:
         self._search_text = {
             pid: " ".join(
                 [str(p["title"])]
-                + [f"{self._variants[v]['title']} {self._variants[v]['sku']}" for v in p["variantIds"]]
+                + [
+                    f"{self._variants[v]['title']} {self._variants[v]['sku']}"
+                    for v in p["variantIds"]
+                ]
             ).casefold()
             for pid, p in self._products.items()
         }
