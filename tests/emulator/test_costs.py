@@ -306,3 +306,24 @@ def test_missing_scope_is_403(
         "message": f"API key lacks the required scope: {scope}",
         "requiredScope": scope,
     }
+
+
+def test_concurrent_mutations_all_reach_the_numbers(
+    api: Any, emulator: Emulator, shop: dict[str, pd.DataFrame]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    lines = shop["lines"][shop["lines"]["synced"]]
+    variants = lines.drop_duplicates("variant_id").head(6)
+    before = _sum(api, emulator, "orders.cogs")
+    cog = {"cost": 3, "effectiveStartDate": "2026-04-01"}
+
+    def add(row: Any) -> int:
+        path = f"/accounts/api/products/{row.product_id}/{row.variant_id}/cogs"
+        return int(api("POST", path, json=cog).status_code)
+
+    with ThreadPoolExecutor(6) as pool:
+        assert list(pool.map(add, variants.itertuples())) == [200] * 6
+    hit = lines[lines["variant_id"].isin(variants["variant_id"])]
+    change = float((3 * hit["quantity"] - hit["base_cost"]).sum())
+    assert _sum(api, emulator, "orders.cogs") == pytest.approx(before + change, abs=0.011)

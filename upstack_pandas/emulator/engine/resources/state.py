@@ -7,7 +7,8 @@ documentation says trigger the per-order recalculation rewrite the store's ``cog
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -41,52 +42,53 @@ class PixelState:
         self.events = EventLog()
         self.pricing = Pricing(store, self.costs, self.products)
         self._changed = False
+        # One cost mutation and its recalculation at a time: a recalculation always reads
+        # the configuration its own mutation left, so the last write is never a stale one.
+        self._writes = threading.RLock()
 
-    def _recalculate(self) -> None:
-        self.pricing.recalculate()
-        self._changed = True
+    def _apply(
+        self, change: Callable[[], dict[str, Any]], recalculate: bool = True
+    ) -> dict[str, Any]:
+        with self._writes:
+            result = change()
+            if recalculate:
+                self.pricing.recalculate()
+                self._changed = True
+            return result
 
     def restore(self) -> None:
         """Put the store's per-order costs back to the generated or loaded ones."""
-        if self._changed:
-            base = self.store.base_costs
-            self.store.set_order_costs(base["cogs"], base["shipping_cost"])
-            self._changed = False
+        with self._writes:
+            if self._changed:
+                base = self.store.base_costs
+                self.store.set_order_costs(base["cogs"], base["shipping_cost"])
+                self._changed = False
 
     # ----------------------------------------------------------------- costs
 
     def set_global_override(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """``PUT /accounts/api/costs/global-product-override``."""
-        result = self.costs.set_global_override(body)
-        self._recalculate()
-        return result
+        return self._apply(lambda: self.costs.set_global_override(body))
 
     def set_shipping(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """``PUT /accounts/api/costs/shipping-settings``."""
-        result = self.costs.set_shipping(body)
-        self._recalculate()
-        return result
+        return self._apply(lambda: self.costs.set_shipping(body))
 
     def add_line(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """``POST /accounts/api/costs/lines``."""
-        result = self.costs.add_line(body)
-        if body["costType"] in PER_ORDER_TYPES:
-            self._recalculate()
-        return result
+        return self._apply(lambda: self.costs.add_line(body), body["costType"] in PER_ORDER_TYPES)
 
     def update_line(self, line_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """``PUT /accounts/api/costs/lines/{lineId}``."""
-        result = self.costs.update_line(line_id, body)
-        if body["costType"] in PER_ORDER_TYPES:
-            self._recalculate()
-        return result
+        return self._apply(
+            lambda: self.costs.update_line(line_id, body), body["costType"] in PER_ORDER_TYPES
+        )
 
     def delete_line(self, line_id: str, cost_type: str) -> dict[str, Any]:
         """``DELETE /accounts/api/costs/lines/{lineId}?costType=``."""
-        result = self.costs.delete_line(line_id, cost_type)
-        if cost_type in PER_ORDER_TYPES:
-            self._recalculate()
-        return result
+        return self._apply(
+            lambda: self.costs.delete_line(line_id, cost_type), cost_type in PER_ORDER_TYPES
+        )
 
     # ----------------------------------------------------------------- products
 
@@ -96,26 +98,18 @@ class PixelState:
 
     def set_handling_fee(self, product_id: str, variant_id: str, fee: float) -> dict[str, Any]:
         """``PUT .../handling-fee``."""
-        result = self.products.set_handling_fee(product_id, variant_id, fee)
-        self._recalculate()
-        return result
+        return self._apply(lambda: self.products.set_handling_fee(product_id, variant_id, fee))
 
     def add_cog(self, product_id: str, variant_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """``POST .../cogs``."""
-        result = self.products.add_cog(product_id, variant_id, body)
-        self._recalculate()
-        return result
+        return self._apply(lambda: self.products.add_cog(product_id, variant_id, body))
 
     def update_cog(
         self, product_id: str, variant_id: str, cog_id: str, body: Mapping[str, Any]
     ) -> dict[str, Any]:
         """``PUT .../cogs/{cogId}``."""
-        result = self.products.update_cog(product_id, variant_id, cog_id, body)
-        self._recalculate()
-        return result
+        return self._apply(lambda: self.products.update_cog(product_id, variant_id, cog_id, body))
 
     def delete_cog(self, product_id: str, variant_id: str, cog_id: str) -> dict[str, Any]:
         """``DELETE .../cogs/{cogId}``."""
-        result = self.products.delete_cog(product_id, variant_id, cog_id)
-        self._recalculate()
-        return result
+        return self._apply(lambda: self.products.delete_cog(product_id, variant_id, cog_id))
