@@ -327,3 +327,26 @@ def test_concurrent_mutations_all_reach_the_numbers(
     hit = lines[lines["variant_id"].isin(variants["variant_id"])]
     change = float((3 * hit["quantity"] - hit["base_cost"]).sum())
     assert _sum(api, emulator, "orders.cogs") == pytest.approx(before + change, abs=0.011)
+
+
+def test_user_data_gets_a_catalog_and_its_costs_move_too(userdata_backend: Any) -> None:
+    # --data DIR shops get the same catalog and order lines, derived from their orders' cogs.
+    backend = userdata_backend
+    tables = backend.cost_tables()
+    base = backend.tables()["orders"].set_index("order_id")["cogs"]
+    sums = tables["lines"].groupby("order_id")["base_cost"].sum()
+    assert sums.reindex(base.index).round(2).tolist() == base.round(2).tolist()
+    line = tables["lines"].iloc[0]
+    product = tables["products"].set_index("variant_id").loc[line["variant_id"], "product_id"]
+    try:
+        backend.state.add_cog(
+            product, line["variant_id"], {"cost": 1000, "effectiveStartDate": "2000-01-01"}
+        )
+        after = backend.tables()["orders"].set_index("order_id")["cogs"]
+        mine = tables["lines"][tables["lines"]["variant_id"] == line["variant_id"]]
+        change = (1000 * mine["quantity"] - mine["base_cost"]).groupby(mine["order_id"]).sum()
+        expected = base.add(change, fill_value=0).round(2)
+        assert after.round(2).tolist() == expected.reindex(after.index).tolist()
+    finally:
+        backend.reset_state()
+    assert backend.tables()["orders"]["cogs"].sum() == pytest.approx(base.sum())
