@@ -78,14 +78,12 @@ def _linked_spec() -> dict[str, Any]:
     spec = copy.deepcopy(load_spec())
     for item in spec["paths"].values():
         for operation in item.values():
-            links = (
-                VIEW_LINKS.get(operation.get("operationId"))
-                if isinstance(operation, dict)
-                else None
-            )
+            if not isinstance(operation, dict):
+                continue
+            links = VIEW_LINKS.get(str(operation.get("operationId")))
             if links:
                 operation["responses"]["200"]["links"] = {
-                    f"{target}": {"operationId": target, "parameters": {"dashboardViewId": value}}
+                    target: {"operationId": target, "parameters": {"dashboardViewId": value}}
                     for target, value in links.items()
                 }
     return spec
