@@ -93,6 +93,8 @@ def _config(*, stateful: bool) -> SchemathesisConfig:
     return SchemathesisConfig.from_dict(
         {
             "seed": 20261126,
+            # the client's read timeout: a loaded CI machine can be slow on a big query
+            "request-timeout": 60,
             "generation": {"max-examples": CHEAP_EXAMPLES, "mode": "all", "database": "none"},
             "phases": {"stateful": {"enabled": stateful, "max-steps": STEPS}},
             "operations": [
@@ -134,6 +136,7 @@ def _view_ids(emulator: Emulator) -> set[str]:
 def fuzz_session(emulator: Emulator) -> Iterator[requests.Session]:
     """A session of the demo key; afterwards, deletes the views the fuzzing created."""
     assert (emulator.api_key, emulator.pixel_id) == (derive_key("demo"), DEMO_PIXEL_ID)
+    emulator.backend()  # build the engine now, not inside the first fuzzed request
     before = _view_ids(emulator)
     with requests.Session() as session:
         yield session
