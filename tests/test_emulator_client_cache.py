@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import requests
 
 import upstack_pandas as up
 from upstack_pandas.emulator import Emulator
@@ -97,6 +98,9 @@ def test_an_explicit_cache_is_used_as_given_and_kept(tmp_path: Path, user_cache_
         off.get(VIEWS)
         assert up.cache.info(kept).location == str(target)
         assert up.cache.info(off).location is None
+        own = emu.client(session=requests.Session())  # the user's session, used as is
+        own.get(VIEWS)
+        assert up.cache.info(own).location is None
     assert target.is_file()  # the user's own file survives stop()
     assert list(user_cache_dir.iterdir()) == []
     kept.close()

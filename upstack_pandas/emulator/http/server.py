@@ -385,8 +385,10 @@ class Emulator:
         kwargs.setdefault("pixel_id", self.pixel_id)
         kwargs.setdefault("base_url", self.url)
         cache = kwargs.get("cache", True)
-        temporary = cache is True or (isinstance(cache, CachePolicy) and cache.location is None)
-        if temporary and "session" not in kwargs:
+        temporary = "session" not in kwargs and (
+            cache is True or (isinstance(cache, CachePolicy) and cache.location is None)
+        )
+        if temporary:
             policy = cache if isinstance(cache, CachePolicy) else CachePolicy()
             kwargs["cache"] = dataclasses.replace(policy, location=self._client_cache_dir())
         client = Client(**kwargs)
