@@ -28,6 +28,12 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
     return code, out, err
 
 
+def _interruptible() -> None:
+    """In the child: let SIGINT raise KeyboardInterrupt (Ctrl-C) even when the suite runs as a
+    background job, whose shell starts it with SIGINT ignored (Python then keeps it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(["emulator", "--help"], capsys)
     assert code == 0
@@ -76,6 +82,7 @@ def test_module_entry_point_serves_until_interrupted(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=_interruptible,
     )
     assert proc.stdout is not None and proc.stderr is not None
     banner: list[str] = []
@@ -113,7 +120,12 @@ def test_request_log_to_a_pipe_has_no_colour_codes() -> None:
     command = [sys.executable, "-m", "upstack_pandas.emulator", "--port", "0"]
     command += ["--now", "2026-11-26T12:00:00Z"]
     proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=_interruptible,
     )
     assert proc.stdout is not None and proc.stderr is not None
     banner: list[str] = []
