@@ -34,6 +34,16 @@ def _interruptible() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def _wait_or_kill(proc: subprocess.Popen[str]) -> int:
+    """Wait for the interrupted emulator; kill it if it does not stop (no stray process)."""
+    try:
+        return proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
+        raise
+
+
 def test_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(["emulator", "--help"], capsys)
     assert code == 0
@@ -86,7 +96,9 @@ def test_module_entry_point_serves_until_interrupted(tmp_path: Path) -> None:
     )
     assert proc.stdout is not None and proc.stderr is not None
     banner: list[str] = []
-    reader = threading.Thread(target=lambda: banner.extend(iter(proc.stdout.readline, "")))
+    reader = threading.Thread(
+        target=lambda: banner.extend(iter(proc.stdout.readline, "")), daemon=True
+    )
     reader.start()
     try:
         deadline = time.monotonic() + 120
@@ -104,7 +116,7 @@ def test_module_entry_point_serves_until_interrupted(tmp_path: Path) -> None:
         assert measures.status_code == 200 and measures.json()["measures"]
     finally:
         proc.send_signal(signal.SIGINT)
-        code = proc.wait(timeout=30)
+        code = _wait_or_kill(proc)
         reader.join(timeout=10)
         stderr = proc.stderr.read()
         proc.stdout.close()
@@ -129,7 +141,9 @@ def test_request_log_to_a_pipe_has_no_colour_codes() -> None:
     )
     assert proc.stdout is not None and proc.stderr is not None
     banner: list[str] = []
-    reader = threading.Thread(target=lambda: banner.extend(iter(proc.stdout.readline, "")))
+    reader = threading.Thread(
+        target=lambda: banner.extend(iter(proc.stdout.readline, "")), daemon=True
+    )
     reader.start()
     try:
         deadline = time.monotonic() + 120
@@ -146,7 +160,7 @@ def test_request_log_to_a_pipe_has_no_colour_codes() -> None:
         assert statuses == [401, 404]
     finally:
         proc.send_signal(signal.SIGINT)
-        code = proc.wait(timeout=30)
+        code = _wait_or_kill(proc)
         reader.join(timeout=10)
         stderr = proc.stderr.read()
         proc.stdout.close()
