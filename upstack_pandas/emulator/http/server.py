@@ -21,13 +21,17 @@ encodings and JSON depth are limited by :mod:`upstack_pandas.emulator.http.limit
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import logging
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -217,7 +221,12 @@ class _Deadlines:
 
 
 class _Handler(WSGIRequestHandler):
-    """Request handler with a request deadline, logging to ``upstack_pandas.emulator``."""
+    """Request handler with a request deadline, logging to ``upstack_pandas.emulator``.
+
+    The request line is logged as plain text (werkzeug's own ``log_request`` wraps it in ANSI
+    colour codes whatever the destination); the status code travels in the record as
+    ``http_status``, so a terminal handler may colour it (see ``upstack_pandas.cli.emulator``).
+    """
 
     server: _Server
 
@@ -238,6 +247,21 @@ class _Handler(WSGIRequestHandler):
     def finish(self) -> None:
         self.server.deadlines.release(self.connection)
         super().finish()
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        try:
+            line = f"{self.command} {self.path} {self.request_version}"
+        except AttributeError:  # no path: the request line was bad
+            line = self.requestline
+        line = line.translate(self._control_char_table)
+        logger.info(
+            '%s - "%s" %s %s',
+            self.address_string(),
+            line,
+            code,
+            size,
+            extra={"http_status": str(code)},
+        )
 
     def log(self, type: str, message: str, *args: Any) -> None:
         level = logging.INFO if type == "info" else logging.WARNING
@@ -327,6 +351,8 @@ class Emulator:
         self._dashboards: DashboardStore | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._cache_dir: tuple[str, weakref.finalize[Any, Any]] | None = None  # see client()
+        self._cached_clients: weakref.WeakSet[Client] = weakref.WeakSet()
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -415,7 +441,11 @@ class Emulator:
         return self
 
     def stop(self) -> None:
-        """Stop serving, close the socket and the dashboard store (idempotent)."""
+        """Stop serving; close the socket, the dashboard store and the clients' cache (idempotent).
+
+        Clients made by :meth:`client` with the emulator's temporary cache are closed and
+        the cache directory is removed.
+        """
         server, thread, self._server, self._thread = self._server, self._thread, None, None
         if server is not None:
             server.shutdown()
@@ -426,6 +456,7 @@ class Emulator:
         if self._dashboards is not None:
             self._dashboards.close()
             self._dashboards = None
+        self._remove_client_cache()
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -440,13 +471,58 @@ class Emulator:
     # ----------------------------------------------------------------- helpers
 
     def client(self, **kwargs: Any) -> Client:
-        """Return an ``upstack_pandas.Client`` for this emulator (kwargs override or add)."""
+        """Return an ``upstack_pandas.Client`` for this emulator (kwargs override or add).
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to ``Client``. Without ``cache`` (or with ``cache=True``, or a
+            ``CachePolicy`` without ``location``) the client caches in a temporary directory
+            of this emulator, removed by :meth:`stop`: a notebook's emulators, each on a new
+            port, leave no cache files in the user's cache directory. Any other ``cache``
+            (``False``, a path, a session) is used as given.
+
+        Returns
+        -------
+        Client
+        """
         from upstack_pandas._transport.client import Client
+        from upstack_pandas.cache import CachePolicy
 
         kwargs.setdefault("api_key", self.api_key)
         kwargs.setdefault("pixel_id", self.pixel_id)
         kwargs.setdefault("base_url", self.url)
-        return Client(**kwargs)
+        cache = kwargs.get("cache", True)
+        temporary = "session" not in kwargs and (
+            cache is True or (isinstance(cache, CachePolicy) and cache.location is None)
+        )
+        if temporary:
+            policy = cache if isinstance(cache, CachePolicy) else CachePolicy()
+            kwargs["cache"] = dataclasses.replace(policy, location=self._client_cache_dir())
+        client = Client(**kwargs)
+        if temporary:
+            self._cached_clients.add(client)
+        return client
+
+    def _client_cache_dir(self) -> str:
+        """The clients' temporary cache directory, made on first use.
+
+        Removed by ``stop()``, or when the emulator is garbage-collected or the interpreter
+        exits without ``stop()``.
+        """
+        if self._cache_dir is None:
+            directory = tempfile.mkdtemp(prefix="upstack-emulator-cache-")
+            cleanup = weakref.finalize(self, shutil.rmtree, directory, ignore_errors=True)
+            self._cache_dir = (directory, cleanup)
+        return self._cache_dir[0]
+
+    def _remove_client_cache(self) -> None:
+        for client in list(self._cached_clients):
+            client.close()
+        self._cached_clients.clear()
+        made, self._cache_dir = self._cache_dir, None
+        if made is not None:
+            made[1]()  # rmtree, once
 
     def headers(self, key: str = "demo", pixel_id: str | None = None) -> dict[str, str]:
         """Return auth headers for the named key (``emu.keys``) and pixel (default first)."""
