@@ -10,7 +10,7 @@ the first failure stops it and raises :class:`PartialWriteError`, whose ``applie
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -79,7 +79,7 @@ def outcome_unknown(error: UpstackError) -> bool:
 
 def apply_plan(
     plan: pd.DataFrame,
-    send: Callable[[pd.Series], None],
+    send: Callable[[pd.Series], Mapping[str, Any] | None],
     *,
     what: str,
 ) -> pd.DataFrame:
@@ -90,7 +90,8 @@ def apply_plan(
     plan : pandas.DataFrame
         From :func:`plan_frame`.
     send : callable
-        Sends one row's request; raises ``UpstackError`` on failure.
+        Sends one row's request; raises ``UpstackError`` on failure. It may return cells to
+        fill in the row (e.g. ``{"id": new_id}`` for an add).
     what : str
         What the rows are, for the message (``"cost lines"``).
 
@@ -112,7 +113,7 @@ def apply_plan(
         if row["action"] == "unchanged":
             continue
         try:
-            send(row)
+            filled = send(row)
         except UpstackError as error:
             unknown = outcome_unknown(error)
             result.iloc[position, result.columns.get_loc("status")] = (
@@ -142,5 +143,7 @@ def apply_plan(
                     "and run the upsert again: applied rows then plan as unchanged"
                 ),
             ) from error
+        for column, value in (filled or {}).items():
+            result.iloc[position, result.columns.get_loc(column)] = value
         result.iloc[position, result.columns.get_loc("status")] = "applied"
     return result.drop(columns="error")
