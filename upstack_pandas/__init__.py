@@ -115,8 +115,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from upstack_pandas import dashboards as dashboards
     from upstack_pandas import events as events
     from upstack_pandas import products as products
-    from upstack_pandas._resources.writes import PartialWriteError as PartialWriteError
-    from upstack_pandas.account import OrderSettings as OrderSettings
     from upstack_pandas._errors import AuthenticationError as AuthenticationError
     from upstack_pandas._errors import ConfigurationError as ConfigurationError
     from upstack_pandas._errors import NotFound as NotFound
@@ -130,10 +128,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from upstack_pandas._readers import read_channel_details as read_channel_details
     from upstack_pandas._readers import read_cohorts as read_cohorts
     from upstack_pandas._readers import read_upstack as read_upstack
+    from upstack_pandas._resources.writes import PartialWriteError as PartialWriteError
     from upstack_pandas._transport.client import Client as Client
     from upstack_pandas._transport.client import get_default_client as get_default_client
     from upstack_pandas._transport.client import set_default_client as set_default_client
     from upstack_pandas._transport.retry import RetryPolicy as RetryPolicy
+    from upstack_pandas.account import OrderSettings as OrderSettings
     from upstack_pandas.cache import CachePolicy as CachePolicy
     from upstack_pandas.catalog import filters as filters
     from upstack_pandas.catalog import measures as measures

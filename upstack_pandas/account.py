@@ -227,13 +227,13 @@ def _input_filter(stored: Mapping[str, Any]) -> dict[str, Any]:
 
 def _check_filters(filters: Any) -> tuple[dict[str, Any], ...]:
     if isinstance(filters, (str, bytes, Mapping)) or not hasattr(filters, "__iter__"):
-        raise invalid(
-            "exclusion_filters", "expected a list of filters", "pass a list of dicts"
-        )
+        raise invalid("exclusion_filters", "expected a list of filters", "pass a list of dicts")
     items = [deepcopy(f) for f in filters]
     if len(items) > _MAX_FILTERS:
         raise invalid(
-            "exclusion_filters", f"{len(items)} filters (at most {_MAX_FILTERS})", "keep 50 or fewer"
+            "exclusion_filters",
+            f"{len(items)} filters (at most {_MAX_FILTERS})",
+            "keep 50 or fewer",
         )
     for i, item in enumerate(items):
         where = f"exclusion_filters[{i}]"

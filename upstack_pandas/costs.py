@@ -122,7 +122,9 @@ def check_field(cost_type: str, name: str, value: Any, where: str) -> Any:
     raise AssertionError(name)  # pragma: no cover - every allowed field is handled above
 
 
-def check_line(cost_type: str, line: Mapping[str, Any], where: str, *, partial: bool) -> dict[str, Any]:
+def check_line(
+    cost_type: str, line: Mapping[str, Any], where: str, *, partial: bool
+) -> dict[str, Any]:
     """A whole line (``partial``: an update, no field required but at least one)."""
     if not isinstance(line, Mapping):
         raise invalid(where, "is not a mapping", "pass the line's fields as a dict")
@@ -372,9 +374,7 @@ def _known_ids(api: Client, cost_type: str) -> set[str]:
     return {str(x.get("id")) for x in (config.get("lines") or {}).get(cost_type) or ()}
 
 
-def add_line(
-    cost_type: str, line: Mapping[str, Any], *, client: Client | None = None
-) -> pd.Series:
+def add_line(cost_type: str, line: Mapping[str, Any], *, client: Client | None = None) -> pd.Series:
     """Add one cost line.
 
     Parameters
@@ -476,7 +476,7 @@ def delete_line(cost_type: str, line_id: str, *, client: Client | None = None) -
 # ----------------------------------------------------------------------------- upsert
 
 
-def _stored_value(row: Mapping[str, Any], name: str) -> Any:
+def _stored_value(row: Mapping[Any, Any], name: str) -> Any:
     value = row.get(name)
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -526,10 +526,14 @@ def plan_lines(
             for k, v in checked.items()
             if _stored_value(current, k) != v
         }
-        merged_start = checked.get("effectiveStartDate", _stored_value(current, "effectiveStartDate"))
+        merged_start = checked.get(
+            "effectiveStartDate", _stored_value(current, "effectiveStartDate")
+        )
         merged_end = checked.get("effectiveEndDate", _stored_value(current, "effectiveEndDate"))
         if merged_start and merged_end and merged_end < merged_start:
-            raise invalid(f"{where}.effectiveEndDate", "is before effectiveStartDate", "fix the dates")
+            raise invalid(
+                f"{where}.effectiveEndDate", "is before effectiveStartDate", "fix the dates"
+            )
         rows.append({"action": "update" if changes else "unchanged", "costType": cost_type,
                      "id": line_id, "name": checked.get("name", current["name"]),
                      "changes": changes})  # fmt: skip

@@ -37,7 +37,7 @@ import orjson
 import pandas as pd
 
 from upstack_pandas._errors import UpstackError, ValidationError
-from upstack_pandas._resources.checks import invalid, is_missing, table_records
+from upstack_pandas._resources.checks import invalid, table_records
 from upstack_pandas._resources.session import resolve
 from upstack_pandas._resources.writes import outcome_unknown
 from upstack_pandas._transport.response import json_with
@@ -60,7 +60,16 @@ _SINGLE_ONLY = {"firstName": 100, "lastName": 100}
 _PAGE = {"pageUrl": ("url", 2000), "pageReferrer": ("referrer", 2000), "pageTitle": ("title", 500)}
 _CLICK = ("fbc", "fbp", "gclid", "ttclid", "msclkid")
 _BATCH_ONLY = ("eventId", "timestamp", "ipAddress", *_PAGE, *_CLICK)
-_RESERVED = {"name", "value", "currency", "items", "data", *_IDENTITIES, *_SINGLE_ONLY, *_BATCH_ONLY}
+_RESERVED = {
+    "name",
+    "value",
+    "currency",
+    "items",
+    "data",
+    *_IDENTITIES,
+    *_SINGLE_ONLY,
+    *_BATCH_ONLY,
+}
 _MAX_PROPERTIES = 200
 _MAX_ARRAY = 500
 _MAX_STRING = 10_000
@@ -316,7 +325,9 @@ def validate(
     return frame
 
 
-def _batches(bodies: Sequence[tuple[int, dict[str, Any]]], size: int) -> list[list[tuple[int, dict[str, Any]]]]:
+def _batches(
+    bodies: Sequence[tuple[int, dict[str, Any]]], size: int
+) -> list[list[tuple[int, dict[str, Any]]]]:
     out: list[list[tuple[int, dict[str, Any]]]] = []
     current: list[tuple[int, dict[str, Any]]] = []
     current_bytes = 12
@@ -378,7 +389,9 @@ def _send_batch(
             for position, _ in pending:
                 result.at[position, "reason"] = (
                     f"unknown outcome (resend the same rows; their eventIds make it safe): "
-                    f"{error.message}" if outcome_unknown(error) else f"refused: {error.message}"
+                    f"{error.message}"
+                    if outcome_unknown(error)
+                    else f"refused: {error.message}"
                 )
                 result.at[position, "batch"] = number
             return
@@ -433,8 +446,10 @@ def send(
     PermissionDenied
         The key lacks ``events:write`` (raised, not reported per row).
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not (
-        1 <= batch_size <= MAX_BATCH
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or not (1 <= batch_size <= MAX_BATCH)
     ):
         raise invalid("batch_size", f"{batch_size!r} is outside 1–100", "use 1 to 100")
     if on_invalid not in ("raise", "skip"):
@@ -471,7 +486,9 @@ def send(
             except UpstackError as error:
                 result.at[position, "reason"] = (
                     f"unknown outcome (not resent: single events are not deduplicated): "
-                    f"{error.message}" if outcome_unknown(error) else f"refused: {error.message}"
+                    f"{error.message}"
+                    if outcome_unknown(error)
+                    else f"refused: {error.message}"
                 )
                 result.at[position, "batch"] = number
                 continue

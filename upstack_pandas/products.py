@@ -79,8 +79,10 @@ def _search_products(
 ) -> list[dict[str, Any]]:
     if query is not None and not isinstance(query, str):
         raise invalid("query", f"expected a string, got {type(query).__name__}", "pass text")
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or not (
-        1 <= page_size <= _MAX_PAGE
+    if (
+        isinstance(page_size, bool)
+        or not isinstance(page_size, int)
+        or not (1 <= page_size <= _MAX_PAGE)
     ):
         raise invalid("page_size", f"{page_size!r} is outside 1–100", "use 1 to 100")
     products: list[dict[str, Any]] = []

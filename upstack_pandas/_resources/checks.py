@@ -94,8 +94,8 @@ def check_bool(parameter: str, value: Any) -> bool:
 
 def check_money(parameter: str, value: Any, *, maximum: float = MONEY_MAX) -> float | int:
     """A finite number between 0 and ``maximum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(
-        value, "__float__"
+    if isinstance(value, bool) or (
+        not isinstance(value, (int, float)) and not hasattr(value, "__float__")
     ):
         raise invalid(parameter, f"expected a number, got {value!r}", "pass a number")
     number = float(value)
@@ -142,9 +142,7 @@ def table_records(parameter: str, table: Any) -> list[dict[str, Any]]:
             f"expected a DataFrame or a list of dicts, got {type(table).__name__}",
             "pass a DataFrame (one row per item) or a list of dicts",
         )
-    return [
-        {str(k): _plain(v) for k, v in row.items() if not is_missing(v)} for row in rows
-    ]
+    return [{str(k): _plain(v) for k, v in row.items() if not is_missing(v)} for row in rows]
 
 
 def _plain(value: Any) -> Any:

@@ -105,7 +105,7 @@ def apply_plan(
     PartialWriteError
         At the first failing request, with the exact split.
     """
-    result = plan.copy()
+    result = plan.reset_index(drop=True).copy()
     result["status"] = ["unchanged" if a == "unchanged" else "not sent" for a in plan["action"]]
     result["error"] = None
     for position in range(len(result)):
@@ -116,10 +116,8 @@ def apply_plan(
             filled = send(row)
         except UpstackError as error:
             unknown = outcome_unknown(error)
-            result.iloc[position, result.columns.get_loc("status")] = (
-                "unknown" if unknown else "failed"
-            )
-            result.iloc[position, result.columns.get_loc("error")] = str(error).splitlines()[0]
+            result.at[position, "status"] = "unknown" if unknown else "failed"
+            result.at[position, "error"] = str(error).splitlines()[0]
             applied = result.iloc[:position]
             applied = applied[applied["status"] == "applied"].reset_index(drop=True)
             failed = result.iloc[[position]].reset_index(drop=True)
@@ -144,6 +142,6 @@ def apply_plan(
                 ),
             ) from error
         for column, value in (filled or {}).items():
-            result.iloc[position, result.columns.get_loc(column)] = value
-        result.iloc[position, result.columns.get_loc("status")] = "applied"
+            result.at[position, column] = value
+        result.at[position, "status"] = "applied"
     return result.drop(columns="error")
