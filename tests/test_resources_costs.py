@@ -271,3 +271,10 @@ def test_a_handling_fee_moves_cm1_in_a_later_read(emulator: Emulator, tmp_path: 
     assert change > 0
     assert after["orders.cogs"].iloc[0] == pytest.approx(before["orders.cogs"].iloc[0] + change, abs=0.011)
     assert after["orders.cm1"].iloc[0] == pytest.approx(before["orders.cm1"].iloc[0] - change, abs=0.011)
+
+
+def test_a_bad_sheet_is_refused_before_any_request(offline: up.Client) -> None:
+    with pytest.raises(up.ValidationError, match=r"table\[1\]\.costType"):
+        up.costs.upsert_lines([{"costType": "fixed", "name": "A", "amount": 1}, {"name": "B"}], client=offline)
+    with pytest.raises(up.ValidationError, match=r"table\[0\]\.amount"):
+        up.costs.upsert_lines([{"costType": "fixed", "id": "L1", "amount": "ten"}], client=offline)

@@ -546,6 +546,21 @@ def plan_lines(
     return plan_frame(rows, ("costType", "id", "name"))
 
 
+def _precheck_lines(table: pd.DataFrame | Sequence[Mapping[str, Any]]) -> None:
+    for i, record in enumerate(table_records("table", table)):
+        where = f"table[{i}]"
+        if "costType" not in record:
+            raise invalid(f"{where}.costType", "is required", f"use one of {', '.join(COST_TYPES)}")
+        cost_type = _cost_type(f"{where}.costType", record["costType"])
+        fields = {k: v for k, v in record.items() if k not in _STORED_ONLY}
+        if "id" in record:
+            check_id(f"{where}.id", record["id"])
+            for name, value in fields.items():
+                check_field(cost_type, name, value, where)
+        else:
+            check_line(cost_type, fields, where, partial=False)
+
+
 def upsert_lines(
     table: pd.DataFrame | Sequence[Mapping[str, Any]],
     *,
@@ -589,6 +604,7 @@ def upsert_lines(
         ``.pending`` the rows never sent. Requests go in plan order: adds and updates in table
         order, then deletes.
     """
+    _precheck_lines(table)  # every row's shape, before the read that planning needs
     api = resolve(client)
     plan = plan_lines(table, _lines_frame(_config(api)), delete_missing=delete_missing)
     if dry_run:

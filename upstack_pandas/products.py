@@ -578,6 +578,22 @@ def plan_cogs(
     return plan_frame(rows, ("productId", "variantId", "id", "effectiveStartDate"))
 
 
+def _precheck_cogs(table: pd.DataFrame | Sequence[Mapping[str, Any]]) -> None:
+    for i, record in enumerate(table_records("table", table)):
+        where = f"table[{i}]."
+        for name in ("productId", "variantId"):
+            if name not in record:
+                raise invalid(f"{where}{name}", "is required", "give productId and variantId")
+            check_id(f"{where}{name}", record[name])
+        fields = {k: v for k, v in record.items() if k not in ("productId", "variantId", "id")}
+        if "id" in record:
+            check_id(f"{where}id", record["id"])
+            if fields:
+                _cog_body(fields, where, partial=True)
+        else:
+            _cog_body(fields, where, partial=False)
+
+
 def upsert_cogs(
     table: pd.DataFrame | Sequence[Mapping[str, Any]],
     *,
@@ -618,6 +634,7 @@ def upsert_cogs(
         A request failed midway; ``.applied``, ``.failed``, ``.pending`` say exactly which rows
         took effect (see ``up.costs.upsert_lines``).
     """
+    _precheck_cogs(table)  # every row's shape, before the read that planning needs
     api = resolve(client)
     stored = cog_lines(client=api, progress=False)
     plan = plan_cogs(table, stored, delete_missing=delete_missing)
