@@ -36,7 +36,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pandas as pd
 
-from upstack_pandas._errors import UpstackError, ValidationError
+from upstack_pandas._errors import (
+    AuthenticationError,
+    PermissionDenied,
+    UpstackError,
+    ValidationError,
+)
 from upstack_pandas._resources.checks import invalid, table_records
 from upstack_pandas._resources.session import resolve
 from upstack_pandas._resources.writes import outcome_unknown
@@ -382,6 +387,8 @@ def _send_batch(
                 result.at[position, "batch"] = number
             pending = [p for i, p in enumerate(pending) if i not in named]
             continue  # the others were not queued (a batch is validated whole): send them again
+        except (PermissionDenied, AuthenticationError):
+            raise  # the key, not the rows: no row could be sent
         except UpstackError as error:
             if outcome_unknown(error) and attempts < retries:
                 attempts += 1  # every event carries an eventId: a resend is stored once
@@ -443,8 +450,8 @@ def send(
     ------
     ValidationError
         A bad argument, or (``on_invalid="raise"``) an invalid row, before any request.
-    PermissionDenied
-        The key lacks ``events:write`` (raised, not reported per row).
+    PermissionDenied, AuthenticationError
+        The key lacks ``events:write`` or is not valid (raised, not reported per row).
     """
     if (
         isinstance(batch_size, bool)
@@ -468,20 +475,15 @@ def send(
         )
     api = resolve(client)
     ready = [(i, b) for i, b in enumerate(bodies) if b is not None]
-    from upstack_pandas._errors import PermissionDenied
-
     if chosen == "batch":
         for number, batch in enumerate(_batches(ready, batch_size)):
-            try:
-                _send_batch(api, batch, number, result, retries)
-            except PermissionDenied:
-                raise
+            _send_batch(api, batch, number, result, retries)
     else:
         for number, (position, body) in enumerate(ready):
             try:
                 response = api.post(EVENTS_PATH, body)
                 answer = json_with(response, "success", bool)
-            except PermissionDenied:
+            except (PermissionDenied, AuthenticationError):
                 raise
             except UpstackError as error:
                 result.at[position, "reason"] = (
