@@ -49,7 +49,12 @@ def fresh(emulator: Emulator) -> Iterator[None]:
 
 @pytest.fixture
 def offline(httpserver: HTTPServer) -> Iterator[up.Client]:
-    client = up.Client(api_key="upstack_offline_0123456789", pixel_id="px", base_url=httpserver.url_for(""), cache=False)
+    client = up.Client(
+        api_key="upstack_offline_0123456789",
+        pixel_id="px",
+        base_url=httpserver.url_for(""),
+        cache=False,
+    )
     yield client
     assert httpserver.log == [], "a request was sent"
     client.close()
@@ -116,11 +121,33 @@ def test_diff_lists_each_changed_field() -> None:
         ({"refundDateAttribution": "someday"}, "refund_date_attribution"),
         ({"bogus": 1}, "settings.bogus"),
         ({"exclusionFilters": [{"name": "x"}]}, "conditionGroups"),
-        ({"exclusionFilters": [{"name": "x", "conditionGroups": [{"conditions": [{"field": "f"}]}]}]}, "operator"),
-        ({"exclusionFilters": [{"name": f"f{i}", "conditionGroups": [{"conditions": [{"field": "a", "operator": "b", "value": "c"}]}]} for i in range(51)]}, "exclusion_filters"),
+        (
+            {
+                "exclusionFilters": [
+                    {"name": "x", "conditionGroups": [{"conditions": [{"field": "f"}]}]}
+                ]
+            },
+            "operator",
+        ),
+        (
+            {
+                "exclusionFilters": [
+                    {
+                        "name": f"f{i}",
+                        "conditionGroups": [
+                            {"conditions": [{"field": "a", "operator": "b", "value": "c"}]}
+                        ],
+                    }
+                    for i in range(51)
+                ]
+            },
+            "exclusion_filters",
+        ),
     ],
 )
-def test_replace_checks_before_sending(offline: up.Client, body: dict[str, Any], named: str) -> None:
+def test_replace_checks_before_sending(
+    offline: up.Client, body: dict[str, Any], named: str
+) -> None:
     with pytest.raises(up.ValidationError, match=named):
         up.account.replace_order_settings(body, client=offline)
 
@@ -140,7 +167,11 @@ def test_the_api_refuses_an_unknown_condition_field(client: up.Client) -> None:
         ("costs_read", lambda c: up.account.get(client=c), "account:read"),
         ("account_write", lambda c: up.account.order_settings(client=c), "account:read"),
         ("costs_read", lambda c: up.account.rename("New", client=c), "account:write"),
-        ("analytics_read", lambda c: up.account.replace_order_settings({}, client=c), "account:write"),
+        (
+            "analytics_read",
+            lambda c: up.account.replace_order_settings({}, client=c),
+            "account:write",
+        ),
     ],
 )
 def test_missing_scope_names_it(emulator: Emulator, key: str, call: Any, scope: str) -> None:

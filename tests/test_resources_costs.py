@@ -126,11 +126,41 @@ def test_lines_frame_has_every_type_with_its_type_column(client: up.Client) -> N
     [
         (lambda c: up.costs.add_line("salary", {"name": "x"}, client=c), "cost_type"),
         (lambda c: up.costs.add_line("fixed", {"name": "Rent"}, client=c), "line.amount"),
-        (lambda c: up.costs.add_line("fixed", {"name": "R", "amount": -1}, client=c), "line.amount"),
-        (lambda c: up.costs.add_line("fixed", {"name": "R", "amount": 1, "gateway": "x"}, client=c), "line.gateway"),
-        (lambda c: up.costs.add_line("order", {"name": "R", "type": "per_day", "amount": 1}, client=c), "line.type"),
-        (lambda c: up.costs.add_line("fixed", {"name": "R", "amount": 1, "effectiveStartDate": "2026-02-01", "effectiveEndDate": "2026-01-01"}, client=c), "effectiveEndDate"),
-        (lambda c: up.costs.add_line("shipping", {"name": "R", "amount": 1, "countries": ["usa"]}, client=c), "countries"),
+        (
+            lambda c: up.costs.add_line("fixed", {"name": "R", "amount": -1}, client=c),
+            "line.amount",
+        ),
+        (
+            lambda c: up.costs.add_line(
+                "fixed", {"name": "R", "amount": 1, "gateway": "x"}, client=c
+            ),
+            "line.gateway",
+        ),
+        (
+            lambda c: up.costs.add_line(
+                "order", {"name": "R", "type": "per_day", "amount": 1}, client=c
+            ),
+            "line.type",
+        ),
+        (
+            lambda c: up.costs.add_line(
+                "fixed",
+                {
+                    "name": "R",
+                    "amount": 1,
+                    "effectiveStartDate": "2026-02-01",
+                    "effectiveEndDate": "2026-01-01",
+                },
+                client=c,
+            ),
+            "effectiveEndDate",
+        ),
+        (
+            lambda c: up.costs.add_line(
+                "shipping", {"name": "R", "amount": 1, "countries": ["usa"]}, client=c
+            ),
+            "countries",
+        ),
         (lambda c: up.costs.update_line("fixed", "L1", {}, client=c), "updates"),
         (lambda c: up.costs.update_line("fixed", "a/b", {"amount": 1}, client=c), "line_id"),
         (lambda c: up.costs.set_global_product_override(client=c), "no field"),
@@ -138,7 +168,9 @@ def test_lines_frame_has_every_type_with_its_type_column(client: up.Client) -> N
         (lambda c: up.costs.set_shipping_settings("by_weight", client=c), "method"),
     ],
 )
-def test_bad_arguments_are_refused_before_sending(offline: up.Client, call: Any, named: str) -> None:
+def test_bad_arguments_are_refused_before_sending(
+    offline: up.Client, call: Any, named: str
+) -> None:
     with pytest.raises(up.ValidationError, match=named):
         call(offline)
 
@@ -147,8 +179,16 @@ def test_bad_arguments_are_refused_before_sending(offline: up.Client, call: Any,
     ("key", "call", "scope"),
     [
         ("costs_write", lambda c: up.costs.lines(client=c), "costs:read"),
-        ("costs_read", lambda c: up.costs.set_global_product_override(default_cogs=1, client=c), "costs:write"),
-        ("costs_read", lambda c: up.costs.set_shipping_settings("shopify_charges", client=c), "costs:write"),
+        (
+            "costs_read",
+            lambda c: up.costs.set_global_product_override(default_cogs=1, client=c),
+            "costs:write",
+        ),
+        (
+            "costs_read",
+            lambda c: up.costs.set_shipping_settings("shopify_charges", client=c),
+            "costs:write",
+        ),
         ("costs_read", lambda c: up.costs.delete_line("fixed", "L1", client=c), "costs:write"),
         ("account_write", lambda c: up.costs.upsert_lines(SHEET, client=c), "costs:read"),
     ],
@@ -269,12 +309,18 @@ def test_a_handling_fee_moves_cm1_in_a_later_read(emulator: Emulator, tmp_path: 
         after = up.read_upstack(["orders.cm1", "orders.cogs"], *APRIL, **kwargs)
     change = 0.75 * units
     assert change > 0
-    assert after["orders.cogs"].iloc[0] == pytest.approx(before["orders.cogs"].iloc[0] + change, abs=0.011)
-    assert after["orders.cm1"].iloc[0] == pytest.approx(before["orders.cm1"].iloc[0] - change, abs=0.011)
+    assert after["orders.cogs"].iloc[0] == pytest.approx(
+        before["orders.cogs"].iloc[0] + change, abs=0.011
+    )
+    assert after["orders.cm1"].iloc[0] == pytest.approx(
+        before["orders.cm1"].iloc[0] - change, abs=0.011
+    )
 
 
 def test_a_bad_sheet_is_refused_before_any_request(offline: up.Client) -> None:
     with pytest.raises(up.ValidationError, match=r"table\[1\]\.costType"):
-        up.costs.upsert_lines([{"costType": "fixed", "name": "A", "amount": 1}, {"name": "B"}], client=offline)
+        up.costs.upsert_lines(
+            [{"costType": "fixed", "name": "A", "amount": 1}, {"name": "B"}], client=offline
+        )
     with pytest.raises(up.ValidationError, match=r"table\[0\]\.amount"):
         up.costs.upsert_lines([{"costType": "fixed", "id": "L1", "amount": "ten"}], client=offline)

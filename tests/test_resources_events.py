@@ -50,7 +50,9 @@ def offline(httpserver: HTTPServer) -> Iterator[up.Client]:
 
 
 def stored(emulator: Emulator) -> dict[str, Any]:
-    state: dict[str, Any] = emulator.state_summary(events=1000)["pixels"][emulator.pixel_id]["events"]
+    state: dict[str, Any] = emulator.state_summary(events=1000)["pixels"][emulator.pixel_id][
+        "events"
+    ]
     return state
 
 
@@ -79,7 +81,9 @@ def test_the_documented_single_body(emulator: Emulator, client: up.Client) -> No
     assert result.loc[0, "eventId"]  # the id the API gave it
 
 
-def test_auto_chooses_single_only_for_single_only_fields(emulator: Emulator, client: up.Client) -> None:
+def test_auto_chooses_single_only_for_single_only_fields(
+    emulator: Emulator, client: up.Client
+) -> None:
     up.events.send([{"name": "signup", "email": "a@b.co"}], client=client)
     up.events.send([{"name": "signup", "email": "a@b.co", "firstName": "Ann"}], client=client)
     versions = [e["version"] for e in stored(emulator)["events"]]
@@ -96,7 +100,9 @@ def test_rows_are_batched_within_the_limit(emulator: Emulator, client: up.Client
     assert result["batch"].tolist() == [0] * 100 + [1] * 100 + [2] * 50
     assert stored(emulator)["stored"] == 250
     assert stored(emulator)["events"][0]["event"]["timestamp"] == "2026-11-20T10:00:00Z"
-    small = up.events.send(frame.head(5).assign(eventId=[f"x{i}" for i in range(5)]), batch_size=2, client=client)
+    small = up.events.send(
+        frame.head(5).assign(eventId=[f"x{i}" for i in range(5)]), batch_size=2, client=client
+    )
     assert small["batch"].tolist() == [0, 0, 1, 1, 2]
 
 
@@ -114,7 +120,9 @@ def test_rows_are_batched_within_the_limit(emulator: Emulator, client: up.Client
         ({"name": "x", "email": [f"{i}@b.co" for i in range(21)]}, "email"),
     ],
 )
-def test_invalid_rows_raise_before_sending(offline: up.Client, row: dict[str, Any], reason: str) -> None:
+def test_invalid_rows_raise_before_sending(
+    offline: up.Client, row: dict[str, Any], reason: str
+) -> None:
     with pytest.raises(up.ValidationError, match=reason):
         up.events.send([{"name": "ok"}, row], client=offline)
     checked = up.events.validate([{"name": "ok"}, row])
@@ -122,7 +130,9 @@ def test_invalid_rows_raise_before_sending(offline: up.Client, row: dict[str, An
     assert reason in checked.loc[1, "reason"]
 
 
-def test_skip_sends_the_valid_rows_and_reports_the_others(emulator: Emulator, client: up.Client) -> None:
+def test_skip_sends_the_valid_rows_and_reports_the_others(
+    emulator: Emulator, client: up.Client
+) -> None:
     frame = pd.DataFrame({"name": ["purchase", "bad name", "purchase"], "eventId": ["a", "b", "a"]})
     result = up.events.send(frame, on_invalid="skip", client=client)
     assert result["accepted"].tolist() == [True, False, False]
@@ -163,7 +173,7 @@ def test_an_unknown_outcome_is_reported_per_row(emulator: Emulator, client: up.C
 
 
 def test_missing_scope_raises_permission_denied(emulator: Emulator) -> None:
-    with emulator.client(api_key=emulator.keys["costs_write"], cache=False) as limited:
-        with pytest.raises(up.PermissionDenied) as caught:
-            up.events.send([{"name": "purchase"}], client=limited)
+    limited = emulator.client(api_key=emulator.keys["costs_write"], cache=False)
+    with limited, pytest.raises(up.PermissionDenied) as caught:
+        up.events.send([{"name": "purchase"}], client=limited)
     assert caught.value.required_scope == "events:write"

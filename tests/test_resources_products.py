@@ -89,7 +89,9 @@ def test_search_shows_a_progress_bar_when_asked(
 def test_variant_costs_for_many_variants(client: up.Client) -> None:
     variants = up.products.search(client=client).head(5)
     first = variants.iloc[0]
-    up.products.add_cog_line(first["productId"], first["variantId"], 4.25, "2026-01-01", client=client)
+    up.products.add_cog_line(
+        first["productId"], first["variantId"], 4.25, "2026-01-01", client=client
+    )
     costs = up.products.variant_costs(variants, client=client)
     assert costs.columns.tolist() == list(up.products.COST_COLUMNS)
     assert costs["variantId"].tolist() == variants["variantId"].tolist()
@@ -110,7 +112,9 @@ def test_documented_bodies_are_accepted(client: up.Client) -> None:
         description=COG_EXAMPLE["description"], client=client,
     )  # fmt: skip
     assert line["cost"] == 5 and line["description"] == "Q1 batch" and line["id"]
-    updated = up.products.update_cog_line(pid, vid, line["id"], effectiveEndDate="2026-03-31", client=client)
+    updated = up.products.update_cog_line(
+        pid, vid, line["id"], effectiveEndDate="2026-03-31", client=client
+    )
     assert updated["effectiveEndDate"] == "2026-03-31"
     history = up.products.cog_lines(client=client)
     assert history["id"].tolist() == [line["id"]]
@@ -125,15 +129,28 @@ def test_documented_bodies_are_accepted(client: up.Client) -> None:
         (lambda c: up.products.search(page_size=101, client=c), "page_size"),
         (lambda c: up.products.set_handling_fee("p", "v", -1, client=c), "fee"),
         (lambda c: up.products.set_handling_fee("", "v", 1, client=c), "product_id"),
-        (lambda c: up.products.add_cog_line("p", "v", 1, "01/02/2026", client=c), "effectiveStartDate"),
-        (lambda c: up.products.add_cog_line("p", "v", 1, "2026-02-01", "2026-01-01", client=c), "effectiveEndDate"),
-        (lambda c: up.products.add_cog_line("p", "v", 1, "2026-02-01", description="x" * 501, client=c), "description"),
+        (
+            lambda c: up.products.add_cog_line("p", "v", 1, "01/02/2026", client=c),
+            "effectiveStartDate",
+        ),
+        (
+            lambda c: up.products.add_cog_line("p", "v", 1, "2026-02-01", "2026-01-01", client=c),
+            "effectiveEndDate",
+        ),
+        (
+            lambda c: up.products.add_cog_line(
+                "p", "v", 1, "2026-02-01", description="x" * 501, client=c
+            ),
+            "description",
+        ),
         (lambda c: up.products.update_cog_line("p", "v", "c", client=c), "updates"),
         (lambda c: up.products.variant_costs([("p",)], client=c), "variants"),
         (lambda c: up.products.upsert_cogs([{"productId": "p", "cost": 1}], client=c), "variantId"),
     ],
 )
-def test_bad_arguments_are_refused_before_sending(offline: up.Client, call: Any, named: str) -> None:
+def test_bad_arguments_are_refused_before_sending(
+    offline: up.Client, call: Any, named: str
+) -> None:
     with pytest.raises(up.ValidationError, match=named):
         call(offline)
 
@@ -143,8 +160,16 @@ def test_bad_arguments_are_refused_before_sending(offline: up.Client, call: Any,
     [
         ("costs_write", lambda c: up.products.search(client=c), "costs:read"),
         ("costs_write", lambda c: up.products.variant_costs([("p", "v")], client=c), "costs:read"),
-        ("costs_read", lambda c: up.products.set_handling_fee("p", "v", 1, client=c), "costs:write"),
-        ("costs_read", lambda c: up.products.delete_cog_line("p", "v", "c", client=c), "costs:write"),
+        (
+            "costs_read",
+            lambda c: up.products.set_handling_fee("p", "v", 1, client=c),
+            "costs:write",
+        ),
+        (
+            "costs_read",
+            lambda c: up.products.delete_cog_line("p", "v", "c", client=c),
+            "costs:write",
+        ),
     ],
 )
 def test_missing_scope_names_it(emulator: Emulator, key: str, call: Any, scope: str) -> None:
@@ -159,7 +184,9 @@ def test_another_pixels_variant_is_not_found(emulator: Emulator, client: up.Clie
         with pytest.raises(up.NotFound):
             up.products.variant_costs([(variant["productId"], variant["variantId"])], client=other)
         with pytest.raises(up.NotFound):
-            up.products.set_handling_fee(variant["productId"], variant["variantId"], 2, client=other)
+            up.products.set_handling_fee(
+                variant["productId"], variant["variantId"], 2, client=other
+            )
         assert variant["variantId"] not in set(up.products.search(client=other)["variantId"])
 
 
@@ -200,14 +227,20 @@ def test_upsert_cogs_partial_failure(emulator: Emulator, client: up.Client) -> N
          "cost": [1.0, 2.0, 3.0], "effectiveStartDate": "2026-01-01"}
     )  # fmt: skip
     second = variants.iloc[1]
-    emulator.inject("status", path=f"/accounts/api/products/{second['productId']}/{second['variantId']}/cogs", status=500)
+    emulator.inject(
+        "status",
+        path=f"/accounts/api/products/{second['productId']}/{second['variantId']}/cogs",
+        status=500,
+    )
     with pytest.raises(up.PartialWriteError) as caught:
         up.products.upsert_cogs(sheet, client=client)
     assert caught.value.applied["variantId"].tolist() == [variants.iloc[0]["variantId"]]
     assert caught.value.failed["status"].tolist() == ["unknown"]
     assert caught.value.pending["variantId"].tolist() == [variants.iloc[2]["variantId"]]
     emulator.clear_faults()
-    assert up.products.cog_lines(client=client)["variantId"].tolist() == [variants.iloc[0]["variantId"]]
+    assert up.products.cog_lines(client=client)["variantId"].tolist() == [
+        variants.iloc[0]["variantId"]
+    ]
 
 
 def test_a_cog_line_moves_cm1_by_the_amount_computed_in_pandas(

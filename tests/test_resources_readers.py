@@ -33,11 +33,15 @@ def _april_orders(emulator: Emulator) -> pd.Series:
 
 
 def _orders(client: up.Client, **kwargs: Any) -> float:
-    frame = up.read_upstack("orders.orders", *APRIL, granularity="none", compare=False, client=client, **kwargs)
+    frame = up.read_upstack(
+        "orders.orders", *APRIL, granularity="none", compare=False, client=client, **kwargs
+    )
     return float(frame["orders.orders"].iloc[0])
 
 
-def test_order_settings_count_pending_orders_on_query(emulator: Emulator, client: up.Client) -> None:
+def test_order_settings_count_pending_orders_on_query(
+    emulator: Emulator, client: up.Client
+) -> None:
     statuses = _april_orders(emulator)
     assert statuses.get("pending", 0) > 0
     default = _orders(client)
@@ -88,7 +92,11 @@ def test_view_filters_are_sent_on_query_and_cohorts(client: up.Client) -> None:
         ({"view_filters": [{}] * 101}, ValueError, "at most 100"),
         ({"order_settings": {"countPending": True}}, ValueError, "countPending"),
         ({"order_settings": {"countPendingOrders": "yes"}}, TypeError, "countPendingOrders"),
-        ({"order_settings": {"refundDateAttribution": "later"}}, ValueError, "refundDateAttribution"),
+        (
+            {"order_settings": {"refundDateAttribution": "later"}},
+            ValueError,
+            "refundDateAttribution",
+        ),
         ({"order_settings": 3}, TypeError, "order_settings"),
     ],
 )
@@ -119,7 +127,14 @@ def view(client: up.Client) -> Iterator[up.DashboardView]:
 
 def test_sections_pin_and_unpin(client: up.Client, view: up.DashboardView) -> None:
     assert view.sections.empty
-    assert view.sections.columns.tolist() == ["id", "title", "ordinal", "collapsed", "hidden", "widgetCount"]
+    assert view.sections.columns.tolist() == [
+        "id",
+        "title",
+        "ordinal",
+        "collapsed",
+        "hidden",
+        "widgetCount",
+    ]
     widget = view.widgets["id"].iloc[0]
     pinned = up.dashboards.pin(view, widget, client=client)
     assert pinned.sections["title"].tolist() == ["Pinned"]
