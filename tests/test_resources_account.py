@@ -75,6 +75,12 @@ def test_get_returns_the_account(client: up.Client) -> None:
     assert account.subscription is not None and account.subscription["plan"]["name"] == "Growth"
 
 
+def test_the_documented_rename_body(client: up.Client) -> None:
+    # raw/account-rename-the-account.md: {"accountName": "Upstack Data"}
+    up.account.rename("Something else", client=client)
+    assert up.account.rename("Upstack Data", client=client).name == "Upstack Data"
+
+
 def test_rename_changes_the_stored_name(client: up.Client) -> None:
     renamed = up.account.rename("Acme Shop 🛍️", client=client)
     assert renamed.name == "Acme Shop 🛍️"
