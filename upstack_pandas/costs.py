@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from upstack_pandas._errors import TransportError
 from upstack_pandas._resources.checks import (
     check_choice,
     check_date,
@@ -350,7 +351,11 @@ def _line_series(config: Mapping[str, Any], cost_type: str, line_id: str) -> pd.
     frame = _lines_frame(config)
     match = frame[(frame["costType"] == cost_type) & (frame["id"] == line_id)]
     if match.empty:
-        raise PartialWriteError(f"the {cost_type} line {line_id} is not in the answer")
+        raise TransportError(
+            f"the response body is not the JSON promised: no {cost_type!r} line {line_id!r} "
+            "in 'config.lines'",
+            hint="read up.costs.lines() to see the stored state",
+        )
     row: pd.Series = match.iloc[0]
     return row
 
