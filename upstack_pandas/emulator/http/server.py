@@ -487,7 +487,7 @@ class Emulator:
         Client
         """
         from upstack_pandas._transport.client import Client
-        from upstack_pandas.cache import CachePolicy
+        from upstack_pandas._transport.cache_policy import CachePolicy
 
         kwargs.setdefault("api_key", self.api_key)
         kwargs.setdefault("pixel_id", self.pixel_id)
