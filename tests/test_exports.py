@@ -16,6 +16,7 @@ EXPECTED = {
     "cache", "cohort_heatmap", "dashboards", "filters", "get_default_client", "measures",
     "read_attribution", "read_channel_details", "read_cohorts", "read_parquet", "read_upstack",
     "set_default_client", "sparklines",
+    "profiles", "read_dataset", "sync",
 }  # fmt: skip
 
 

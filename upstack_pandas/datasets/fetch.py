@@ -1,0 +1,108 @@
+"""Fetching one window, in this process or in a worker, with credentials resolved locally.
+
+Work sent to other processes (a ``distributed`` cluster, a process pool) names a *profile*,
+never a key: :func:`client_for` builds the profile's ``Client`` in the process that runs the
+task, from that process's environment and config file, and keeps it for the next tasks (one
+client per profile per process, so its retries and 429 pacing are shared by that process's
+tasks of the pixel).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from upstack_pandas.datasets.plan import DatasetRequest, Window
+
+if TYPE_CHECKING:
+    from upstack_pandas._transport.client import Client
+
+__all__ = ["WindowResult", "WindowTask", "client_for", "fetch_frame", "run_task"]
+
+_clients: dict[str | None, Client] = {}
+_clients_lock = threading.Lock()
+
+
+def client_for(profile: str | None) -> Client:
+    """This process's uncached ``Client`` of ``profile`` (None: the default settings)."""
+    with _clients_lock:
+        found = _clients.get(profile)
+        if found is None:
+            from upstack_pandas._transport.client import Client
+
+            found = _clients[profile] = Client(profile=profile, cache=False)
+        return found
+
+
+def fetch_frame(client: Client, request: DatasetRequest, window: Window) -> pd.DataFrame:
+    """The pandas reader's frame of ``window`` (attrs dropped), fetched fresh."""
+    from upstack_pandas._readers.analytics import read_upstack
+
+    frame = read_upstack(
+        list(request.measures),
+        window.start,
+        window.end,
+        client=client,
+        refresh=True,
+        progress=False,
+        **request.reader_kwargs(),
+    )
+    frame.attrs = {}
+    return frame
+
+
+@dataclass(frozen=True)
+class WindowTask:
+    """One window to fetch and write: everything a worker needs, and no credential."""
+
+    root: str
+    profile: str | None
+    request: DatasetRequest
+    window: Window
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """What a finished task reports back: the partition is in place."""
+
+    window: Window
+    rows: int
+    fetched_at: str
+
+
+def run_task(task: WindowTask, client: Client | None = None) -> WindowResult:
+    """Fetch ``task``'s window and write its partition (in whichever process runs it)."""
+    from upstack_pandas.datasets.writer import arrow_schema, to_table, write_partition
+
+    used = client if client is not None else client_for(task.profile)
+    fetched_at = _dt.datetime.now(_dt.UTC).isoformat()
+    frame = fetch_frame(used, task.request, task.window)
+    table = to_table(frame, arrow_schema(task.request))
+    write_partition(Path(task.root), task.window.pixel_id, task.window.period, table)
+    return WindowResult(task.window, table.num_rows, fetched_at)
+
+
+def meta_frame(request: DatasetRequest, *, pixel_column: bool) -> pd.DataFrame:
+    """An empty frame with the reader's dtypes: index ``dt``; ``pixel``, dimensions, measures.
+
+    The dimensions are columns here (a flat frame, as Dask needs); the dtypes are those of
+    ``read_upstack``: ``datetime64[us, <timezone>]``, pandas' string dtype (``object`` on
+    pandas 2), ``float64``.
+    """
+    text: Any = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
+    columns: dict[str, pd.Series] = {}
+    if pixel_column:
+        columns["pixel"] = pd.Series([], dtype=text)
+    for d in request.dimensions:
+        columns[d] = pd.Series([], dtype=text)
+    for m in request.measures:
+        columns[m] = pd.Series([], dtype="float64")
+    index = pd.DatetimeIndex([], dtype=f"datetime64[us, {request.timezone}]", name="dt")
+    return pd.DataFrame({k: v.to_numpy() for k, v in columns.items()}, index=index).astype(
+        {k: v.dtype for k, v in columns.items()}
+    )
