@@ -12,6 +12,7 @@ import pandas as pd
 
 from upstack_pandas.datasets.manifest import META_DIR, PixelManifest, load_dataset_info
 from upstack_pandas.datasets.plan import DatasetRequest
+from upstack_pandas.datasets.writer import FILE_NAME, arrow_schema
 
 if TYPE_CHECKING:
     from upstack_pandas._query.checks import DateLike
@@ -81,11 +82,21 @@ def read_dataset(
     partitioning = ds.partitioning(
         pa.schema([("pixel", pa.string()), ("period", pa.string())]), flavor="hive"
     )
-    dataset = ds.dataset(root, format="parquet", partitioning=partitioning)
-    condition = None
     wanted = [pixels] if isinstance(pixels, str) else list(pixels) if pixels is not None else None
-    if wanted is not None:
-        condition = ds.field("pixel").isin(wanted)
+    # only the partition files: other files in the folder are not the dataset's
+    files = [
+        str(f)
+        for pattern in ([f"pixel={p}" for p in wanted] if wanted is not None else ["pixel=*"])
+        for f in sorted(root.glob(f"{pattern}/period=*/{FILE_NAME}"))
+    ]
+    schema = arrow_schema(request)
+    for name in ("pixel", "period"):
+        schema = schema.append(pa.field(name, pa.string()))
+    dataset = ds.dataset(
+        files, schema=schema, format="parquet", partitioning=partitioning,
+        partition_base_dir=str(root),
+    )  # fmt: skip
+    condition = None
     tz = request.timezone
     if start is not None:
         lo = pd.Timestamp(to_date(start, "start", tz)).tz_localize(tz)
