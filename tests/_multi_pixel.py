@@ -33,18 +33,14 @@ def multi_emulator() -> Iterator[Emulator]:
     takes seconds); tests clear the faults they inject.
     """
     if not _shared:
-        _shared.append(
-            Emulator(seed=EMULATOR_SEED, now=EMULATOR_NOW, pixels=pixel_ids(3)).start()
-        )
+        _shared.append(Emulator(seed=EMULATOR_SEED, now=EMULATOR_NOW, pixels=pixel_ids(3)).start())
         atexit.register(_stop_shared)
     yield _shared[0]
     _shared[0].clear_faults()
 
 
 @pytest.fixture
-def rc_env(
-    multi_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Path:
+def rc_env(multi_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """``UPSTACK_CONFIG`` at a fresh ``.upstackrc`` of ``multi_emulator``; no other settings."""
     for name in list(os.environ):
         if name.startswith("UPSTACK_") and name != "UPSTACK_CACHE_DIR":

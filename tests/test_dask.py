@@ -93,7 +93,7 @@ def test_the_task_graph_holds_profile_names_and_no_key(
         for pixel in multi_emulator.pixel_ids:
             key = multi_emulator.pixel_key(pixel)
             assert key.encode() not in blob  # ...and never the key
-            assert key[len("upstack_"):].encode() not in blob
+            assert key[len("upstack_") :].encode() not in blob
 
 
 def test_compute_on_a_cluster_equals_the_pandas_read(
@@ -139,11 +139,13 @@ def test_sync_on_a_cluster_equals_a_local_sync(
     pd.testing.assert_frame_equal(
         up.read_dataset(tmp_path / "remote"), up.read_dataset(tmp_path / "local")
     )
-    again = upd.sync(tmp_path / "remote", IDS, *Q1, dimensions="channel", profiles=PROFILES,
-                     as_of="2026-11-26")  # the current distributed client, found by itself
+    again = upd.sync(
+        tmp_path / "remote", IDS, *Q1, dimensions="channel", profiles=PROFILES, as_of="2026-11-26"
+    )  # the current distributed client, found by itself
     assert again.fetched == 0 and again.skipped == 9
-    with up.Client(profile="pixel-1", cache=False) as client, pytest.raises(
-        ValueError, match="a remote scheduler needs profiles="
+    with (
+        up.Client(profile="pixel-1", cache=False) as client,
+        pytest.raises(ValueError, match="a remote scheduler needs profiles="),
     ):
         up.sync(tmp_path / "x", IDS, *Q1, client=client, scheduler=cluster)
 

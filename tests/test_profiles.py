@@ -156,9 +156,11 @@ def test_upstackrc_gives_every_pixel_its_own_key_and_data(multi_emulator: Emulat
 
 def test_a_key_of_one_pixel_cannot_read_another(multi_emulator: Emulator) -> None:
     key = multi_emulator.pixel_key(multi_emulator.pixel_ids[2])
-    with up.Client(key, multi_emulator.pixel_ids[1], multi_emulator.url, cache=False) as client:
-        with pytest.raises(up.AuthenticationError):
-            up.read_upstack("orders.orders", "2026-10-01", "2026-10-02", client=client)
+    with (
+        up.Client(key, multi_emulator.pixel_ids[1], multi_emulator.url, cache=False) as client,
+        pytest.raises(up.AuthenticationError),
+    ):
+        up.read_upstack("orders.orders", "2026-10-01", "2026-10-02", client=client)
 
 
 def test_faults_can_target_one_pixel(multi_emulator: Emulator) -> None:
@@ -168,7 +170,14 @@ def test_faults_can_target_one_pixel(multi_emulator: Emulator) -> None:
         kwargs = {"compare": False, "granularity": "none"}
         with up.Client(multi_emulator.pixel_key(first), first, multi_emulator.url,
                        cache=False) as ok:  # fmt: skip
-            assert len(up.read_upstack("orders.orders", "2026-10-01", "2026-10-02", client=ok, **kwargs)) == 1
+            assert (
+                len(
+                    up.read_upstack(
+                        "orders.orders", "2026-10-01", "2026-10-02", client=ok, **kwargs
+                    )
+                )
+                == 1
+            )
         with up.Client(multi_emulator.pixel_key(second), second, multi_emulator.url,
                        cache=False) as bad, pytest.raises(up.ServerError):  # fmt: skip
             up.read_upstack("orders.orders", "2026-10-01", "2026-10-02", client=bad, **kwargs)
@@ -188,7 +197,9 @@ def test_control_endpoint_accepts_a_pixel_fault(multi_emulator: Emulator) -> Non
                               timeout=10)  # fmt: skip
         assert reply.status_code == 200, reply.text
         assert reply.json()["fault"]["pixelId"] == second
-        assert requests.post(url, json={"kind": "status", "pixelId": 3}, timeout=10).status_code == 400
+        assert (
+            requests.post(url, json={"kind": "status", "pixelId": 3}, timeout=10).status_code == 400
+        )
     finally:
         multi_emulator.clear_faults()
 
@@ -245,7 +256,7 @@ def test_query_with_several_profiles_adds_a_pixel_level(
     multi_emulator: Emulator, rc_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out_file = tmp_path / "both.parquet"
-    code, out, err = _cli(
+    code, _, err = _cli(
         ["query", "--profile", "pixel-1,pixel-3", "--measures", "orders.orders", "--start",
          "2026-10-01", "--end", "2026-10-05", "--no-compare", "--out", str(out_file)], capsys,
     )  # fmt: skip
@@ -262,7 +273,9 @@ def test_query_with_several_profiles_adds_a_pixel_level(
         pd.testing.assert_frame_equal(got, expected, check_freq=False, check_flags=False)
     meta = back.attrs["upstack"]
     assert meta["pixels"] == [first, third]
-    assert meta["measures"]["orders.orders"]["primarySum"] is None  # one pixel's total would mislead
+    assert (
+        meta["measures"]["orders.orders"]["primarySum"] is None
+    )  # one pixel's total would mislead
 
 
 def test_query_with_one_profile(

@@ -21,7 +21,7 @@ from upstack_pandas.datasets import (
     SyncSummary,
 )
 from upstack_pandas.datasets.lock import DatasetLock
-from upstack_pandas.datasets.plan import is_settled, month_windows, needs_fetch, Window
+from upstack_pandas.datasets.plan import Window, is_settled, month_windows, needs_fetch
 from upstack_pandas.emulator.http.server import Emulator
 
 __all__ = ["multi_emulator", "rc_env"]  # fixtures used here
@@ -45,7 +45,10 @@ def _windows(root: Path, pixel: str) -> dict[str, dict[str, object]]:
 
 
 def _stable(root: Path, pixel: str) -> dict[str, dict[str, object]]:
-    return {k: {f: v for f, v in e.items() if f != "fetchedAt"} for k, e in _windows(root, pixel).items()}
+    return {
+        k: {f: v for f, v in e.items() if f != "fetchedAt"}
+        for k, e in _windows(root, pixel).items()
+    }
 
 
 def _sorted_parquet(root: Path) -> pd.DataFrame:
@@ -67,7 +70,9 @@ def test_sync_writes_a_hive_dataset_that_pandas_duckdb_and_read_dataset_read(
     assert files == sorted(
         f"pixel={p}/period=2026-0{m}/data.parquet" for p in pixels for m in (1, 2, 3)
     )
-    references = {p: _reference(n, *Q1, dimensions="channel") for n, p in zip(PROFILES, pixels, strict=True)}
+    references = {
+        p: _reference(n, *Q1, dimensions="channel") for n, p in zip(PROFILES, pixels, strict=True)
+    }
 
     # up.read_dataset: pixel as the first index level, the reader's dtypes and values
     df = up.read_dataset(root)
@@ -94,7 +99,7 @@ def test_sync_writes_a_hive_dataset_that_pandas_duckdb_and_read_dataset_read(
     import duckdb
 
     counts = duckdb.sql(
-        f"SELECT pixel, count(*) AS n, sum(\"orders.orders\") AS orders FROM read_parquet("
+        f'SELECT pixel, count(*) AS n, sum("orders.orders") AS orders FROM read_parquet('
         f"'{root.as_posix()}/*/*/*.parquet', hive_partitioning = true) GROUP BY pixel"
     ).fetchall()
     assert {p: (n, o) for p, n, o in counts} == {
@@ -136,13 +141,19 @@ def test_rerun_fetches_only_missing_and_provisional_windows(
     assert _windows(root, pixels[0])["2026-03"]["end"] == "2026-03-16"
     df = up.read_dataset(root)
     pd.testing.assert_frame_equal(
-        df.xs(pixels[1], level="pixel"), _reference("pixel-2", "2026-01-01", "2026-03-16"),
+        df.xs(pixels[1], level="pixel"),
+        _reference("pixel-2", "2026-01-01", "2026-03-16"),
         check_freq=False,
     )
 
     # a third pixel joins: only its windows are fetched; an earlier start adds December
     third = up.sync(root, IDS, "2025-12-01", "2026-03-16", profiles=PROFILES, as_of="2026-03-16")
-    assert third.pixels[multi_emulator.pixel_ids[2]].fetched == ["2025-12", "2026-01", "2026-02", "2026-03"]
+    assert third.pixels[multi_emulator.pixel_ids[2]].fetched == [
+        "2025-12",
+        "2026-01",
+        "2026-02",
+        "2026-03",
+    ]
     assert third.pixels[pixels[0]].fetched == ["2025-12", "2026-03"]
 
 
@@ -170,8 +181,10 @@ def test_settled_and_provisional_rules() -> None:
     [
         ({"measures": ["orders.orders"]}, "measures"),
         ({"dimensions": "channel"}, "dimensions"),
-        ({"filters": {"field": "orders.customer_type", "op": "equals", "value": "new_customer"}},
-         "filters"),
+        (
+            {"filters": {"field": "orders.customer_type", "op": "equals", "value": "new_customer"}},
+            "filters",
+        ),
         ({"timezone": "America/New_York"}, "timezone"),
         ({"granularity": "hour"}, "granularity"),
     ],
@@ -212,7 +225,7 @@ def test_partitions_without_a_dataset_file_are_refused(
     root = tmp_path / "orphan"
     up.sync(root, IDS, "2026-01-01", "2026-01-31", profiles="pixel-1", as_of="2026-11-26")
     (root / "_upstack" / "dataset.json").unlink()  # e.g. a rebuild interrupted midway
-    with pytest.raises(DatasetMismatch, match="no _upstack/dataset.json"):
+    with pytest.raises(DatasetMismatch, match=r"no _upstack/dataset\.json"):
         up.sync(root, IDS, "2026-01-01", "2026-01-31", profiles="pixel-1", as_of="2026-11-26")
     with pytest.raises(FileNotFoundError, match="holds no dataset"):
         up.read_dataset(root)
@@ -238,7 +251,9 @@ def test_one_failing_pixel_does_not_lose_the_others(
     table = summary.to_frame()
     assert table.loc[second, "fetched"] == 0 and table.loc[first, "fetched"] == 3
     assert "FAILED for " + second in repr(summary)
-    with pytest.raises(SyncFailed, match=f"1 of 3 pixels failed; the others were written.*{second}"):
+    with pytest.raises(
+        SyncFailed, match=f"1 of 3 pixels failed; the others were written.*{second}"
+    ):
         summary.raise_for_failures()
     text = repr(summary) + table.to_string()
     assert multi_emulator.pixel_key(second) not in text
@@ -249,7 +264,11 @@ def test_one_failing_pixel_does_not_lose_the_others(
     again = up.sync(root, IDS, *Q1, profiles=PROFILES, as_of="2026-11-26")
     assert again.ok
     assert again.pixels[second].fetched == ["2026-01", "2026-02", "2026-03"]
-    assert again.pixels[first].fetched == [] and again.pixels[first].skipped == ["2026-01", "2026-02", "2026-03"]
+    assert again.pixels[first].fetched == [] and again.pixels[first].skipped == [
+        "2026-01",
+        "2026-02",
+        "2026-03",
+    ]
 
 
 def test_a_second_sync_fails_clearly_or_waits(
@@ -298,7 +317,7 @@ def test_a_lock_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
     with DatasetLock(tmp_path):
         assert json.loads(lock_file.read_text())["pid"] != int(dead.stdout)
     assert not lock_file.exists()
-    with DatasetLock(tmp_path), pytest.raises(DatasetLocked, match="after waiting 0.2 s"):
+    with DatasetLock(tmp_path), pytest.raises(DatasetLocked, match=r"after waiting 0\.2 s"):
         DatasetLock(tmp_path, timeout=0.2).acquire()
 
 

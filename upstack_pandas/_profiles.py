@@ -101,8 +101,13 @@ def profiles(*, as_frame: bool = True) -> pd.DataFrame | list[str]:
             settings = resolve_settings(profile=name)
         except ConfigurationError as exc:
             rows.append(
-                {"pixel_id": None, "base_url": None, "api_key": None, "source": None,
-                 "problem": str(exc).split(". upstack-pandas looks")[0]}  # fmt: skip
+                {
+                    "pixel_id": None,
+                    "base_url": None,
+                    "api_key": None,
+                    "source": None,
+                    "problem": str(exc).split(". upstack-pandas looks")[0],
+                }
             )
             continue
         rows.append(

@@ -179,7 +179,7 @@ def read_upstack(
 
     # keep the pandas reader's string dtype (``str``), not Dask's ``string[pyarrow]``
     with dask.config.set({"dataframe.convert-string": False}):
-        return dd.from_map(
+        frame = dd.from_map(
             read_partition,
             specs,
             meta=meta_frame(request, pixel_column=True),
@@ -187,6 +187,7 @@ def read_upstack(
             label="read-upstack",
             enforce_metadata=False,
         )
+    return frame  # type: ignore[no-any-return]
 
 
 def sync(*args: Any, scheduler: Any = None, **kwargs: Any) -> Any:

@@ -135,9 +135,7 @@ def is_settled(end: _dt.date, as_of: _dt.date, settle_days: int) -> bool:
     return end < as_of - _dt.timedelta(days=settle_days)
 
 
-def needs_fetch(
-    entry: Mapping[str, Any] | None, window: Window, fingerprint: str
-) -> str | None:
+def needs_fetch(entry: Mapping[str, Any] | None, window: Window, fingerprint: str) -> str | None:
     """Why ``window`` must be fetched given its manifest ``entry``, or None to skip it.
 
     Returns
@@ -157,9 +155,7 @@ def needs_fetch(
     return None
 
 
-def plan_windows(
-    pixel_ids: Sequence[str], start: _dt.date, end: _dt.date
-) -> list[Window]:
+def plan_windows(pixel_ids: Sequence[str], start: _dt.date, end: _dt.date) -> list[Window]:
     """Every window of every pixel, window-major (so the pixels advance together)."""
     months = month_windows(start, end)
     return [Window(p, period, lo, hi) for period, lo, hi in months for p in pixel_ids]

@@ -111,7 +111,11 @@ def read_dataset(
     frame = table.to_pandas()
     text = _text_dtype()
     frame = frame.astype(
-        {"pixel": text, **dict.fromkeys(request.dimensions, text), **dict.fromkeys(measures, "float64")}
+        {
+            "pixel": text,
+            **dict.fromkeys(request.dimensions, text),
+            **dict.fromkeys(measures, "float64"),
+        }
     )
     frame["dt"] = frame["dt"].astype(f"datetime64[us, {tz}]")
     frame = frame.set_index(["pixel", "dt", *request.dimensions]).sort_index()

@@ -7,6 +7,7 @@ import datetime as _dt
 import logging
 import os
 import shutil
+import sys
 import time
 import uuid
 import zoneinfo
@@ -71,10 +72,7 @@ def _scheduler_kind(scheduler: Any) -> str:
         return "threads"
     if scheduler == "sync":
         return "sync"
-    try:
-        import distributed
-    except ImportError:  # pragma: no cover - the dask extra is optional
-        distributed = None
+    distributed = sys.modules.get("distributed")  # a distributed.Client means it is imported
     if distributed is not None and isinstance(scheduler, distributed.Client):
         return "distributed"
     if isinstance(scheduler, concurrent.futures.Executor):
@@ -163,7 +161,7 @@ def _completed(futures: Sequence[Any], kind: str) -> Iterator[Any]:
     if kind == "distributed":
         import distributed
 
-        yield from distributed.as_completed(list(futures))
+        yield from distributed.as_completed(list(futures))  # type: ignore[no-untyped-call]
     else:
         yield from concurrent.futures.as_completed(futures)
 
@@ -381,9 +379,7 @@ def _run(
             todo.append(window)
         else:
             reports[window.pixel_id].skipped.append(window.period)
-    tasks = [
-        WindowTask(str(root), by_pixel[w.pixel_id].profile, request, w) for w in todo
-    ]
+    tasks = [WindowTask(str(root), by_pixel[w.pixel_id].profile, request, w) for w in todo]
     failed: set[str] = set()
 
     def finish(window: Window, result: WindowResult | None, error: BaseException | None) -> None:

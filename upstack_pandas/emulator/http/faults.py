@@ -165,7 +165,9 @@ class FaultInjector:
             terminal_taken = False
             kept: list[Fault] = []
             for fault in self._faults:
-                applies = fault.matches(path, pixel_id) and (fault.kind == "latency" or not terminal_taken)
+                applies = fault.matches(path, pixel_id) and (
+                    fault.kind == "latency" or not terminal_taken
+                )
                 if applies:
                     chosen.append(fault)
                     terminal_taken = terminal_taken or fault.kind != "latency"

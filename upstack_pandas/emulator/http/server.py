@@ -398,7 +398,12 @@ class Emulator:
             f"base_url = {self.url}",
         ]
         for i, pixel in enumerate(self.pixel_ids, start=1):
-            lines += ["", f"[{prefix}{i}]", f"api_key = {self.pixel_key(pixel)}", f"pixel_id = {pixel}"]
+            lines += [
+                "",
+                f"[{prefix}{i}]",
+                f"api_key = {self.pixel_key(pixel)}",
+                f"pixel_id = {pixel}",
+            ]
         return "\n".join(lines) + "\n"
 
     def headers(self, key: str = "demo", pixel_id: str | None = None) -> dict[str, str]:
