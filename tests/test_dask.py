@@ -50,7 +50,7 @@ def cluster(cluster_env: Path) -> Iterator[distributed.Client]:
     """A local cluster of two worker processes (they inherit the environment above)."""
     with (
         distributed.LocalCluster(
-            processes=True, n_workers=2, threads_per_worker=2, dashboard_address=None
+            processes=True, n_workers=2, threads_per_worker=2, dashboard_address=":0"
         ) as local,
         distributed.Client(local) as client,
     ):
