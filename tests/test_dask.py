@@ -23,6 +23,31 @@ cloudpickle = pytest.importorskip("cloudpickle")
 
 import upstack_pandas.dask as upd  # noqa: E402
 
+
+def _undo_tblib_pickling() -> None:
+    """Undo what importing ``distributed`` does to the whole process: tblib's exception and
+    traceback reducers in ``copyreg`` (they pickle exception chains, which other tests of this
+    process check do not leak). The cluster works without them (plainer remote tracebacks)."""
+    import copyreg
+
+    from tblib import pickling_support
+
+    for cls, reducer in list(copyreg.dispatch_table.items()):
+        if reducer is pickling_support.pickle_exception or (
+            getattr(reducer, "func", None) is pickling_support.pickle_traceback
+        ):
+            del copyreg.dispatch_table[cls]
+
+
+_undo_tblib_pickling()  # at collection: distributed was just imported
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _no_tblib_after_this_module() -> Iterator[None]:
+    yield
+    _undo_tblib_pickling()  # distributed installs them again for the errors it serialises
+
+
 IDS = ["orders.orders", "core.new_customer_roas"]
 Q1 = ("2026-01-01", "2026-03-31")
 
@@ -148,6 +173,34 @@ def test_sync_on_a_cluster_equals_a_local_sync(
         pytest.raises(ValueError, match="a remote scheduler needs profiles="),
     ):
         up.sync(tmp_path / "x", IDS, *Q1, client=client, scheduler=cluster)
+
+
+def test_an_error_sent_back_by_a_worker_carries_no_key(
+    multi_emulator: Emulator, cluster_env: Path
+) -> None:
+    from tblib import pickling_support
+
+    from upstack_pandas.dask import PartitionSpec, read_partition
+    from upstack_pandas.datasets.plan import DatasetRequest, Window
+
+    second = multi_emulator.pixel_ids[1]
+    spec = PartitionSpec(
+        "pixel-2", DatasetRequest(("orders.orders",), "day"),
+        Window(second, "2026-01", __import__("datetime").date(2026, 1, 1),
+               __import__("datetime").date(2026, 1, 31)),
+    )  # fmt: skip
+    multi_emulator.inject("drop", path="/db-mgmt/api/query", pixel_id=second)
+    pickling_support.install()  # as distributed does: chains and tracebacks get pickled
+    try:
+        with pytest.raises(up.TransportError) as info:
+            read_partition(spec)
+        blob = pickle.dumps(info.value) + cloudpickle.dumps(info.value)
+    finally:
+        _undo_tblib_pickling()
+        multi_emulator.clear_faults()
+    assert info.value.__cause__ is None and info.value.__context__ is None
+    assert multi_emulator.pixel_key(second).encode() not in blob
+    assert "failure" in str(pickle.loads(pickle.dumps(info.value)))
 
 
 def test_a_failing_partition_fails_the_compute(

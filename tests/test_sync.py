@@ -381,3 +381,20 @@ def test_progress_bar_counts_the_windows(
     up.sync(tmp_path / "p", IDS, *Q1, profiles="pixel-1", as_of="2026-11-26", progress=True)
     err = capsys.readouterr().err
     assert "sync windows" in err and "0/3" in err  # a bar over the 3 windows to fetch
+
+
+def test_hourly_data_in_a_dst_timezone_round_trips(
+    multi_emulator: Emulator, rc_env: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "hourly"
+    tz = "America/New_York"  # 2026-03-08 has 23 hours there
+    summary = up.sync(root, IDS, "2026-02-27", "2026-03-09", granularity="hour", timezone=tz,
+                      profiles="pixel-2", as_of="2026-11-26")  # fmt: skip
+    assert summary.pixels[multi_emulator.pixel_ids[1]].fetched == ["2026-02", "2026-03"]
+    df = up.read_dataset(root)
+    expected = _reference("pixel-2", "2026-02-27", "2026-03-09", granularity="hour", timezone=tz)
+    pd.testing.assert_frame_equal(df.droplevel("pixel"), expected, check_freq=False)
+    assert str(df.index.dtypes["dt"]) == f"datetime64[us, {tz}]"
+    assert len(df) == 11 * 24 - 1
+    march = up.read_dataset(root, start="2026-03-08", end="2026-03-08")
+    assert len(march) == 23

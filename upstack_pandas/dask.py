@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from upstack_pandas._profiles import ProfilesArg, normalise_profiles
-from upstack_pandas.datasets.fetch import client_for, fetch_frame, meta_frame
+from upstack_pandas.datasets.fetch import client_for, detach, fetch_frame, meta_frame
 from upstack_pandas.datasets.plan import (
     SYNC_GRANULARITIES,
     DatasetRequest,
@@ -69,7 +69,10 @@ def read_partition(spec: PartitionSpec) -> pd.DataFrame:
         Index ``dt``; columns ``pixel``, the dimensions, the measures (the frame's meta).
     """
     request = spec.request
-    frame = fetch_frame(client_for(spec.profile), request, spec.window)
+    try:
+        frame = fetch_frame(client_for(spec.profile), request, spec.window)
+    except Exception as exc:  # it travels back to the client: without the request in its chain
+        raise detach(exc) from None
     if request.dimensions:
         frame = frame.reset_index(level=list(request.dimensions))
     frame.insert(0, "pixel", spec.window.pixel_id)

@@ -22,7 +22,15 @@ from upstack_pandas.datasets.plan import DatasetRequest, Window
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import Client
 
-__all__ = ["WindowResult", "WindowTask", "client_for", "fetch_frame", "run_task"]
+__all__ = [
+    "WindowResult",
+    "WindowTask",
+    "client_for",
+    "detach",
+    "fetch_frame",
+    "meta_frame",
+    "run_task",
+]
 
 _clients: dict[str | None, Client] = {}
 _clients_lock = threading.Lock()
@@ -37,6 +45,20 @@ def client_for(profile: str | None) -> Client:
 
             found = _clients[profile] = Client(profile=profile, cache=False)
         return found
+
+
+def detach(exc: BaseException) -> BaseException:
+    """``exc`` without its chain (``__cause__``, ``__context__``) and traceback.
+
+    What a worker sends back must not carry the request: a transport error's cause (the
+    ``requests`` exception) holds the prepared request with its headers, and ``distributed``
+    pickles exception chains and tracebacks (tblib). The exception's own message and attributes
+    are already redacted.
+    """
+    exc.__cause__ = None
+    exc.__context__ = None
+    exc.__suppress_context__ = True
+    return exc.with_traceback(None)
 
 
 def fetch_frame(client: Client, request: DatasetRequest, window: Window) -> pd.DataFrame:
@@ -79,9 +101,13 @@ def run_task(task: WindowTask, client: Client | None = None) -> WindowResult:
     """Fetch ``task``'s window and write its partition (in whichever process runs it)."""
     from upstack_pandas.datasets.writer import arrow_schema, to_table, write_partition
 
-    used = client if client is not None else client_for(task.profile)
+    if client is None:  # in a worker: what is raised travels back, so without its chain
+        try:
+            return run_task(task, client_for(task.profile))
+        except Exception as exc:
+            raise detach(exc) from None
     fetched_at = _dt.datetime.now(_dt.UTC).isoformat()
-    frame = fetch_frame(used, task.request, task.window)
+    frame = fetch_frame(client, task.request, task.window)
     table = to_table(frame, arrow_schema(task.request))
     write_partition(Path(task.root), task.window.pixel_id, task.window.period, table)
     return WindowResult(task.window, table.num_rows, fetched_at)
