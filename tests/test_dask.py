@@ -133,7 +133,7 @@ def test_compute_on_a_cluster_equals_the_pandas_read(
         expected = _reference(name, *Q1, dimensions="channel")
         pd.testing.assert_frame_equal(part, expected, check_freq=False)
     # the workers resolved the profiles themselves
-    seen = cluster.run(lambda: sorted(str(p) for p in __import__(
+    seen = cluster.run(lambda: sorted(str(k[0]) for k in __import__(
         "upstack_pandas.datasets.fetch", fromlist=["_clients"])._clients))  # fmt: skip
     assert set().union(*map(set, seen.values())) == set(PROFILES)
 

@@ -398,3 +398,14 @@ def test_hourly_data_in_a_dst_timezone_round_trips(
     assert len(df) == 11 * 24 - 1
     march = up.read_dataset(root, start="2026-03-08", end="2026-03-08")
     assert len(march) == 23
+
+
+def test_worker_clients_follow_the_config_file(multi_emulator: Emulator, rc_env: Path) -> None:
+    from upstack_pandas.datasets.fetch import client_for
+
+    first = client_for("pixel-1")
+    assert first.pixel_id == multi_emulator.pixel_ids[0]
+    assert client_for("pixel-1") is first  # reused while the settings are the same
+    text = rc_env.read_text().replace("[pixel-1]", "[old]").replace("[pixel-2]", "[pixel-1]")
+    rc_env.write_text(text, encoding="utf-8")
+    assert client_for("pixel-1").pixel_id == multi_emulator.pixel_ids[1]

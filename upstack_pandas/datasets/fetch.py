@@ -32,18 +32,29 @@ __all__ = [
     "run_task",
 ]
 
-_clients: dict[str | None, Client] = {}
+_clients: dict[tuple[str | None, str, str, str], Client] = {}
 _clients_lock = threading.Lock()
 
 
 def client_for(profile: str | None) -> Client:
-    """This process's uncached ``Client`` of ``profile`` (None: the default settings)."""
+    """This process's uncached ``Client`` of ``profile`` (None: the default settings).
+
+    The settings are resolved again on each call (a small file read), so a changed config file
+    or environment gets a new client; clients of unchanged settings are reused.
+    """
+    import hashlib
+
+    from upstack_pandas._transport.config import resolve_settings
+
+    settings = resolve_settings(profile=profile)
+    digest = hashlib.sha256(settings.api_key.encode()).hexdigest()
+    key = (profile, settings.pixel_id, settings.base_url, digest)
     with _clients_lock:
-        found = _clients.get(profile)
+        found = _clients.get(key)
         if found is None:
             from upstack_pandas._transport.client import Client
 
-            found = _clients[profile] = Client(profile=profile, cache=False)
+            found = _clients[key] = Client(profile=profile, cache=False)
         return found
 
 
