@@ -74,9 +74,9 @@ def detach(exc: BaseException) -> BaseException:
 
 def fetch_frame(client: Client, request: DatasetRequest, window: Window) -> pd.DataFrame:
     """The pandas reader's frame of ``window`` (attrs dropped), fetched fresh."""
-    from upstack_pandas._readers.analytics import read_upstack
+    import upstack_pandas as up  # the public reader, wherever its module lives
 
-    frame = read_upstack(
+    frame = up.read_upstack(
         list(request.measures),
         window.start,
         window.end,

@@ -276,7 +276,7 @@ def sync(
     """
     from upstack_pandas._query.checks import check_timezone, to_date
     from upstack_pandas._query.models import Query
-    from upstack_pandas._readers.progress import Progress
+    from upstack_pandas._readers.progress import Progress, progress_enabled
     from upstack_pandas.catalog import get_catalog
     from upstack_pandas.metadata import measure_entry
 
@@ -341,7 +341,7 @@ def sync(
             summary = _run(
                 root, request, entries, targets, query.range, today, settle_days,
                 rebuild=bool(rebuild), kind=kind, scheduler=scheduler,
-                max_workers=max_workers, progress=Progress(None, desc="sync windows", enabled=progress),
+                max_workers=max_workers, progress=Progress(None, desc="sync windows", enabled=progress_enabled(progress)),
             )  # fmt: skip
     finally:
         for c in opened:
