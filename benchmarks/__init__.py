@@ -8,7 +8,7 @@ them.
 
 Sections: response-to-frame conversion and peak memory (``run``, ``_memory``, reusing
 ``bench_frames``), cache hit vs cold (``bench_cache``), chunked long ranges (``bench_chunks``)
-and emulator latency (``bench_emulator``).
+emulator latency (``bench_emulator``), and many pixels: sync and Dask (``bench_sync``).
 """
 
 from __future__ import annotations

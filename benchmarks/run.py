@@ -41,6 +41,7 @@ from benchmarks import (
     bench_chunks,
     bench_emulator,
     bench_frames,
+    bench_sync,
     fmt_bytes,
     fmt_seconds,
     summary_table,
@@ -54,11 +55,12 @@ __all__ = ["SECTIONS", "conversion", "main", "render", "run_sections", "write_re
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
-SECTIONS = ("conversion", "memory", "cache", "chunks", "emulator")
+SECTIONS = ("conversion", "memory", "cache", "chunks", "emulator", "sync", "dask")
 FLOOR_LIMIT, NAIVE_LIMIT, MEMORY_LIMIT = 1.5, 2.0, 3.0
 TARGET_CELLS = 1_000_000  # the conversion and memory targets are set at this size
 _RUNNERS: dict[str, Callable[..., Section]] = {
     "cache": bench_cache.run, "chunks": bench_chunks.run, "emulator": bench_emulator.run,
+    "sync": bench_sync.run, "dask": bench_sync.run_dask,
 }  # fmt: skip
 
 

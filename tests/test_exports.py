@@ -18,6 +18,7 @@ EXPECTED = {
     "set_default_client", "sparklines",
     # issue 14: the account, costs, products and events surfaces
     "OrderSettings", "PartialWriteError", "account", "costs", "events", "products",
+    "profiles", "read_dataset", "sync",
 }  # fmt: skip
 
 

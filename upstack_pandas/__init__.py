@@ -43,6 +43,10 @@ _LAZY: dict[str, str] = {
     "read_cohorts": "upstack_pandas._readers",
     "read_channel_details": "upstack_pandas._readers",
     "read_parquet": "upstack_pandas.metadata",
+    # profiles and datasets
+    "profiles": "upstack_pandas._profiles",
+    "sync": "upstack_pandas.datasets",
+    "read_dataset": "upstack_pandas.datasets",
     # plots
     "sparklines": "upstack_pandas.plotting",
     "cohort_heatmap": "upstack_pandas.plotting",
@@ -83,13 +87,16 @@ __all__ = [  # pinned by tests/test_exports.py
     "get_default_client",
     "measures",
     "products",
+    "profiles",
     "read_attribution",
     "read_channel_details",
     "read_cohorts",
+    "read_dataset",
     "read_parquet",
     "read_upstack",
     "set_default_client",
     "sparklines",
+    "sync",
 ]
 
 
@@ -124,6 +131,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from upstack_pandas._errors import TransportError as TransportError
     from upstack_pandas._errors import UpstackError as UpstackError
     from upstack_pandas._errors import ValidationError as ValidationError
+    from upstack_pandas._profiles import profiles as profiles
     from upstack_pandas._readers import read_attribution as read_attribution
     from upstack_pandas._readers import read_channel_details as read_channel_details
     from upstack_pandas._readers import read_cohorts as read_cohorts
@@ -138,6 +146,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from upstack_pandas.catalog import filters as filters
     from upstack_pandas.catalog import measures as measures
     from upstack_pandas.dashboards import DashboardView as DashboardView
+    from upstack_pandas.datasets import read_dataset as read_dataset
+    from upstack_pandas.datasets import sync as sync
     from upstack_pandas.metadata import read_parquet as read_parquet
     from upstack_pandas.plotting import attribution_chart as attribution_chart
     from upstack_pandas.plotting import cohort_heatmap as cohort_heatmap

@@ -69,6 +69,10 @@ class Client:
     api_key, pixel_id, base_url : str, optional
         Override the environment (``UPSTACK_API_KEY``, ``UPSTACK_PIXEL_ID``,
         ``UPSTACK_BASE_URL``) and the config file (``~/.upstackrc``).
+    profile : str, optional
+        A section of the config file (``"store-eu"``; see :func:`upstack_pandas.profiles`);
+        its values win over the environment variables. Default: ``$UPSTACK_PROFILE``, else
+        ``[default]``.
     timeout : float or (float, float)
         Seconds to wait for a connection and for each read (or a ``(connect, read)`` pair);
         positive and finite.
@@ -98,6 +102,7 @@ class Client:
         pixel_id: str | None = None,
         base_url: str | None = None,
         *,
+        profile: str | None = None,
         timeout: float = 30.0,
         max_retries: int | RetryPolicy = _DEFAULT_RETRY,
         cache: bool
@@ -109,7 +114,9 @@ class Client:
         session: requests.Session | None = None,
         progress: bool | None = None,
     ) -> None:
-        settings = resolve_settings(api_key, pixel_id, base_url)
+        settings = resolve_settings(api_key, pixel_id, base_url, profile=profile)
+        #: The config-file profile this client was built from (None: not chosen by name).
+        self.profile: str | None = profile
         self._api_key = settings.api_key
         register_secret(self._api_key)
         self.pixel_id: str = settings.pixel_id

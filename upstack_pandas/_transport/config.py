@@ -109,11 +109,14 @@ def where_credentials_are_looked_for(environ: Mapping[str, str] | None = None) -
     )
 
 
-def _read_config_file(env: Mapping[str, str]) -> tuple[dict[str, str], str]:
+def _read_config_file(
+    env: Mapping[str, str], profile_arg: str | None = None
+) -> tuple[dict[str, str], str]:
     path = config_path(env)
-    profile = env.get(ENV_PROFILE) or DEFAULT_SECTION
+    profile = profile_arg or env.get(ENV_PROFILE) or DEFAULT_SECTION
+    origin = "the profile= argument" if profile_arg else ENV_PROFILE
     if not path.is_file():
-        if env.get(ENV_CONFIG) or env.get(ENV_PROFILE):
+        if env.get(ENV_CONFIG) or env.get(ENV_PROFILE) or profile_arg:
             raise ConfigurationError(
                 f"config file {path} does not exist. {where_credentials_are_looked_for(env)}"
             )
@@ -128,7 +131,7 @@ def _read_config_file(env: Mapping[str, str]) -> tuple[dict[str, str], str]:
         ) from None
     if profile != DEFAULT_SECTION and not parser.has_section(profile):
         raise ConfigurationError(
-            f"profile [{profile}] (from {ENV_PROFILE}) is not in {path}; sections there: "
+            f"profile [{profile}] (from {origin}) is not in {path}; sections there: "
             f"{', '.join(parser.sections()) or 'none'}"
         )
     values: dict[str, str] = {}
@@ -213,6 +216,7 @@ def resolve_settings(
     base_url: str | None = None,
     *,
     environ: Mapping[str, str] | None = None,
+    profile: str | None = None,
 ) -> Settings:
     """Resolve and validate connection settings.
 
@@ -222,6 +226,11 @@ def resolve_settings(
         Explicit values; they win over the environment and the config file.
     environ : mapping, optional
         Environment to read (default ``os.environ``); for tests.
+    profile : str, optional
+        Read this section of the config file (over ``[default]``) instead of
+        ``$UPSTACK_PROFILE``'s; a named profile also wins over the ``UPSTACK_API_KEY``,
+        ``UPSTACK_PIXEL_ID`` and ``UPSTACK_BASE_URL`` variables (only explicit values win
+        over it), so a key of one pixel is never paired with another pixel's id.
 
     Returns
     -------
@@ -233,6 +242,10 @@ def resolve_settings(
         When a value is missing or invalid; the message lists where credentials are looked for.
     """
     env = os.environ if environ is None else environ
+    if profile is not None and (not isinstance(profile, str) or not profile.strip()):
+        raise ConfigurationError(
+            f"profile must be the name of a section of {config_path(env)}, not {profile!r}"
+        )
     explicit = {"api_key": api_key, "pixel_id": pixel_id, "base_url": base_url}
     env_names = {"api_key": ENV_API_KEY, "pixel_id": ENV_PIXEL_ID, "base_url": ENV_BASE_URL}
     values: dict[str, str] = {}
@@ -240,10 +253,10 @@ def resolve_settings(
     for name, value in explicit.items():
         if value is not None and str(value).strip():
             values[name], sources[name] = str(value).strip(), "argument"
-        elif env.get(env_names[name], "").strip():
+        elif profile is None and env.get(env_names[name], "").strip():
             values[name], sources[name] = env[env_names[name]].strip(), env_names[name]
     if len(values) < 3:
-        file_values, label = _read_config_file(env)
+        file_values, label = _read_config_file(env, profile.strip() if profile else None)
         for name in explicit:
             if name not in values and file_values.get(name):
                 values[name], sources[name] = file_values[name], label

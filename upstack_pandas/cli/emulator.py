@@ -26,6 +26,8 @@ examples:
   upstack-pandas emulator                       # http://127.0.0.1:8765, seed 7, now = today
   upstack-pandas emulator --port 0 --now 2026-11-26T12:00:00Z
   upstack-pandas emulator --data ./my-shop      # serve orders.csv [+ sessions, ad spend]
+  upstack-pandas emulator --pixels 3 --print-upstackrc > emulator.upstackrc
+                                                # 3 pixels, one key and profile each
 """
 DEFAULT_PORT = 8765
 
@@ -60,6 +62,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         type=Path,
         help="keep dashboard views in this SQLite file across restarts (default: in memory)",
+    )
+    parser.add_argument(
+        "--pixels",
+        type=int,
+        default=2,
+        metavar="N",
+        help="serve N pixels, each with its own key and data (default 2)",
+    )
+    parser.add_argument(
+        "--print-upstackrc",
+        action="store_true",
+        help="print a ready .upstackrc (one profile per pixel: [pixel-1], [pixel-2]...) on "
+        "stdout instead of the banner (which goes to stderr); point UPSTACK_CONFIG at it",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log requests to stderr")
 
@@ -129,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     """Start serving on 127.0.0.1, prepare the data, print how to connect, serve until Ctrl-C."""
     try:
         from upstack_pandas.emulator.engine.errors import DataLoadError
-        from upstack_pandas.emulator.http.server import Emulator
+        from upstack_pandas.emulator.http.server import Emulator, pixel_ids
     except ImportError as exc:
         raise CommandError(
             f"the emulator needs the 'emulator' extra ({exc.name} is missing): "
@@ -137,8 +152,15 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     if args.data is not None and not args.data.is_dir():
         raise CommandError(f"--data {args.data}: not a directory")
+    if args.pixels < 1:
+        raise CommandError(f"--pixels {args.pixels}: give at least 1")
     emu = Emulator(
-        seed=args.seed, now=args.now, data_dir=args.data, port=args.port, persist=args.persist
+        seed=args.seed,
+        now=args.now,
+        data_dir=args.data,
+        port=args.port,
+        persist=args.persist,
+        pixels=pixel_ids(args.pixels),
     )
     try:
         emu.start()  # bind first: a busy port fails before seconds of data preparation
@@ -161,7 +183,12 @@ def run(args: argparse.Namespace) -> int:
         except (DataLoadError, ValueError, OSError) as exc:
             raise CommandError(f"cannot prepare the data: {exc}") from None
         data = f"{source}, now {backend.now.isoformat()}"
-        print(_banner(emu.url, emu.api_key, emu.pixel_id, data), flush=True)
+        banner = _banner(emu.url, emu.api_key, emu.pixel_id, data)
+        if getattr(args, "print_upstackrc", False):
+            print(banner, file=sys.stderr, flush=True)
+            print(emu.upstackrc(), end="", flush=True)
+        else:
+            print(banner, flush=True)
         while emu.running:
             time.sleep(0.2)
     except KeyboardInterrupt:

@@ -46,6 +46,7 @@ examples:
   upstack-pandas query --measures orders.gross_revenue --granularity none \\
       --filter '{"field": "orders.customer_type", "op": "equals", "value": "new_customer"}'
   upstack-pandas query --emulator --measures meta.cpm --out cpm.csv
+  upstack-pandas query --profile store-eu,store-us --measures orders.orders --out both.parquet
 """
 #: File suffixes --out understands.
 WRITERS = (".parquet", ".pq", ".csv")
@@ -125,6 +126,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--refresh", action="store_true", help="skip the cache and ask the server again"
     )
     parser.add_argument(
+        "--profile",
+        "-p",
+        type=split_list,
+        metavar="LIST",
+        help="profile(s) of ~/.upstackrc to use (comma-separated; see 'upstack_pandas.profiles()'); "
+        "with several, the rows get a leading 'pixel' index level (default: $UPSTACK_PROFILE "
+        "or [default])",
+    )
+    parser.add_argument(
         "--emulator",
         action="store_true",
         help="query an embedded emulator (synthetic data, seed 7) instead of the API",
@@ -151,6 +161,24 @@ def _check_out(out: Path | None) -> None:
             f"--out {out}: unknown file type {out.suffix or '(none)'!r}; "
             "use a .parquet or .csv file name"
         )
+
+
+@contextlib.contextmanager
+def _profile_clients(names: list[str]) -> Iterator[list[Client]]:
+    from upstack_pandas._errors import ConfigurationError
+    from upstack_pandas._transport.client import Client
+
+    clients: list[Client] = []
+    try:
+        for name in names:
+            try:
+                clients.append(Client(profile=name))
+            except ConfigurationError as exc:
+                raise CommandError(f"--profile {name}: {one_line(exc)}") from None
+        yield clients
+    finally:
+        for client in clients:
+            client.close()
 
 
 @contextlib.contextmanager
@@ -184,6 +212,46 @@ def _write(df: pd.DataFrame, out: Path) -> None:
             df.upstack.to_parquet(out)
 
 
+def _read(args: argparse.Namespace, filters: Any, clients: list[Client]) -> pd.DataFrame:
+    import pandas as pd
+
+    from upstack_pandas import metadata
+    from upstack_pandas._readers import read_upstack
+
+    frames = [
+        read_upstack(
+            args.measures,
+            args.start,
+            args.end,
+            granularity=args.granularity,
+            dimensions=args.dimensions or None,
+            filters=filters,
+            compare=args.compare,
+            timezone=args.timezone,
+            client=client,
+            refresh=args.refresh,
+        )
+        for client in clients
+    ]
+    if len(frames) == 1:
+        return frames[0]
+    pixels = [client.pixel_id for client in clients]
+    if len(set(pixels)) < len(pixels):
+        raise CommandError("--profile: two of the profiles are the same pixel")
+    combined = pd.concat(frames, keys=pixels, names=["pixel"])
+    meta = dict(frames[0].attrs.get("upstack") or {})
+    if meta:  # the catalog entries stay; one pixel's totals and request would mislead
+        meta["request"] = {**meta.get("request", {}), "pixelId": None}
+        meta["measures"] = {
+            mid: {k: (None if k in metadata.DETAIL_FIELDS else v) for k, v in entry.items()}
+            for mid, entry in meta.get("measures", {}).items()
+        }
+        meta["compare"] = None
+        meta["pixels"] = pixels
+        combined.attrs = {"upstack": meta}
+    return combined
+
+
 def run(args: argparse.Namespace) -> int:
     """Validate the options, run the query, then print the frame or write ``--out``.
 
@@ -201,21 +269,18 @@ def run(args: argparse.Namespace) -> int:
     _check_out(args.out)
     if not args.measures:
         raise CommandError("--measures: give at least one measure id or title")
-    with _client(args.emulator) as client, library_errors():
-        from upstack_pandas._readers import read_upstack
-
-        df = read_upstack(
-            args.measures,
-            args.start,
-            args.end,
-            granularity=args.granularity,
-            dimensions=args.dimensions or None,
-            filters=filters,
-            compare=args.compare,
-            timezone=args.timezone,
-            client=client,
-            refresh=args.refresh,
-        )
+    profiles = getattr(args, "profile", None)
+    if profiles is not None and args.emulator:
+        raise CommandError("--profile and --emulator exclude each other; give one")
+    if profiles is not None and not profiles:
+        raise CommandError("--profile: give at least one profile name")
+    with contextlib.ExitStack() as stack:
+        if profiles:
+            clients = stack.enter_context(_profile_clients(profiles))
+        else:
+            clients = [stack.enter_context(_client(args.emulator))]
+        stack.enter_context(library_errors())
+        df = _read(args, filters, clients)
     if args.out is not None:
         _write(df, args.out)
         print(f"Wrote {len(df)} rows x {df.shape[1]} measures to {path_label(args.out)}")

@@ -1,7 +1,7 @@
 """Fault injection for client tests: error statuses, latency, drops, broken bodies.
 
-A :class:`Fault` targets one API path (``/db-mgmt/api/query``) or every path (``"*"``), for
-the next ``count`` matching requests or until cleared. :class:`FaultMiddleware` wraps the API
+A :class:`Fault` targets one API path (``/db-mgmt/api/query``) or every path (``"*"``),
+optionally only the requests of one pixel (``x-pixel-id``), for the next ``count`` matching requests or until cleared. :class:`FaultMiddleware` wraps the API
 app and applies them; the control endpoints (``/_emulator/faults``) and ``Emulator.inject``
 feed the same :class:`FaultInjector`.
 
@@ -74,6 +74,8 @@ class Fault:
         The wait of a ``latency`` fault.
     count : int, optional
         How many matching requests it affects; None = until cleared.
+    pixel_id : str, optional
+        Only requests whose ``x-pixel-id`` header is this pixel (default: every pixel).
     id : str
         Assigned when created; shown by ``GET /_emulator/faults``.
     """
@@ -84,6 +86,7 @@ class Fault:
     retry_after: int | None = None
     latency_ms: int = 0
     count: int | None = None
+    pixel_id: str | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     def __post_init__(self) -> None:
@@ -106,6 +109,7 @@ class Fault:
             retry_after=body.get("retryAfter"),
             latency_ms=body.get("latencyMs", 0),
             count=body.get("count"),
+            pixel_id=body.get("pixelId"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -118,11 +122,12 @@ class Fault:
             "retryAfter": self.retry_after,
             "latencyMs": self.latency_ms,
             "count": self.count,
+            "pixelId": self.pixel_id,
         }
 
-    def matches(self, path: str) -> bool:
-        """Return whether the fault applies to a request for ``path``."""
-        return self.path in ("*", path)
+    def matches(self, path: str, pixel_id: str | None = None) -> bool:
+        """Return whether the fault applies to a request for ``path`` (and ``pixel_id``)."""
+        return self.path in ("*", path) and self.pixel_id in (None, pixel_id)
 
 
 class FaultInjector:
@@ -153,14 +158,16 @@ class FaultInjector:
         with self._lock:
             return list(self._faults)
 
-    def take(self, path: str) -> list[Fault]:
-        """Return the faults a request for ``path`` gets, consuming one of each count."""
+    def take(self, path: str, pixel_id: str | None = None) -> list[Fault]:
+        """Return the faults a request for ``path`` (of ``pixel_id``) gets, consuming counts."""
         chosen: list[Fault] = []
         with self._lock:
             terminal_taken = False
             kept: list[Fault] = []
             for fault in self._faults:
-                applies = fault.matches(path) and (fault.kind == "latency" or not terminal_taken)
+                applies = fault.matches(path, pixel_id) and (
+                    fault.kind == "latency" or not terminal_taken
+                )
                 if applies:
                     chosen.append(fault)
                     terminal_taken = terminal_taken or fault.kind != "latency"
@@ -201,7 +208,7 @@ class FaultMiddleware:
         self._sleep = sleep
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        faults = self.injector.take(environ.get("PATH_INFO", ""))
+        faults = self.injector.take(environ.get("PATH_INFO", ""), environ.get("HTTP_X_PIXEL_ID"))
         delay = self.latency_ms + sum(f.latency_ms for f in faults if f.kind == "latency")
         if delay:
             self._sleep(delay / 1000)

@@ -60,6 +60,7 @@ __all__ = [
     "Emulator",
     "default_keys",
     "derive_key",
+    "pixel_ids",
 ]
 
 logger = logging.getLogger("upstack_pandas.emulator")
@@ -84,11 +85,33 @@ def derive_key(name: str) -> str:
     return "upstack_" + hashlib.sha256(f"upstack-pandas-emulator:{name}".encode()).hexdigest()[:40]
 
 
+def pixel_ids(count: int) -> list[str]:
+    """Return ``count`` deterministic pixel ids: the demo pixel, the second one, then derived.
+
+    Parameters
+    ----------
+    count : int
+        How many (at least 1).
+
+    Returns
+    -------
+    list of str
+        UUID-shaped ids; the same ``count`` always gives the same list.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"the pixel count must be a positive integer, not {count!r}")
+    ids = [DEMO_PIXEL_ID, SECOND_PIXEL_ID][:count]
+    for i in range(len(ids), count):
+        h = hashlib.sha256(f"upstack-pandas-emulator-pixel:{i}".encode()).hexdigest()
+        ids.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}")
+    return ids
+
+
 def default_keys(pixel_ids: Sequence[str]) -> list[KeySpec]:
     """Return the default keys: a full-scope ``demo`` key and restricted ones for tests.
 
     ``demo`` (all scopes, first pixel), ``other_pixel`` (all scopes, second pixel, when there
-    is one), ``analytics_read``, ``dashboards_read``, ``dashboards_write``, ``measures_only``
+    is one), ``pixel3``, ``pixel4``... (all scopes, one per further pixel), ``analytics_read``, ``dashboards_read``, ``dashboards_write``, ``measures_only``
     (no scope), ``legacy_db_query``, ``legacy_attribution_query``, ``revoked`` and ``expired``.
     """
     first = (pixel_ids[0],)
@@ -108,6 +131,8 @@ def default_keys(pixel_ids: Sequence[str]) -> list[KeySpec]:
     keys = [KeySpec(derive_key(n), first, scopes, name=n) for n, scopes in scoped.items()]
     if len(pixel_ids) > 1:
         keys.append(KeySpec(derive_key("other_pixel"), (pixel_ids[1],), name="other_pixel"))
+    for i, pixel in enumerate(pixel_ids[2:], start=3):
+        keys.append(KeySpec(derive_key(f"pixel{i}"), (pixel,), name=f"pixel{i}"))
     keys.append(KeySpec(derive_key("revoked"), first, name="revoked", revoked=True))
     expired_at = datetime(2020, 1, 1, tzinfo=UTC)
     keys.append(KeySpec(derive_key("expired"), first, name="expired", expires_at=expired_at))
@@ -486,8 +511,8 @@ class Emulator:
         -------
         Client
         """
-        from upstack_pandas._transport.client import Client
         from upstack_pandas._transport.cache_policy import CachePolicy
+        from upstack_pandas._transport.client import Client
 
         kwargs.setdefault("api_key", self.api_key)
         kwargs.setdefault("pixel_id", self.pixel_id)
@@ -524,6 +549,47 @@ class Emulator:
         if made is not None:
             made[1]()  # rmtree, once
 
+    def pixel_key(self, pixel_id: str) -> str:
+        """Return a usable key of ``pixel_id``: the first active one with ``analytics:read``.
+
+        Raises
+        ------
+        KeyError
+            When no active key may read that pixel.
+        """
+        from upstack_pandas.emulator.http.auth import expand_scopes
+
+        for spec in self.key_specs:
+            if (
+                pixel_id in spec.pixel_ids
+                and not spec.revoked
+                and spec.expires_at is None
+                and "analytics:read" in expand_scopes(spec.scopes)
+            ):
+                return spec.key
+        raise KeyError(f"no active key with analytics:read for pixel {pixel_id!r}")
+
+    def upstackrc(self, prefix: str = "pixel-") -> str:
+        """Return a ready ``.upstackrc``: ``[default]`` with the URL, one profile per pixel.
+
+        Profiles are ``[pixel-1]``, ``[pixel-2]``... in pixel order, each with the pixel's key
+        (:meth:`pixel_key`) and id; ``Client(profile="pixel-2")`` then reads the second pixel.
+        The text holds raw emulator keys: write it to a file only you can read (``chmod 600``).
+        """
+        lines = [
+            f"# upstack-pandas emulator at {self.url}: one profile per pixel",
+            "[default]",
+            f"base_url = {self.url}",
+        ]
+        for i, pixel in enumerate(self.pixel_ids, start=1):
+            lines += [
+                "",
+                f"[{prefix}{i}]",
+                f"api_key = {self.pixel_key(pixel)}",
+                f"pixel_id = {pixel}",
+            ]
+        return "\n".join(lines) + "\n"
+
     def headers(self, key: str = "demo", pixel_id: str | None = None) -> dict[str, str]:
         """Return auth headers for the named key (``emu.keys``) and pixel (default first)."""
         return {"x-api-key": self.keys[key], "x-pixel-id": pixel_id or self.pixel_id}
@@ -541,12 +607,16 @@ class Emulator:
         retry_after: int | None = None,
         latency_ms: int = 0,
         count: int | None = None,
+        pixel_id: str | None = None,
     ) -> Fault:
-        """Inject a fault (see :mod:`upstack_pandas.emulator.http.faults`) and return it."""
+        """Inject a fault (see :mod:`upstack_pandas.emulator.http.faults`) and return it.
+
+        ``pixel_id`` limits it to the requests of one pixel (default: every pixel).
+        """
         fault = (
             kind
             if isinstance(kind, Fault)
-            else Fault(kind, path, status, retry_after, latency_ms, count)
+            else Fault(kind, path, status, retry_after, latency_ms, count, pixel_id)
         )
         return self.injector.add(fault)
 

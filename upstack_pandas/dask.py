@@ -1,0 +1,220 @@
+"""Dask readers: ``read_upstack`` as a lazy Dask DataFrame, one partition per pixel and month.
+
+Needs the ``dask`` extra (``pip install 'upstack-pandas[dask]'``). Building the frame sends one
+request, the measures catalog (``GET /db-mgmt/api/measures``, with the first profile), to turn
+titles into ids and check the dimensions; the meta (columns and dtypes) is then built from the
+request alone, and no data is fetched until the frame is computed. The task graph holds profile
+names, never keys: each worker builds the profile's ``Client`` itself, from its own environment
+and config file (which must therefore be visible to the workers), and keeps it for its next
+partitions. See ``docs/dask.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from upstack_pandas._profiles import ProfilesArg, normalise_profiles
+from upstack_pandas.datasets.fetch import client_for, detach, fetch_frame, meta_frame
+from upstack_pandas.datasets.plan import (
+    SYNC_GRANULARITIES,
+    DatasetRequest,
+    Window,
+    check_pixel_id,
+    month_windows,
+)
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+
+    from upstack_pandas._query.checks import DateLike
+
+__all__ = ["read_upstack", "sync"]
+
+
+def _require_dask() -> Any:
+    try:
+        import dask.dataframe as dd
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise ImportError(
+            f"upstack_pandas.dask needs the 'dask' extra ({exc.name} is missing): "
+            "pip install 'upstack-pandas[dask]'"
+        ) from None
+    return dd
+
+
+@dataclass(frozen=True)
+class PartitionSpec:
+    """One partition of the frame: a pixel's month, named by profile (no credential)."""
+
+    profile: str | None
+    request: DatasetRequest
+    window: Window
+
+
+def read_partition(spec: PartitionSpec) -> pd.DataFrame:
+    """Fetch one partition (runs in the worker; the worker resolves the profile itself).
+
+    Parameters
+    ----------
+    spec : PartitionSpec
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``dt``; columns ``pixel``, the dimensions, the measures (the frame's meta).
+    """
+    request = spec.request
+    try:
+        frame = fetch_frame(client_for(spec.profile), request, spec.window)
+    except Exception as exc:  # it travels back to the client: without the request in its chain
+        raise detach(exc) from None
+    if request.dimensions:
+        frame = frame.reset_index(level=list(request.dimensions))
+    frame.insert(0, "pixel", spec.window.pixel_id)
+    meta = meta_frame(request, pixel_column=True)
+    return frame[list(meta.columns)].astype(meta.dtypes.to_dict())
+
+
+def read_upstack(
+    measures: str | Sequence[str],
+    start: DateLike,
+    end: DateLike | None = None,
+    *,
+    granularity: str = "day",
+    dimensions: str | Sequence[str] | None = None,
+    filters: Any = None,
+    timezone: str | None = None,
+    order_settings: Mapping[str, Any] | None = None,
+    profiles: ProfilesArg = None,
+) -> dd.DataFrame:
+    """Read measures over time as a lazy Dask DataFrame, one partition per pixel and month.
+
+    Parameters
+    ----------
+    measures : str or list of str
+        Measure ids or catalog titles.
+    start, end : date-like
+        First and last day, inclusive, in ``timezone`` (``end`` defaults to today).
+    granularity : {"day", "hour", "minute", "second", "month"}
+        Bucket size (buckets must not straddle months).
+    dimensions : str or list of str, optional
+        Dimension ids; they are columns (Dask has no MultiIndex).
+    filters : dict or list of dict, optional
+        Canonical filter, as for :func:`upstack_pandas.read_upstack`.
+    timezone : str, optional
+        IANA timezone (default ``"UTC"``).
+    order_settings : dict, optional
+        Query-level order settings.
+    profiles : str or list of str, optional
+        Config-file profiles, one per pixel (default: the default settings, as each worker
+        resolves them).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        Index ``dt`` (``datetime64[us, <timezone>]``); columns ``pixel``, the dimensions
+        (strings) and one ``float64`` column per measure: the dtypes of
+        :func:`upstack_pandas.read_upstack`. Partitions are ordered by pixel, then month; the
+        divisions are known when there is one pixel (months do not overlap), unknown
+        otherwise. No compare period and no totals (use the pandas reader for those).
+
+    Raises
+    ------
+    ValueError, TypeError
+        For invalid arguments, before anything is sent.
+    upstack_pandas.UpstackError
+        When the catalog cannot be read (at build time) or a partition fails (at compute
+        time).
+
+    Examples
+    --------
+    >>> import upstack_pandas.dask as upd
+    >>> ddf = upd.read_upstack("orders.orders", "2024-01-01", "2026-10-31",
+    ...                        profiles=["store-eu", "store-us"])  # doctest: +SKIP
+    >>> ddf.groupby("pixel")["orders.orders"].sum().compute()  # doctest: +SKIP
+    """
+    dd = _require_dask()
+    from upstack_pandas._query.checks import check_timezone
+    from upstack_pandas._query.models import Query
+    from upstack_pandas._transport.client import Client
+    from upstack_pandas._transport.config import resolve_settings
+    from upstack_pandas.catalog import get_catalog
+
+    if granularity not in SYNC_GRANULARITIES:
+        raise ValueError(
+            f"granularity={granularity!r}: the Dask reader cuts the range into calendar months, "
+            f"so use one of {', '.join(SYNC_GRANULARITIES)}"
+        )
+    tz = check_timezone(timezone)
+    query = Query.build(
+        measures, start, end, granularity=granularity, dimensions=dimensions,
+        filters=filters, compare=False, timezone=tz, order_settings=order_settings,
+    )  # fmt: skip
+    names = normalise_profiles(profiles)
+    pixels = [check_pixel_id(resolve_settings(profile=n).pixel_id) for n in names]
+    if len(set(pixels)) < len(pixels):
+        raise ValueError(f"two of the profiles are the same pixel: {pixels}")
+    with Client(profile=names[0], cache=False) as probe:  # the one build-time request
+        catalog = get_catalog(probe)
+    ids = catalog.resolve(query.measures, context="query")
+    catalog.check_dimensions(query.dimensions, ids)
+    request = DatasetRequest(
+        measures=ids, granularity=query.granularity, dimensions=query.dimensions,
+        filters=query.filters, timezone=tz, order_settings=query.order_settings,
+    )  # fmt: skip
+    months = month_windows(*query.range)
+    specs = [
+        PartitionSpec(name, request, Window(pixel, period, lo, hi))
+        for name, pixel in zip(names, pixels, strict=True)
+        for period, lo, hi in months
+    ]
+    divisions: tuple[Any, ...] | None = None
+    if len(pixels) == 1:
+        bounds = [pd.Timestamp(lo).tz_localize(tz) for _, lo, _ in months]
+        last = pd.Timestamp(months[-1][2] + _dt.timedelta(days=1)).tz_localize(tz)
+        divisions = (*bounds, last - pd.Timedelta(microseconds=1))
+    import dask
+
+    # keep the pandas reader's string dtype (``str``), not Dask's ``string[pyarrow]``
+    with dask.config.set({"dataframe.convert-string": False}):
+        frame = dd.from_map(
+            read_partition,
+            specs,
+            meta=meta_frame(request, pixel_column=True),
+            divisions=divisions,
+            label="read-upstack",
+            enforce_metadata=False,
+        )
+    return frame  # type: ignore[no-any-return]
+
+
+def sync(*args: Any, scheduler: Any = None, **kwargs: Any) -> Any:
+    """:func:`upstack_pandas.sync` with ``scheduler=`` (e.g. a ``distributed.Client``).
+
+    Parameters
+    ----------
+    *args, **kwargs
+        As for :func:`upstack_pandas.sync`.
+    scheduler : distributed.Client, Executor, "threads" or "sync", optional
+        Where the windows are fetched and written (default: the current ``distributed``
+        client when there is one, else threads here).
+
+    Returns
+    -------
+    upstack_pandas.datasets.SyncSummary
+    """
+    from upstack_pandas.datasets import sync as run
+
+    if scheduler is None:
+        try:
+            from distributed import get_client
+
+            scheduler = get_client()
+        except (ImportError, ValueError):
+            scheduler = None
+    return run(*args, scheduler=scheduler, **kwargs)
