@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pytest
 
+from upstack_pandas.dashboards import Dashboards
+
 if TYPE_CHECKING:
     from upstack_pandas.emulator.http.server import Emulator
 
@@ -119,7 +121,7 @@ def _docs_environment(
     monkeypatch.chdir(work)
 
     admin = emulator.client(cache=False)
-    views_before = set(admin.dashboards.list().index)
+    views_before = set(Dashboards(admin).list().index)
     up.set_default_client(None)
     try:
         with pd.option_context(
@@ -132,8 +134,8 @@ def _docs_environment(
         up.set_default_client(None)
         plt.close("all")
         emulator.clear_faults()
-        for view_id in set(admin.dashboards.list().index) - views_before:
-            admin.dashboards.delete(view_id)
+        for view_id in set(Dashboards(admin).list().index) - views_before:
+            Dashboards(admin).delete(view_id)
         admin.close()
 
 

@@ -26,6 +26,7 @@ import requests
 
 import upstack_pandas as up
 from upstack_pandas import RetryPolicy
+from upstack_pandas.dashboards import Dashboards
 from upstack_pandas.emulator.http.server import Emulator
 
 QUERY = "/db-mgmt/api/query"
@@ -121,7 +122,7 @@ class Reader:
 
 
 def _views(client: up.Client) -> pd.DataFrame:
-    return client.dashboards.list().drop(columns=["createdAt", "updatedAt"], errors="ignore")
+    return Dashboards(client).list().drop(columns=["createdAt", "updatedAt"], errors="ignore")
 
 
 READERS = [
@@ -415,7 +416,7 @@ def test_a_dashboard_write_answered_with_the_wrong_shape_may_have_been_applied(
 ) -> None:
     _mangle_once(views, VIEWS, b'{"dashboardView": {"name": "no id"}}')
     with pytest.raises(up.TransportError) as info:
-        views.dashboards.create("robust-shape", CONFIG)
+        Dashboards(views).create("robust-shape", CONFIG)
     assert "'id'" in str(info.value) and "may have been applied" in str(info.value)
     assert _named(views, "robust-shape") == 1  # it was: the view exists
 
@@ -552,14 +553,14 @@ def test_a_failure_on_the_second_model_returns_nothing(
 def views(make_client: Callable[..., up.Client]) -> Iterator[up.Client]:
     """A client for dashboard writes; views it leaves behind are deleted."""
     client = make_client()
-    before = set(client.dashboards.list().index)
+    before = set(Dashboards(client).list().index)
     yield client
-    for view_id in set(client.dashboards.list().index) - before:
-        client.dashboards.delete(view_id)
+    for view_id in set(Dashboards(client).list().index) - before:
+        Dashboards(client).delete(view_id)
 
 
 def _named(client: up.Client, name: str) -> int:
-    listed = client.dashboards.list()
+    listed = Dashboards(client).list()
     return int((listed["name"] == name).sum()) if len(listed) else 0
 
 
@@ -572,7 +573,7 @@ def test_create_under_a_dropped_connection_is_not_retried(
     attempts = Attempts(views)
     faults.inject("drop", path=VIEWS, count=1)
     with pytest.raises(up.TransportError) as info:
-        views.dashboards.create("robust-drop", CONFIG)
+        Dashboards(views).create("robust-drop", CONFIG)
     assert attempts.calls.count(("POST", VIEWS)) == 1
     assert "may have been applied" in str(info.value)
     assert _named(views, "robust-drop") == 0  # the emulator dropped it before storing
@@ -583,7 +584,7 @@ def test_create_under_a_5xx_is_not_retried(faults: Emulator, views: up.Client, s
     attempts = Attempts(views)
     faults.inject("status", path=VIEWS, status=status, count=1)
     with pytest.raises(up.ServerError) as info:
-        views.dashboards.create("robust-5xx", CONFIG)
+        Dashboards(views).create("robust-5xx", CONFIG)
     assert attempts.calls.count(("POST", VIEWS)) == 1
     assert "may have been applied" in str(info.value)
 
@@ -596,7 +597,7 @@ def test_create_under_a_timeout_is_not_retried(
     faults.inject("latency", path=VIEWS, latency_ms=600, count=1)
     try:
         with pytest.raises(up.TransportError):
-            client.dashboards.create("robust-timeout", CONFIG)
+            Dashboards(client).create("robust-timeout", CONFIG)
         assert attempts.calls.count(("POST", VIEWS)) == 1
     finally:
         time.sleep(0.5)  # the emulator finishes the write it was given; the fixture deletes it
@@ -607,7 +608,7 @@ def test_create_under_429_is_retried_once_and_applied_once(
 ) -> None:
     attempts = Attempts(views)
     faults.inject("status", path=VIEWS, status=429, retry_after=0, count=2)
-    view = views.dashboards.create("robust-429", CONFIG)
+    view = Dashboards(views).create("robust-429", CONFIG)
     assert view.name == "robust-429"
     assert attempts.calls.count(("POST", VIEWS)) == 3
     assert _named(views, "robust-429") == 1
@@ -616,33 +617,33 @@ def test_create_under_429_is_retried_once_and_applied_once(
 def test_update_copy_delete_and_build_under_429_are_retried(
     faults: Emulator, views: up.Client
 ) -> None:
-    view = views.dashboards.create("robust-writes", CONFIG)
+    view = Dashboards(views).create("robust-writes", CONFIG)
     path = f"{VIEWS}/{view.id}"
     faults.inject("status", path=path, status=429, retry_after=0, count=1)
-    assert views.dashboards.update(view, name="robust-writes-2").name == "robust-writes-2"
+    assert Dashboards(views).update(view, name="robust-writes-2").name == "robust-writes-2"
     faults.inject("status", path=f"{path}/copy", status=429, retry_after=0, count=1)
-    copy = views.dashboards.copy(view)
+    copy = Dashboards(views).copy(view)
     faults.inject("status", path=f"{VIEWS}/from-preset", status=429, retry_after=0, count=1)
-    built = views.dashboards.build("robust-built", ["orders.orders"])
+    built = Dashboards(views).build("robust-built", ["orders.orders"])
     faults.inject("status", path=f"{VIEWS}/{copy.id}", status=429, retry_after=0, count=1)
-    views.dashboards.delete(copy)
+    Dashboards(views).delete(copy)
     assert not faults.injector.active()
     assert _named(views, "robust-built") == 1
-    assert copy.id not in views.dashboards.list().index
-    views.dashboards.delete(built)
+    assert copy.id not in Dashboards(views).list().index
+    Dashboards(views).delete(built)
 
 
 @pytest.mark.parametrize("method", ["update", "delete", "build", "copy"])
 def test_other_writes_under_a_dropped_connection_are_not_retried(
     faults: Emulator, views: up.Client, method: str
 ) -> None:
-    view = views.dashboards.create("robust-drop-writes", CONFIG)
+    view = Dashboards(views).create("robust-drop-writes", CONFIG)
     attempts = Attempts(views)
     calls: dict[str, tuple[Callable[[], Any], str]] = {
-        "update": (lambda: views.dashboards.update(view, name="x"), f"{VIEWS}/{view.id}"),
-        "delete": (lambda: views.dashboards.delete(view), f"{VIEWS}/{view.id}"),
-        "build": (lambda: views.dashboards.build("y", ["orders.orders"]), f"{VIEWS}/from-preset"),
-        "copy": (lambda: views.dashboards.copy(view), f"{VIEWS}/{view.id}/copy"),
+        "update": (lambda: Dashboards(views).update(view, name="x"), f"{VIEWS}/{view.id}"),
+        "delete": (lambda: Dashboards(views).delete(view), f"{VIEWS}/{view.id}"),
+        "build": (lambda: Dashboards(views).build("y", ["orders.orders"]), f"{VIEWS}/from-preset"),
+        "copy": (lambda: Dashboards(views).copy(view), f"{VIEWS}/{view.id}/copy"),
     }
     call, path = calls[method]
     faults.inject("drop", path=path, count=1)
@@ -662,16 +663,16 @@ def test_a_write_that_cannot_connect_is_retried(emulator: Emulator) -> None:
     )
     attempts = Attempts(client)
     with pytest.raises(up.TransportError) as info:
-        client.dashboards.create("never", CONFIG)
+        Dashboards(client).create("never", CONFIG)
     assert attempts.calls.count(("POST", VIEWS)) == 3
     assert "may have been applied" not in str(info.value)
     client.close()
 
 
 def test_dashboard_reads_are_retried_after_drop(faults: Emulator, views: up.Client) -> None:
-    view = views.dashboards.create("robust-read", CONFIG)
+    view = Dashboards(views).create("robust-read", CONFIG)
     faults.inject("drop", path=f"{VIEWS}/{view.id}", count=1)
-    assert views.dashboards.get(view).id == view.id
+    assert Dashboards(views).get(view).id == view.id
 
 
 def closed_port() -> int:
@@ -713,9 +714,9 @@ class NoRequests:
         (lambda c: up.read_cohorts(granularity="day", client=c), "granularity"),
         (lambda c: up.read_channel_details(level="galaxy", client=c), "level"),
         (lambda c: up.read_channel_details(page_size=0, client=c), "page_size"),
-        (lambda c: c.dashboards.create("", CONFIG), "name"),
-        (lambda c: c.dashboards.update("some-id"), "at least one"),
-        (lambda c: c.dashboards.build("n", ["orders.nope"]), "closest"),
+        (lambda c: Dashboards(c).create("", CONFIG), "name"),
+        (lambda c: Dashboards(c).update("some-id"), "at least one"),
+        (lambda c: Dashboards(c).build("n", ["orders.nope"]), "closest"),
     ],
 )
 def test_bad_input_is_refused_before_any_request(

@@ -27,7 +27,7 @@ import upstack_pandas as up
 from upstack_pandas import RetryPolicy
 from upstack_pandas._redact import KEY_PREFIX, mask_key
 from upstack_pandas.cli import main as cli_main
-from upstack_pandas.dashboards import to_dashboard
+from upstack_pandas.dashboards import Dashboards, to_dashboard
 from upstack_pandas.emulator.http.server import Emulator
 
 QUERY = "/db-mgmt/api/query"
@@ -130,11 +130,11 @@ def test_a_whole_session_never_shows_the_key(
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        client = emu.client(cache=str(cache_dir), max_retries=FAST, timeout=2)
+        client = emu.client(cache=str(cache_dir), max_retries=FAST, timeout=15)
         ev.texts += [
             repr(client),
             str(client),
-            repr(client.dashboards),
+            repr(Dashboards(client)),
             repr(up.cache.info(client)),
         ]
 
@@ -211,7 +211,7 @@ def test_a_whole_session_never_shows_the_key(
         emu.clear_faults()
         ev.expect(up.ValidationError, lambda: client.post(QUERY, {"measures": []}))
         ev.expect(
-            up.NotFound, lambda: client.dashboards.get("00000000-0000-4000-8000-000000000000")
+            up.NotFound, lambda: Dashboards(client).get("00000000-0000-4000-8000-000000000000")
         )
 
         revoked = emu.client(api_key=other_keys["revoked"], cache=str(cache_dir), max_retries=FAST)
@@ -220,7 +220,7 @@ def test_a_whole_session_never_shows_the_key(
         no_scope = emu.client(api_key=other_keys["measures_only"], cache=False, max_retries=FAST)
         ev.expect(up.PermissionDenied, lambda: up.read_upstack("orders.orders", client=no_scope))
         read_only = emu.client(api_key=other_keys["dashboards_read"], cache=False)
-        ev.expect(up.PermissionDenied, lambda: read_only.dashboards.create("x", {"widgets": []}))
+        ev.expect(up.PermissionDenied, lambda: Dashboards(read_only).create("x", {"widgets": []}))
         ev.expect(
             up.ConfigurationError,
             lambda: emu.client(
@@ -230,20 +230,20 @@ def test_a_whole_session_never_shows_the_key(
         ev.expect(up.ConfigurationError, lambda: up.Client(key[:-1] + " x", "p", emu.url))
 
         # dashboards: writes, a retried write, reads from the cache, errors
-        view = client.dashboards.build("secrets-check", ["orders.orders", "NC ROAS"])
+        view = Dashboards(client).build("secrets-check", ["orders.orders", "NC ROAS"])
         ev.texts += [repr(view), json.dumps(view.to_dict(), default=str)]
         emu.inject("status", path=f"{VIEWS}/{view.id}", status=429, retry_after=0, count=1)
-        view = client.dashboards.update(view, name="secrets-check-2")
-        ev.frames += [client.dashboards.list(), client.dashboards.list(), view.widgets]
-        copy = client.dashboards.copy(view)
+        view = Dashboards(client).update(view, name="secrets-check-2")
+        ev.frames += [Dashboards(client).list(), Dashboards(client).list(), view.widgets]
+        copy = Dashboards(client).copy(view)
         emu.inject("drop", path=f"{VIEWS}/{copy.id}", count=1)
-        ev.expect(up.TransportError, lambda: client.dashboards.delete(copy))
-        client.dashboards.delete(copy)
+        ev.expect(up.TransportError, lambda: Dashboards(client).delete(copy))
+        Dashboards(client).delete(copy)
         ev.texts.append(repr(to_dashboard(ev.frames[0], "secrets-frame", client=client)))
-        for view_id in client.dashboards.list().index:
-            listed = client.dashboards.list()
+        for view_id in Dashboards(client).list().index:
+            listed = Dashboards(client).list()
             if str(listed.loc[view_id, "name"]).startswith("secrets-"):
-                client.dashboards.delete(view_id)
+                Dashboards(client).delete(view_id)
 
         # parquet, both ways
         for i, df in enumerate(ev.frames[:7]):

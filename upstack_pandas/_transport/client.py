@@ -51,7 +51,6 @@ if TYPE_CHECKING:
     from upstack_pandas._transport.cache_policy import CachePolicy
     from upstack_pandas._transport.cache_store import CacheHooks
     from upstack_pandas.catalog import Catalog
-    from upstack_pandas.dashboards import Dashboards
 
 __all__ = ["ApiResponse", "Client", "get_default_client", "set_default_client"]
 
@@ -140,13 +139,6 @@ class Client:
     def api_key_masked(self) -> str:
         """The API key as it may be shown: ``upstack_…a1b2``."""
         return mask_key(self._api_key)
-
-    @property
-    def dashboards(self) -> Dashboards:
-        """Dashboard views of this client's pixel (see :class:`upstack_pandas.dashboards.Dashboards`)."""
-        from upstack_pandas.dashboards import Dashboards
-
-        return Dashboards(self)
 
     @property
     def _cache_location(self) -> str | None:

@@ -1,7 +1,7 @@
 """Dashboard views: list, read, create, update, copy, delete and build them from measures.
 
 The functions here use the default client (``upstack_pandas.get_default_client``, looked up
-at call time) unless given ``client=``; ``client.dashboards`` offers the same operations as
+at call time) unless given ``client=``; ``Dashboards(client)`` offers the same operations as
 methods of a ``Dashboards`` bound to that client::
 
     import upstack_pandas as up

@@ -1,4 +1,4 @@
-"""The dashboard operations of one client: the ``Dashboards`` class behind ``client.dashboards``.
+"""The dashboard operations of one client: the ``Dashboards`` class (``Dashboards(client)``).
 
 The module-level functions of ``upstack_pandas.dashboards`` call the same methods on the
 default client.

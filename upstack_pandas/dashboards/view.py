@@ -57,7 +57,7 @@ PINNED_TITLE = "Pinned"
 class DashboardView:
     """One dashboard view as the API returns it.
 
-    Build it with ``from_dict`` (or get it from ``client.dashboards``); the constructor
+    Build it with ``from_dict`` (or get it from ``Dashboards(client)``); the constructor
     takes the already-parsed fields. The object is frozen, but ``configuration`` is a plain
     ``dict`` (a deep copy of the response): editing it changes nothing on the server until
     you pass it to ``Dashboards.update``.
