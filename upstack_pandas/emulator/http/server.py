@@ -21,6 +21,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from upstack_pandas._version import __version__
 from upstack_pandas.emulator.engine.dashboards import DashboardStore
+from upstack_pandas.emulator.engine.time import to_utc
 from upstack_pandas.emulator.http.auth import ALL_SCOPES, KeyRing, KeySpec
 from upstack_pandas.emulator.http.control import PREFIX, ControlApp
 from upstack_pandas.emulator.http.faults import Fault, FaultInjector, FaultKind, FaultMiddleware
@@ -153,8 +155,17 @@ class _Handler(WSGIRequestHandler):
         level = logging.INFO if type == "info" else logging.WARNING
         logger.log(level, "%s - " + message, self.address_string(), *args)
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header: the emulator's pinned clock when it has one (decision D80)."""
+        clock = getattr(self.server, "clock", None)
+        if timestamp is None and clock is not None:
+            return format_datetime(clock, usegmt=True)
+        return super().date_time_string(timestamp)
+
 
 class _Server(ThreadedWSGIServer):
+    clock: datetime | None = None  # the pinned "now" its Date header reports
+
     def log(self, type: str, message: str, *args: Any) -> None:
         logger.log(logging.ERROR if type == "error" else logging.INFO, message, *args)
 
@@ -291,6 +302,7 @@ class Emulator:
             except BaseException:
                 dashboards.close()
                 raise
+        server.clock = None if self.now is None else to_utc(self.now)
         self._dashboards = dashboards
         ready = threading.Event()
 
