@@ -35,6 +35,10 @@ _LAZY: dict[str, str] = {
     "RateLimited": "upstack_pandas._errors",
     "ServerError": "upstack_pandas._errors",
     "TransportError": "upstack_pandas._errors",
+    "UpstackWarning": "upstack_pandas._errors",
+    "MeasureUnavailableWarning": "upstack_pandas._errors",
+    "FilterNotAppliedWarning": "upstack_pandas._errors",
+    "IncompleteTotalsWarning": "upstack_pandas._errors",
     # catalog and readers
     "measures": "upstack_pandas.catalog",
     "filters": "upstack_pandas.catalog",
@@ -58,6 +62,9 @@ __all__ = [  # pinned by tests/test_exports.py
     "Client",
     "ConfigurationError",
     "DashboardView",
+    "FilterNotAppliedWarning",
+    "IncompleteTotalsWarning",
+    "MeasureUnavailableWarning",
     "NotFound",
     "PermissionDenied",
     "RateLimited",
@@ -65,6 +72,7 @@ __all__ = [  # pinned by tests/test_exports.py
     "ServerError",
     "TransportError",
     "UpstackError",
+    "UpstackWarning",
     "ValidationError",
     "__version__",
     "attribution_chart",
@@ -109,7 +117,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from upstack_pandas._errors import RateLimited as RateLimited
     from upstack_pandas._errors import ServerError as ServerError
     from upstack_pandas._errors import TransportError as TransportError
+    from upstack_pandas._errors import FilterNotAppliedWarning as FilterNotAppliedWarning
+    from upstack_pandas._errors import IncompleteTotalsWarning as IncompleteTotalsWarning
+    from upstack_pandas._errors import MeasureUnavailableWarning as MeasureUnavailableWarning
     from upstack_pandas._errors import UpstackError as UpstackError
+    from upstack_pandas._errors import UpstackWarning as UpstackWarning
     from upstack_pandas._errors import ValidationError as ValidationError
     from upstack_pandas._readers import read_attribution as read_attribution
     from upstack_pandas._readers import read_channel_details as read_channel_details

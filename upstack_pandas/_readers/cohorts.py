@@ -15,7 +15,13 @@ import pandas as pd
 from upstack_pandas._frames import builders as frames
 from upstack_pandas._query.checks import DateLike
 from upstack_pandas._query.models import CohortQuery
-from upstack_pandas._readers.pipeline import DtypesArg, Read, ReadOptions, first_details
+from upstack_pandas._readers.pipeline import (
+    DtypesArg,
+    Read,
+    ReadOptions,
+    default_range,
+    first_details,
+)
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import Client
@@ -45,7 +51,8 @@ def read_cohorts(
         ``orders.customers_cohort``...).
     start, end : str, date, datetime or Timestamp, optional
         First and last day, inclusive, in the query timezone (``"2026-04-01"``,
-        ``datetime.date(2026, 4, 1)``...). Defaults: the last 30 days, ending today.
+        ``datetime.date(2026, 4, 1)``...). Defaults: the last 30 days, ending today on the
+        server's clock (its ``Date`` header; the local clock before any response).
         The range selects cohorts by first-order date.
     granularity : {"month", "week", "year"}
         Cohort and period size.
@@ -83,16 +90,17 @@ def read_cohorts(
     upstack_pandas.UpstackError
         When the API refuses the request or cannot be reached.
     """
-    query = CohortQuery.build(
-        measures,
-        start,
-        end,
-        granularity=granularity,
-        filters=filters,
-        timezone=timezone,
-        order_settings=order_settings,
-    )
+    arguments: dict[str, Any] = {
+        "granularity": granularity,
+        "filters": filters,
+        "timezone": timezone,
+        "order_settings": order_settings,
+    }
+    query = CohortQuery.build(measures, start, end, **arguments)
     read = Read(ReadOptions(client=client, refresh=refresh))
+    server_range = default_range(read, query.timezone) if start is None and end is None else None
+    if server_range is not None and server_range != query.range:
+        query = CohortQuery.build(measures, *server_range, **arguments)
     ids = read.measures(query.measures, context="cohort", dtypes=dtypes)
     query = replace(query, measures=ids)
     body = query.body(read.client.pixel_id)

@@ -24,6 +24,7 @@ from upstack_pandas._readers.pipeline import (
     Read,
     ReadOptions,
     decode_response,
+    default_range,
     first_details,
 )
 
@@ -61,7 +62,9 @@ def read_upstack(
         title (``"NC ROAS"``); see :func:`upstack_pandas.measures`.
     start, end : str, date, datetime or Timestamp, optional
         First and last day, inclusive, in the query timezone (``"2026-04-01"``,
-        ``datetime.date(2026, 4, 1)``...). Defaults: the last 30 days, ending today.
+        ``datetime.date(2026, 4, 1)``...). Defaults: the last 30 days, ending today on the
+        server's clock (its ``Date`` header; the local clock before any response); today is
+        usually incomplete, which ``df.upstack.summary()`` flags.
     granularity : {"day", "none", "second", "minute", "hour", "week", "month", "quarter", "year"}
         Bucket size; ``"none"`` gives one row (per dimension combination) for the whole range.
     dimensions : str or list of str, optional
@@ -124,22 +127,23 @@ def read_upstack(
     ...                      dimensions="channel", timezone="America/New_York")  # doctest: +SKIP
     >>> df.upstack.summary()  # doctest: +SKIP
     """
-    query = Query.build(
-        measures,
-        start,
-        end,
-        granularity=granularity,
-        dimensions=dimensions,
-        filters=filters,
-        compare=compare,
-        timezone=timezone,
-        pacing=pacing,
-        order_settings=order_settings,
-    )
+    arguments: dict[str, Any] = {
+        "granularity": granularity,
+        "dimensions": dimensions,
+        "filters": filters,
+        "compare": compare,
+        "timezone": timezone,
+        "pacing": pacing,
+        "order_settings": order_settings,
+    }
+    query = Query.build(measures, start, end, **arguments)
     window_days = check_window_days(chunks)
     if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
         raise ValueError(f"max_workers must be a positive integer; got {max_workers!r}")
     read = Read(ReadOptions(client=client, refresh=refresh, progress=progress))
+    server_range = default_range(read, query.timezone) if start is None and end is None else None
+    if server_range is not None and server_range != query.range:
+        query = Query.build(measures, *server_range, **arguments)
     ids = read.measures(query.measures, context="query", dtypes=dtypes, dimensions=query.dimensions)
     query = replace(query, measures=ids)
     request = query.body(read.client.pixel_id)
