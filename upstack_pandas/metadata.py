@@ -465,8 +465,8 @@ def scope_of(frame: pd.DataFrame, meta: Mapping[str, Any]) -> dict[str, Any]:
 def attach(frame: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFrame:
     """Set ``frame.attrs["upstack"]`` (in place), with the scope of ``frame``, and return it."""
     stored = dict(meta)
-    stored["scope"] = scope_of(frame, stored)
     frame.attrs[KEY] = stored
+    stored["scope"] = scope_of(frame, stored)
     return frame
 
 
