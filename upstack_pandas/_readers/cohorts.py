@@ -51,8 +51,7 @@ def read_cohorts(
         ``orders.customers_cohort``...).
     start, end : str, date, datetime or Timestamp, optional
         First and last day, inclusive, in the query timezone (``"2026-04-01"``,
-        ``datetime.date(2026, 4, 1)``...). Defaults: the last 30 days, ending today on the
-        server's clock (its ``Date`` header; the local clock before any response).
+        ``datetime.date(2026, 4, 1)``...). Defaults: the last 30 days, ending today.
         The range selects cohorts by first-order date.
     granularity : {"month", "week", "year"}
         Cohort and period size.

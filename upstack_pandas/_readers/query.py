@@ -62,9 +62,7 @@ def read_upstack(
         title (``"NC ROAS"``); see :func:`upstack_pandas.measures`.
     start, end : str, date, datetime or Timestamp, optional
         First and last day, inclusive, in the query timezone (``"2026-04-01"``,
-        ``datetime.date(2026, 4, 1)``...). Defaults: the last 30 days, ending today on the
-        server's clock (its ``Date`` header; the local clock before any response); today is
-        usually incomplete, which ``df.upstack.summary()`` flags.
+        ``datetime.date(2026, 4, 1)``...). Defaults: the last 30 days, ending today.
     granularity : {"day", "none", "second", "minute", "hour", "week", "month", "quarter", "year"}
         Bucket size; ``"none"`` gives one row (per dimension combination) for the whole range.
     dimensions : str or list of str, optional

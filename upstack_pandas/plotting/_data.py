@@ -234,7 +234,7 @@ def sparkline_tiles(
             raise TypeError(f"compare_data must be a DataFrame, got {type(other).__name__}")
     other_dims = _time_levels(other) if other is not None else []
     flags = metadata.incomplete(df) if attrs else None
-    partial = bool(flags is not None and len(flags) and bool(flags.to_numpy()[-1]))
+    last_incomplete = None if flags is None or not len(flags) else bool(flags.to_numpy()[-1])
     period = str(metadata.actual_granularity(df) or attrs.get("granularity") or "period")
     tiles, unavailable = [], []
     for measure in columns:
@@ -279,7 +279,9 @@ def sparkline_tiles(
                 change=change,
                 change_text=format_change(change) if compare else "",
                 good=is_good_change(change, info.get("preferredTrendDirection")),
-                partial=partial,
+                partial=bool(info.get("hasPacing", False))
+                if last_incomplete is None
+                else last_incomplete,
                 period=period,
                 note=note,
                 info=info,
