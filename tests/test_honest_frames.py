@@ -24,9 +24,12 @@ MEASURES = ["orders.total_revenue", "core.new_customer_roas"]
 
 @pytest.fixture(scope="module")
 def orders(emulator) -> pd.DataFrame:
-    frame = emulator.backend().store.cursor().execute(
-        "SELECT ts, total_revenue, customer_type, lt_paid, status FROM order_facts"
-    ).df()
+    frame = (
+        emulator.backend()
+        .store.cursor()
+        .execute("SELECT ts, total_revenue, customer_type, lt_paid, status FROM order_facts")
+        .df()
+    )
     frame = frame[frame["status"] == "paid"].copy()
     frame["day"] = pd.to_datetime(frame["ts"], utc=True).dt.strftime("%Y-%m-%d")
     return frame
@@ -132,7 +135,9 @@ def test_accessor_resample_is_exact_for_sums_and_ratios(df, orders, spend) -> No
         "2026-10-26", "2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23",
     ]  # fmt: skip
     bounds = [("2026-10-28", "2026-11-01"), ("2026-11-02", "2026-11-08"), ("2026-11-23", END)]
-    for (first, last), label in zip(bounds, ["2026-10-26", "2026-11-02", "2026-11-23"], strict=True):
+    for (first, last), label in zip(
+        bounds, ["2026-10-26", "2026-11-02", "2026-11-23"], strict=True
+    ):
         row = weekly.loc[label]
         assert row["orders.total_revenue"] == pytest.approx(_revenue(orders, first, last))
         assert row["core.new_customer_roas"] == pytest.approx(

@@ -112,14 +112,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from upstack_pandas import dashboards as dashboards
     from upstack_pandas._errors import AuthenticationError as AuthenticationError
     from upstack_pandas._errors import ConfigurationError as ConfigurationError
+    from upstack_pandas._errors import FilterNotAppliedWarning as FilterNotAppliedWarning
+    from upstack_pandas._errors import IncompleteTotalsWarning as IncompleteTotalsWarning
+    from upstack_pandas._errors import MeasureUnavailableWarning as MeasureUnavailableWarning
     from upstack_pandas._errors import NotFound as NotFound
     from upstack_pandas._errors import PermissionDenied as PermissionDenied
     from upstack_pandas._errors import RateLimited as RateLimited
     from upstack_pandas._errors import ServerError as ServerError
     from upstack_pandas._errors import TransportError as TransportError
-    from upstack_pandas._errors import FilterNotAppliedWarning as FilterNotAppliedWarning
-    from upstack_pandas._errors import IncompleteTotalsWarning as IncompleteTotalsWarning
-    from upstack_pandas._errors import MeasureUnavailableWarning as MeasureUnavailableWarning
     from upstack_pandas._errors import UpstackError as UpstackError
     from upstack_pandas._errors import UpstackWarning as UpstackWarning
     from upstack_pandas._errors import ValidationError as ValidationError

@@ -163,7 +163,9 @@ class UpstackAccessor:
         """A display copy: each measure column as text per its catalog format (``$1,234.50``)."""
         return _frame_views.formatted(self._frame)
 
-    def cohort_matrix(self, measure: str | None = None, *, incomplete: str = "keep") -> pd.DataFrame:
+    def cohort_matrix(
+        self, measure: str | None = None, *, incomplete: str = "keep"
+    ) -> pd.DataFrame:
         """Pivot a :func:`read_cohorts` frame to cohort rows × period columns.
 
         Cells whose period was still running when fetched are listed in the matrix's

@@ -33,22 +33,22 @@ __all__ = [
     "actual_granularity",
     "attach",
     "build",
-    "covered_range",
-    "incomplete",
-    "infer_granularity",
-    "problems",
-    "scope_mismatch",
-    "scope_of",
-    "server_now",
-    "warn",
     "compare_frame",
+    "covered_range",
     "decode_frame",
     "encode_frame",
     "get",
+    "incomplete",
+    "infer_granularity",
     "json_safe",
     "measure_entries",
+    "problems",
     "read_parquet",
+    "scope_mismatch",
+    "scope_of",
+    "server_now",
     "to_parquet",
+    "warn",
 ]
 
 KEY = "upstack"
@@ -457,7 +457,9 @@ def scope_of(frame: pd.DataFrame, meta: Mapping[str, Any]) -> dict[str, Any]:
         "rows": len(frame),
         "fingerprint": fingerprint(frame.index),
         "checksums": {
-            str(c): _checksum(frame[c]) for c in frame.columns if isinstance(c, str) and c in measures
+            str(c): _checksum(frame[c])
+            for c in frame.columns
+            if isinstance(c, str) and c in measures
         },
     }
 
@@ -487,7 +489,9 @@ def scope_mismatch(frame: pd.DataFrame | pd.Series) -> list[str]:
     if stored.get("rows") != len(frame):
         reasons.append(f"it has {len(frame)} rows, the query returned {stored.get('rows')}")
     elif stored.get("fingerprint") != fingerprint(frame.index):
-        reasons.append("its index differs from the query's (rows reordered, relabelled or replaced)")
+        reasons.append(
+            "its index differs from the query's (rows reordered, relabelled or replaced)"
+        )
     sums = stored.get("checksums") or {}
     changed = []
     for column, expected in sums.items():
@@ -506,9 +510,14 @@ def scope_mismatch(frame: pd.DataFrame | pd.Series) -> list[str]:
     if reasons:
         range_ = stored.get("dateRange") or {}
         covered = covered_range(frame)
-        if covered and range_ and (covered[0].isoformat(), covered[1].isoformat()) != (
-            range_.get("start"),
-            range_.get("end"),
+        if (
+            covered
+            and range_
+            and (covered[0].isoformat(), covered[1].isoformat())
+            != (
+                range_.get("start"),
+                range_.get("end"),
+            )
         ):
             reasons.append(
                 f"it covers {covered[0]} to {covered[1]}, the totals "
@@ -558,8 +567,8 @@ def incomplete(frame: pd.DataFrame | pd.Series) -> pd.Series | None:
         cohorts = pd.DatetimeIndex(index.get_level_values("cohort"))
         periods = np.asarray(index.get_level_values("period"), dtype="int64")
         granularity = str(meta.get("granularity") or "month")
-        ends = _cohort_period_ends(cohorts, periods, granularity)
-        return pd.Series(np.asarray(ends > now), index=index, name="incomplete")
+        cell_ends = _cohort_period_ends(cohorts, periods, granularity)
+        return pd.Series(np.asarray(cell_ends > now), index=index, name="incomplete")
     starts = _dt_values(frame)
     if starts is None:
         if meta.get("granularity") == "none":
@@ -568,9 +577,10 @@ def incomplete(frame: pd.DataFrame | pd.Series) -> pd.Series | None:
             )
             return pd.Series(has_pacing, index=index, name="incomplete")
         return None
-    ends = bucket_end(starts, actual_granularity(frame))
-    if ends is None:
+    found = bucket_end(starts, actual_granularity(frame))
+    if found is None:
         return None
+    ends: pd.DatetimeIndex = found
     range_end = (meta.get("dateRange") or {}).get("end")
     if range_end and starts.tz is not None:
         limit = pd.Timestamp(str(range_end)).tz_localize(starts.tz) + pd.Timedelta(days=1)

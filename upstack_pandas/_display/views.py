@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 
 from upstack_pandas import metadata
-from upstack_pandas._errors import IncompleteTotalsWarning
 from upstack_pandas._display.formatting import format_change, format_value, is_good_change
+from upstack_pandas._errors import IncompleteTotalsWarning
 from upstack_pandas.catalog import known_entries
 
 __all__ = [

@@ -15,7 +15,7 @@ Metadata, frames and plots never fetch; this reader-layer module does, for ``df.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -175,7 +175,7 @@ def regroup(
         why = "; ".join(metadata.scope_mismatch(frame)) or "fetching is switched off"
     dt = metadata._dt_values(frame)
     assert dt is not None
-    keys = [_bucket_starts(dt, target).rename("dt")]
+    keys: list[pd.Index] = [_bucket_starts(dt, target).rename("dt")]
     keys += [frame.index.get_level_values(d) for d in kept]
     sums = [m for m in ids if m not in ratios]
     out = frame[sums].astype("float64").groupby(keys, sort=True).sum(min_count=1)
@@ -208,4 +208,3 @@ def regroup(
         "regrouped": True,
     }
     return metadata.attach(out, new)
-

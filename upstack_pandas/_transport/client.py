@@ -28,8 +28,8 @@ from upstack_pandas._errors import (
     request_id_from_headers,
 )
 from upstack_pandas._redact import mask_key, redact, register_secret
-from upstack_pandas._transport.config import resolve_settings
 from upstack_pandas._transport.clock import ServerClock
+from upstack_pandas._transport.config import resolve_settings
 from upstack_pandas._transport.response import ApiResponse, build_response
 from upstack_pandas._transport.retry import (
     FailureKind,

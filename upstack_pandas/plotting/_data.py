@@ -268,7 +268,9 @@ def sparkline_tiles(
         else:
             value = None if series.isna().all() else float(series.sum())
             if compare and previous is not None:
-                change = _percent_diff(value, None if previous.isna().all() else float(previous.sum()))
+                change = _percent_diff(
+                    value, None if previous.isna().all() else float(previous.sum())
+                )
         tiles.append(
             Tile(
                 measure=measure,

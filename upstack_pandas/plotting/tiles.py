@@ -86,9 +86,7 @@ def sparklines(
     TypeError
         ``df`` or ``compare_data`` is not a DataFrame.
     """
-    tiles = sparkline_tiles(
-        df, measures, compare=compare, compare_data=compare_data, totals=totals
-    )
+    tiles = sparkline_tiles(df, measures, compare=compare, compare_data=compare_data, totals=totals)
     columns = auto_ncols(len(tiles)) if ncols is None else ncols
     if not isinstance(columns, int) or isinstance(columns, bool) or columns < 1:
         raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
