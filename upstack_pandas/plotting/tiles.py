@@ -47,7 +47,7 @@ def sparklines(
     compare period coloured green when good and red when bad given the measure's
     ``preferredTrendDirection`` (a falling CPM is good), the compare period as a faint line,
     the minimum and maximum points, and a hollow last point on a dashed segment when the last
-    period was not over when fetched (the server's clock: ``hasPacing``, or an end after its now).
+    period was not over when fetched (by the clock of the API: an end after its now).
 
     Parameters
     ----------
