@@ -159,17 +159,19 @@ def test_regroup_by_dimension_is_exact(client, orders) -> None:
     assert total.loc["2026-11-03", "orders.total_revenue"] == pytest.approx(day)
 
 
-def test_to_dashboard_of_a_slice_uses_its_range(df, monkeypatch) -> None:
-    seen = {}
+def test_to_dashboard_of_a_slice_uses_its_range(df, client) -> None:
+    from upstack_pandas import dashboards
 
-    def fake(frame, name, **kwargs):
-        seen.update(kwargs)
-
-    import upstack_pandas.dashboards as dashboards
-
-    monkeypatch.setattr(dashboards, "to_dashboard", fake)
-    df.loc["2026-11-20":].upstack.to_dashboard("x")
-    assert seen["start"] == "2026-11-20" and seen["end"] == END and seen["granularity"] == "day"
+    view = dashboards.to_dashboard(df.loc["2026-11-20":], "honest slice", client=client)
+    try:
+        configuration = view.configuration
+        assert configuration["dateRange"] == {"start": "2026-11-20", "end": END}
+        assert configuration["granularity"] == "day"
+        whole = dashboards.to_dashboard(df, "honest whole", client=client)
+        assert whole.configuration["dateRange"] == {"start": START, "end": END}
+        dashboards.delete(whole, client=client)
+    finally:
+        dashboards.delete(view, client=client)
 
 
 def test_current_day_is_flagged_and_can_be_left_out(df, orders) -> None:

@@ -1,8 +1,9 @@
 """``df.upstack``: read a reader's frame through its metadata, and hand it to plots/dashboards.
 
-Thin by design: each method delegates in one line to a plain function
-(:mod:`upstack_pandas._display.views`, :mod:`upstack_pandas.metadata`, the plots, the
-dashboards). Nothing is cached on the accessor. When pandas dropped the attrs (``rolling``,
+Thin by design: each method delegates to a plain function (:mod:`upstack_pandas._display.views`,
+:mod:`upstack_pandas.metadata`, the plots, the dashboards). The accessor is also where a frame
+that no longer matches its query gets its totals re-read (:mod:`upstack_pandas._readers.reread`:
+metadata, views and plots never fetch). Nothing is cached on the accessor. When pandas dropped the attrs (``rolling``,
 ``agg``, ``join``...), columns that are measure ids get their entry back from catalogs already
 fetched (never by sending a request). Plots and dashboards are imported on first use only
 (matplotlib is optional and slow to import), not to hide an import cycle.
@@ -211,11 +212,4 @@ class UpstackAccessor:
         """Create a dashboard view from the frame; see :func:`upstack_pandas.dashboards.to_dashboard`."""
         from upstack_pandas.dashboards import to_dashboard
 
-        covered = metadata.covered_range(self._frame)
-        if covered is not None and metadata.scope_mismatch(self._frame):
-            kwargs.setdefault("start", covered[0].isoformat())
-            kwargs.setdefault("end", covered[1].isoformat())
-            granularity = metadata.actual_granularity(self._frame)
-            if granularity:
-                kwargs.setdefault("granularity", granularity)
         return to_dashboard(self._frame, name, **kwargs)

@@ -407,7 +407,10 @@ def covered_range(frame: pd.DataFrame | pd.Series) -> tuple[_dt.date, _dt.date] 
 
 
 def fingerprint(index: pd.Index) -> str:
-    """A cheap fingerprint of an index (its values and names): equal indexes, equal strings."""
+    """A cheap fingerprint of an index: its length, level names and set of values.
+
+    Order-independent on purpose: the same rows in another order have the same totals.
+    """
     frame = index.to_frame(index=False)
     hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     total = int(hashed.sum(dtype="uint64")) ^ int((hashed * np.uint64(31)).sum(dtype="uint64") >> 1)
