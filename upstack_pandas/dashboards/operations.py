@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from upstack_pandas import metadata
+from upstack_pandas._query.checks import GRANULARITIES
 from upstack_pandas._transport.response import json_with
 from upstack_pandas.catalog import get_catalog, resolve_client
 from upstack_pandas.dashboards.bodies import (
-    GRANULARITIES,
     PATH,
     VIEW_TYPES,
     DateLike,
