@@ -262,3 +262,13 @@ def test_titled_keeps_metadata(df) -> None:
     assert summary.loc["Total Revenue", "primary"] == pytest.approx(
         df.attrs["upstack"]["measures"]["orders.total_revenue"]["primarySum"]
     )
+
+
+def test_measures_table_hides_the_old_totals_of_a_slice(df) -> None:
+    assert df.upstack.measures.loc["orders.total_revenue", "primarySum"] == pytest.approx(
+        df.attrs["upstack"]["measures"]["orders.total_revenue"]["primarySum"]
+    )
+    sliced = df.loc["2026-11-20":]
+    assert pd.isna(sliced.upstack.measures.loc["orders.total_revenue", "primarySum"])
+    assert sliced.upstack.meta("orders.total_revenue")["primarySum"] is None
+    assert sliced.upstack.meta("orders.total_revenue")["title"] == "Total Revenue"

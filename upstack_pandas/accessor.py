@@ -41,11 +41,18 @@ class UpstackAccessor:
 
     @property
     def measures(self) -> pd.DataFrame:
-        """Metadata per measure column: catalog fields and the response's totals."""
+        """Metadata per measure column: catalog fields and the response's totals.
+
+        The totals are None when the frame no longer matches its query (sliced, resampled,
+        scaled...): they described other rows. ``summary()`` gives the right ones.
+        """
         return _frame_views.table(self._frame)
 
     def meta(self, column: str) -> dict[str, Any]:
-        """One measure column's metadata (``KeyError`` when the column has none)."""
+        """One measure column's metadata (``KeyError`` when the column has none).
+
+        As for :attr:`measures`, the totals are None once the frame no longer matches its query.
+        """
         return _frame_views.meta(self._frame, column)
 
     @property

@@ -75,12 +75,27 @@ class SummaryFrame(pd.DataFrame):
         )
 
 
+#: the response's totals of a measure entry: they describe the query's rows only
+_TOTALS = ("primarySum", "compareSum", "primaryAvg", "compareAvg", "percentDiff", "pacedSum")
+
+
 def _entries(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    return metadata.measure_entries(frame, known_entries)
+    """Measure entries; a frame that no longer matches its query gets its totals blanked."""
+    entries = metadata.measure_entries(frame, known_entries)
+    if metadata.scope_mismatch(frame):
+        for entry in entries.values():
+            for key in _TOTALS:
+                if key in entry:
+                    entry[key] = None
+    return entries
 
 
 def table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Metadata per measure column, indexed by ``measure``."""
+    """Metadata per measure column, indexed by ``measure``.
+
+    The response's totals (``primarySum``...) are None when the frame no longer matches its
+    query (they described other rows); ``summary()`` gives the right ones.
+    """
     entries = _entries(frame)
     out = pd.DataFrame.from_dict(entries, orient="index")
     out.index.name = "measure"
