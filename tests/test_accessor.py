@@ -28,7 +28,9 @@ def test_measures_and_meta(frame: pd.DataFrame) -> None:
 def test_summary(frame: pd.DataFrame) -> None:
     summary = frame.upstack.summary()
     assert isinstance(summary, pd.DataFrame)
-    assert list(summary.columns) == ["title", "format", "primary", "compare", "change_pct", "good"]
+    assert list(summary.columns) == [
+        "title", "format", "primary", "compare", "change_pct", "good", "incomplete", "source",
+    ]  # fmt: skip
     orders = summary.loc["orders.orders"]
     assert orders["primary"] == 10.0 and orders["compare"] == 0.5 + 1.5 + 2.5 + 3.5
     assert orders["change_pct"] == pytest.approx((10 - 8) / 8 * 100)

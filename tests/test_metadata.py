@@ -164,3 +164,68 @@ def test_recovery_never_sends_a_request(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr("upstack_pandas._transport.client._default_client", client)
     frame = pd.DataFrame({"orders.orders": [1.0]})
     assert frame.upstack.measures.empty and client.sent == []
+
+
+# ------------------------------------------------------------------------------------ scope
+
+
+def test_scope_records_what_the_totals_describe(frame: pd.DataFrame) -> None:
+    scope = frame.attrs["upstack"]["scope"]
+    assert scope["dateRange"] == {"start": "2026-03-01", "end": "2026-03-10"}
+    assert scope["granularity"] == "day" and scope["timezone"] == "America/New_York"
+    assert scope["rows"] == len(frame)
+    channels = sorted(str(v) for v in pd.unique(frame.index.get_level_values("channel")))
+    assert scope["dimensionValues"] == {"channel": channels}
+    total = float(frame["orders.orders"].sum())
+    assert scope["checksums"]["orders.orders"] == [total, int(frame["orders.orders"].count())]
+    json.dumps(scope, allow_nan=False)
+
+
+def test_scope_tells_every_change_but_a_column_selection(frame: pd.DataFrame) -> None:
+    assert metadata.scope_mismatch(frame) == []
+    assert metadata.scope_mismatch(frame[["orders.orders"]]) == []
+    assert metadata.scope_mismatch(frame.iloc[::-1]) == []  # the same rows: the same totals
+    first_day = frame.index.get_level_values("dt")[0]
+    changed = {
+        "sliced": frame.loc[frame.index.get_level_values("dt") > first_day],
+        "scaled": frame * 2,
+        "combined": pd.concat([frame, frame]),
+        "one value edited": frame.assign(**{"orders.orders": frame["orders.orders"].where(
+            np.arange(len(frame)) != 0, -1.0)}),
+    }  # fmt: skip
+    for name, other in changed.items():
+        assert metadata.scope_mismatch(other), name
+
+
+def test_inferred_granularity_and_covered_range_follow_the_index(frame: pd.DataFrame) -> None:
+    single = frame.groupby(level="dt").sum()
+    single.attrs = frame.attrs
+    assert metadata.infer_granularity(single) == "day"
+    weekly = single.resample("W").sum()  # pandas labels weeks by their Sunday
+    assert metadata.infer_granularity(weekly) == "week"
+    assert metadata.covered_range(weekly) == (dt.date(2026, 3, 1), dt.date(2026, 3, 10))
+    assert metadata.covered_range(single.iloc[2:5]) == (dt.date(2026, 3, 3), dt.date(2026, 3, 5))
+
+
+def test_server_clock_follows_live_dates_only() -> None:
+    from upstack_pandas._transport.clock import ServerClock
+
+    local = dt.datetime(2026, 12, 1, 22, 0, tzinfo=dt.UTC)
+    clock = ServerClock(local=lambda: local)
+    assert not clock.known and clock.now() == local
+    clock.observe(dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC), from_cache=True)
+    assert not clock.known  # a cached answer says nothing about the present
+    clock.observe(dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC), from_cache=False)
+    assert clock.now() == dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
+    assert clock.today("Pacific/Auckland") == dt.date(2026, 11, 27)
+
+
+def test_incomplete_rows_follow_server_now(frame: pd.DataFrame) -> None:
+    meta = dict(frame.attrs["upstack"], serverNow="2026-03-09T12:00:00+00:00")
+    late = frame.copy()
+    late.attrs = {"upstack": meta}
+    flags = metadata.incomplete(late)
+    assert flags is not None
+    days = flags.index.get_level_values("dt").strftime("%Y-%m-%d")
+    # New York: 2026-03-09 runs to 04:00Z on the 10th, after 12:00Z on the 9th
+    assert set(days[flags.to_numpy()]) == {"2026-03-09", "2026-03-10"}

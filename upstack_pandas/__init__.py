@@ -35,6 +35,10 @@ _LAZY: dict[str, str] = {
     "RateLimited": "upstack_pandas._errors",
     "ServerError": "upstack_pandas._errors",
     "TransportError": "upstack_pandas._errors",
+    "UpstackWarning": "upstack_pandas._errors",
+    "MeasureUnavailableWarning": "upstack_pandas._errors",
+    "FilterNotAppliedWarning": "upstack_pandas._errors",
+    "IncompleteTotalsWarning": "upstack_pandas._errors",
     # catalog and readers
     "measures": "upstack_pandas.catalog",
     "filters": "upstack_pandas.catalog",
@@ -65,6 +69,9 @@ __all__ = [  # pinned by tests/test_exports.py
     "Client",
     "ConfigurationError",
     "DashboardView",
+    "FilterNotAppliedWarning",
+    "IncompleteTotalsWarning",
+    "MeasureUnavailableWarning",
     "NotFound",
     "OrderSettings",
     "PartialWriteError",
@@ -74,6 +81,7 @@ __all__ = [  # pinned by tests/test_exports.py
     "ServerError",
     "TransportError",
     "UpstackError",
+    "UpstackWarning",
     "ValidationError",
     "__version__",
     "account",
@@ -124,12 +132,16 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from upstack_pandas import products as products
     from upstack_pandas._errors import AuthenticationError as AuthenticationError
     from upstack_pandas._errors import ConfigurationError as ConfigurationError
+    from upstack_pandas._errors import FilterNotAppliedWarning as FilterNotAppliedWarning
+    from upstack_pandas._errors import IncompleteTotalsWarning as IncompleteTotalsWarning
+    from upstack_pandas._errors import MeasureUnavailableWarning as MeasureUnavailableWarning
     from upstack_pandas._errors import NotFound as NotFound
     from upstack_pandas._errors import PermissionDenied as PermissionDenied
     from upstack_pandas._errors import RateLimited as RateLimited
     from upstack_pandas._errors import ServerError as ServerError
     from upstack_pandas._errors import TransportError as TransportError
     from upstack_pandas._errors import UpstackError as UpstackError
+    from upstack_pandas._errors import UpstackWarning as UpstackWarning
     from upstack_pandas._errors import ValidationError as ValidationError
     from upstack_pandas._profiles import profiles as profiles
     from upstack_pandas._readers import read_attribution as read_attribution

@@ -33,12 +33,16 @@ from upstack_pandas._redact import redact
 __all__ = [
     "AuthenticationError",
     "ConfigurationError",
+    "FilterNotAppliedWarning",
+    "IncompleteTotalsWarning",
+    "MeasureUnavailableWarning",
     "NotFound",
     "PermissionDenied",
     "RateLimited",
     "ServerError",
     "TransportError",
     "UpstackError",
+    "UpstackWarning",
     "ValidationError",
     "error_class_for_status",
     "error_from_response",
@@ -147,6 +151,34 @@ def _rebuild_error(cls: type[UpstackError], state: dict[str, Any]) -> UpstackErr
     Exception.__init__(error, state.get("message", ""))
     error.__dict__.update(state)
     return error
+
+
+class UpstackWarning(UserWarning):
+    """Base class of the warnings upstack-pandas issues: a result is usable but not whole."""
+
+
+class MeasureUnavailableWarning(UpstackWarning):
+    """The API could not compute a measure (``success: false``): its column is all missing.
+
+    The message names the measure and the server's reason.
+    """
+
+
+class FilterNotAppliedWarning(UpstackWarning):
+    """The server computed some measures without a filter condition of the request.
+
+    A condition filters its own data source only (a ``channel.*`` filter does not filter
+    orders); ``attrs["upstack"]["filtersNotApplied"]`` records what was skipped.
+    """
+
+
+class IncompleteTotalsWarning(UpstackWarning):
+    """A summary, plot or re-aggregation cannot show a measure's total for these rows.
+
+    The frame no longer matches the query its totals came from (sliced, filtered, resampled,
+    combined or scaled) and the measure is a ratio or average whose value cannot be rebuilt
+    from the rows; the message names the measure and why.
+    """
 
 
 class ConfigurationError(UpstackError):

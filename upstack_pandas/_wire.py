@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "page",
     "result_data",
     "results",
+    "unapplied_filters",
 ]
 
 # ------------------------------------------------------------------------------------ envelope
@@ -139,6 +140,8 @@ class MeasureDetail:
     is_percentage: Any = None
     preferred_trend_direction: Any = None
     currency: Any = None
+    message: Any = None
+    unapplied_filters: list[dict[str, Any]] = field(default_factory=list)
 
 
 #: ``measureDetails`` field → :class:`MeasureDetail` attribute.
@@ -160,6 +163,7 @@ _DETAIL_KEYS = {
     "isPercentage": "is_percentage",
     "preferredTrendDirection": "preferred_trend_direction",
     "currency": "currency",
+    "message": "message",
 }
 
 
@@ -177,7 +181,38 @@ def measure_details(result: Mapping[str, Any] | None) -> dict[str, MeasureDetail
             continue
         values = {attr: item[key] for key, attr in _DETAIL_KEYS.items() if key in item}
         found[item["measure"]] = MeasureDetail(**values, paced_sum_sent="pacedSum" in item)
+    for condition in unapplied_filters(result):
+        for mid in condition["measures"]:
+            if mid in found:
+                found[mid].unapplied_filters.append(
+                    {k: condition[k] for k in ("field", "op", "message")}
+                )
     return found
+
+
+def unapplied_filters(result: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """A result's ``unappliedFilters``: conditions some measures were computed without.
+
+    Each entry is ``{"field", "op", "measures", "message"}`` (missing keys become None, an
+    empty list for ``measures``); malformed entries are ignored.
+    """
+    raw = result.get("unappliedFilters") if isinstance(result, Mapping) else None
+    out: list[dict[str, Any]] = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        measures = item.get("measures")
+        out.append(
+            {
+                "field": item.get("field"),
+                "op": item.get("op"),
+                "measures": [m for m in measures if isinstance(m, str)]
+                if isinstance(measures, list)
+                else [],
+                "message": item.get("message"),
+            }
+        )
+    return out
 
 
 # ------------------------------------------------------------------ attribution, channels, pages

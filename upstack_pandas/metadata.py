@@ -30,15 +30,25 @@ if TYPE_CHECKING:
 __all__ = [
     "KEY",
     "VERSION",
+    "actual_granularity",
+    "attach",
     "build",
     "compare_frame",
+    "covered_range",
     "decode_frame",
     "encode_frame",
     "get",
+    "incomplete",
+    "infer_granularity",
     "json_safe",
     "measure_entries",
+    "problems",
     "read_parquet",
+    "scope_mismatch",
+    "scope_of",
+    "server_now",
     "to_parquet",
+    "warn",
 ]
 
 KEY = "upstack"
@@ -114,6 +124,10 @@ def measure_entry(
         if key == "pacedSum" and (detail is None or not detail.paced_sum_sent):
             continue
         entry[key] = getattr(detail, attr) if detail is not None else None
+    if detail is not None and detail.message:
+        entry["message"] = detail.message
+    if detail is not None and detail.unapplied_filters:
+        entry["filtersNotApplied"] = list(detail.unapplied_filters)
     return json_safe(entry)  # type: ignore[no-any-return]
 
 
@@ -148,13 +162,15 @@ def build(
         "compare": encode_frame(compare) if compare is not None else None,
     }
     meta.update(json_safe(extra))
+    skipped: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for mid, entry in meta["measures"].items():
+        for condition in entry.get("filtersNotApplied") or []:
+            key = (condition.get("field"), condition.get("op"))
+            found = skipped.setdefault(key, {**condition, "measures": []})
+            found["measures"].append(mid)
+    if skipped:
+        meta["filtersNotApplied"] = list(skipped.values())
     return meta
-
-
-def attach(frame: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFrame:
-    """Set ``frame.attrs["upstack"]`` (in place) and return the frame."""
-    frame.attrs[KEY] = dict(meta)
-    return frame
 
 
 def get(frame: pd.DataFrame | pd.Series) -> dict[str, Any] | None:
@@ -279,3 +295,363 @@ def read_parquet(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
             f"this upstack-pandas reads up to version {VERSION}: upgrade it"
         )
     return frame
+
+
+# --------------------------------------------------------------------------------------- scope
+#
+# What the totals describe. ``attrs["upstack"]["scope"]`` is written once, when a reader
+# attaches the metadata, and compared with the frame whenever totals are about to be shown:
+# pandas copies attrs through slicing, filtering, resampling, ``concat`` and arithmetic, so
+# attrs alone cannot tell whether they still describe the rows.
+
+#: pandas offsets of the API's calendar buckets (weeks start on Monday, decision D16)
+_BUCKET_OFFSETS: dict[str, pd.DateOffset] = {
+    "day": pd.DateOffset(days=1),
+    "week": pd.DateOffset(weeks=1),
+    "month": pd.DateOffset(months=1),
+    "quarter": pd.DateOffset(months=3),
+    "year": pd.DateOffset(years=1),
+}
+_SUB_DAY = {"second": pd.Timedelta(seconds=1), "minute": pd.Timedelta(minutes=1),
+            "hour": pd.Timedelta(hours=1)}  # fmt: skip
+_MAX_LISTED_VALUES = 200  # dimension values listed in a scope (more: only their count)
+
+
+def _dt_values(frame: pd.DataFrame | pd.Series) -> pd.DatetimeIndex | None:
+    index = frame.index
+    if "dt" in list(index.names):
+        values = index.get_level_values("dt") if isinstance(index, pd.MultiIndex) else index
+    elif isinstance(index, pd.DatetimeIndex):
+        values = index
+    else:
+        return None
+    return values if isinstance(values, pd.DatetimeIndex) else None
+
+
+def infer_granularity(frame: pd.DataFrame | pd.Series) -> str | None:
+    """The bucket size the frame's ``dt`` index is spaced by, or None when irregular/absent."""
+    values = _dt_values(frame)
+    if values is None:
+        return None
+    unique = values.unique().sort_values()
+    if len(unique) < 2:
+        return None
+    naive = unique.tz_localize(None) if unique.tz is not None else unique
+    steps = set(np.diff(naive.asi8).tolist())
+    unit = {"ns": 1e9, "us": 1e6, "ms": 1e3, "s": 1}[naive.unit]
+    days = {round(s / unit / 86_400, 6) for s in steps}
+    for name, allowed in (
+        ("day", {1.0}),
+        ("week", {7.0}),
+        ("month", {28.0, 29.0, 30.0, 31.0}),
+        ("quarter", {89.0, 90.0, 91.0, 92.0}),
+        ("year", {365.0, 366.0}),
+    ):
+        if days <= allowed | ({round(23 / 24, 6), round(25 / 24, 6)} if name == "day" else set()):
+            return name
+    seconds = {round(s / unit) for s in steps}
+    for name, step in _SUB_DAY.items():
+        if seconds == {int(step.total_seconds())}:
+            return name
+    return None
+
+
+def actual_granularity(frame: pd.DataFrame | pd.Series) -> str | None:
+    """The frame's bucket size: inferred from its index, else the one it was read with."""
+    meta = get(frame) or {}
+    found = infer_granularity(frame)
+    return found if found is not None else meta.get("granularity")
+
+
+def bucket_end(starts: pd.DatetimeIndex, granularity: str | None) -> pd.DatetimeIndex | None:
+    """The exclusive end of each bucket starting at ``starts`` (None for unknown sizes)."""
+    if granularity in _SUB_DAY:
+        return starts + _SUB_DAY[str(granularity)]
+    offset = _BUCKET_OFFSETS.get(str(granularity))
+    if offset is None:
+        return None
+    naive = starts.tz_localize(None) if starts.tz is not None else starts
+    ends = naive + offset
+    if starts.tz is None:
+        return ends
+    return ends.tz_localize(starts.tz, ambiguous="NaT", nonexistent="shift_forward")
+
+
+def covered_range(frame: pd.DataFrame | pd.Series) -> tuple[_dt.date, _dt.date] | None:
+    """The first and last day (inclusive) the frame's rows cover, clipped to the request range.
+
+    From the ``dt`` index and the bucket size (:func:`actual_granularity`); None for frames
+    without a ``dt`` level (granularity ``none``, cohorts), where the request range applies.
+    """
+    meta = get(frame) or {}
+    values = _dt_values(frame)
+    if values is None or not len(values) or values.isna().all():
+        return None
+    granularity = actual_granularity(frame)
+    first, last = values.min(), values.max()
+    ends = bucket_end(pd.DatetimeIndex([last]), granularity)
+    if granularity == "week" and first.day_of_week == 6 and last.day_of_week == 6:
+        # pandas' resample("W") labels weeks by their Sunday: the week ends on the label
+        first, ends = first - pd.Timedelta(days=6), pd.DatetimeIndex([last + pd.Timedelta(days=1)])
+    start_day = first.date()
+    end_day = (ends[0] - pd.Timedelta(microseconds=1)).date() if ends is not None else last.date()
+    requested = meta.get("dateRange") or {}
+    try:
+        if requested.get("start"):
+            start_day = max(start_day, _dt.date.fromisoformat(str(requested["start"])))
+        if requested.get("end"):
+            end_day = min(end_day, _dt.date.fromisoformat(str(requested["end"])))
+    except ValueError:
+        pass
+    return start_day, end_day
+
+
+def fingerprint(index: pd.Index) -> str:
+    """A cheap fingerprint of an index: its length, level names and set of values.
+
+    Order-independent on purpose: the same rows in another order have the same totals.
+    """
+    frame = index.to_frame(index=False)
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    total = int(hashed.sum(dtype="uint64")) ^ int((hashed * np.uint64(31)).sum(dtype="uint64") >> 1)
+    return f"{len(index)}:{total:016x}:{'|'.join(str(n) for n in index.names)}"
+
+
+def _checksum(column: pd.Series) -> list[float | int]:
+    numbers = pd.to_numeric(column, errors="coerce").astype("float64")
+    return [float(numbers.sum()), int(numbers.notna().sum())]
+
+
+def scope_of(frame: pd.DataFrame, meta: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``frame``'s rows are: range, granularity, timezone, dimension values, rows, hashes.
+
+    Parameters
+    ----------
+    frame
+        A frame (its index and measure columns are read).
+    meta
+        Its ``attrs["upstack"]`` (granularity, timezone and measure ids come from it).
+
+    Returns
+    -------
+    dict
+        ``{"dateRange", "granularity", "timezone", "dimensionValues", "rows", "fingerprint",
+        "checksums"}`` (JSON-safe; see ``docs/metadata.md``).
+    """
+    dims = [str(n) for n in frame.index.names if n is not None and n != "dt"]
+    values: dict[str, Any] = {}
+    for name in dims:
+        unique = pd.unique(frame.index.get_level_values(name))
+        if len(unique) <= _MAX_LISTED_VALUES:
+            values[name] = sorted(json_safe(list(unique)), key=str)
+        else:
+            values[name] = {"count": len(unique)}
+    covered = covered_range(frame)
+    measures = meta.get("measures") or {}
+    return {
+        "dateRange": (
+            {"start": covered[0].isoformat(), "end": covered[1].isoformat()}
+            if covered
+            else json_safe(meta.get("dateRange"))
+        ),
+        "granularity": actual_granularity(frame) if covered else meta.get("granularity"),
+        "timezone": meta.get("timezone"),
+        "dimensionValues": values,
+        "rows": len(frame),
+        "fingerprint": fingerprint(frame.index),
+        "checksums": {
+            str(c): _checksum(frame[c])
+            for c in frame.columns
+            if isinstance(c, str) and c in measures
+        },
+    }
+
+
+def attach(frame: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFrame:
+    """Set ``frame.attrs["upstack"]`` (in place), with the scope of ``frame``, and return it."""
+    stored = dict(meta)
+    frame.attrs[KEY] = stored
+    stored["scope"] = scope_of(frame, stored)
+    return frame
+
+
+def scope_mismatch(frame: pd.DataFrame | pd.Series) -> list[str]:
+    """Why the frame's totals no longer describe its rows (empty: they do).
+
+    Compares the stored scope with the frame: rows, index fingerprint, and each measure
+    column's sum and count (a scaled or edited column). A frame without a stored scope
+    (metadata version 1 files written before scopes existed) is taken as matching.
+    """
+    if isinstance(frame, pd.Series):
+        frame = frame.to_frame()
+    meta = get(frame)
+    stored = meta.get("scope") if meta else None
+    if not isinstance(stored, Mapping):
+        return []
+    reasons = []
+    if stored.get("rows") != len(frame):
+        reasons.append(f"it has {len(frame)} rows, the query returned {stored.get('rows')}")
+    elif stored.get("fingerprint") != fingerprint(frame.index):
+        reasons.append(
+            "its index differs from the query's (rows reordered, relabelled or replaced)"
+        )
+    sums = stored.get("checksums") or {}
+    changed = []
+    for column, expected in sums.items():
+        if column not in frame.columns or not isinstance(expected, list):
+            continue
+        total, count = _checksum(frame[column])
+        want_total = expected[0] if expected[0] is not None else float("nan")
+        same = count == expected[1] and (
+            (math.isnan(total) and math.isnan(want_total))
+            or math.isclose(total, want_total, rel_tol=1e-9, abs_tol=1e-9)
+        )
+        if not same:
+            changed.append(column)
+    if changed and not reasons:
+        reasons.append(f"the values of {', '.join(changed)} changed (scaled or edited)")
+    if reasons:
+        range_ = stored.get("dateRange") or {}
+        covered = covered_range(frame)
+        if (
+            covered
+            and range_
+            and (covered[0].isoformat(), covered[1].isoformat())
+            != (
+                range_.get("start"),
+                range_.get("end"),
+            )
+        ):
+            reasons.append(
+                f"it covers {covered[0]} to {covered[1]}, the totals "
+                f"{range_.get('start')} to {range_.get('end')}"
+            )
+        granularity = infer_granularity(frame)
+        if granularity and stored.get("granularity") and granularity != stored["granularity"]:
+            reasons.append(f"its rows are by {granularity}, the query's by {stored['granularity']}")
+    return reasons
+
+
+def rescope(frame: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFrame:
+    """Attach ``meta`` to ``frame`` with a fresh scope (for frames the library re-aggregated)."""
+    return attach(frame, meta)
+
+
+# ----------------------------------------------------------------------- incomplete periods
+
+
+def server_now(frame: pd.DataFrame | pd.Series) -> pd.Timestamp | None:
+    """The server's time when the frame was fetched (``serverNow``, else ``fetchedAt``)."""
+    meta = get(frame) or {}
+    raw = meta.get("serverNow") or meta.get("fetchedAt")
+    if not raw:
+        return None
+    try:
+        stamp = pd.Timestamp(str(raw))
+    except ValueError:
+        return None
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+
+
+def incomplete(frame: pd.DataFrame | pd.Series) -> pd.Series | None:
+    """Per row: whether its period was not over at the server's "now" when fetched.
+
+    Query frames: the bucket (clipped to the request range) ends after ``serverNow``: the
+    current bucket (``hasPacing``) and any later one. Cohort frames: the cohort's period ends
+    after ``serverNow``. None when the frame has no time index or no recorded server time.
+    """
+    now = server_now(frame)
+    if now is None:
+        return None
+    meta = get(frame) or {}
+    index = frame.index
+    names = list(index.names)
+    if "cohort" in names and "period" in names:
+        cohorts = pd.DatetimeIndex(index.get_level_values("cohort"))
+        periods = np.asarray(index.get_level_values("period"), dtype="int64")
+        granularity = str(meta.get("granularity") or "month")
+        cell_ends = _cohort_period_ends(cohorts, periods, granularity)
+        return pd.Series(np.asarray(cell_ends > now), index=index, name="incomplete")
+    starts = _dt_values(frame)
+    if starts is None:
+        if meta.get("granularity") == "none":
+            has_pacing = any(
+                bool(m.get("hasPacing")) for m in (meta.get("measures") or {}).values()
+            )
+            return pd.Series(has_pacing, index=index, name="incomplete")
+        return None
+    found = bucket_end(starts, actual_granularity(frame))
+    if found is None:
+        return None
+    ends: pd.DatetimeIndex = found
+    range_end = (meta.get("dateRange") or {}).get("end")
+    if range_end and starts.tz is not None:
+        limit = pd.Timestamp(str(range_end)).tz_localize(starts.tz) + pd.Timedelta(days=1)
+        ends = ends.where(ends <= limit, limit)
+    return pd.Series(np.asarray(ends > now), index=index, name="incomplete")
+
+
+def _cohort_period_ends(
+    cohorts: pd.DatetimeIndex, periods: np.ndarray[Any, Any], granularity: str
+) -> pd.DatetimeIndex:
+    tz = cohorts.tz
+    naive = cohorts.tz_localize(None) if tz is not None else cohorts
+    if granularity == "week":
+        ends = naive + pd.to_timedelta((periods + 1) * 7, unit="D")
+    else:
+        months = (periods + 1) * (12 if granularity == "year" else 1)
+        ends = pd.DatetimeIndex(
+            [c + pd.DateOffset(months=int(m)) for c, m in zip(naive, months, strict=True)]
+        )
+    return ends.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward") if tz else ends
+
+
+# ---------------------------------------------------------------------------------- warnings
+
+
+def problems(meta: Mapping[str, Any]) -> list[tuple[type[Warning], str]]:
+    """The warnings a freshly read frame deserves: measures not computed, filters not applied."""
+    from upstack_pandas._errors import FilterNotAppliedWarning, MeasureUnavailableWarning
+
+    out: list[tuple[type[Warning], str]] = []
+    for mid, entry in (meta.get("measures") or {}).items():
+        if entry.get("success") is False:
+            reason = entry.get("message") or "the server gave no reason"
+            out.append(
+                (
+                    MeasureUnavailableWarning,
+                    f"{mid}: the API could not compute this measure (success: false): "
+                    f"{reason}. Its column is all missing.",
+                )
+            )
+    for condition in meta.get("filtersNotApplied") or []:
+        out.append(
+            (
+                FilterNotAppliedWarning,
+                f"{condition.get('message') or 'a filter was not applied'} "
+                f"(field {condition.get('field')}; "
+                f"measures {', '.join(condition.get('measures') or [])}). "
+                'attrs["upstack"]["filtersNotApplied"] records it.',
+            )
+        )
+    return out
+
+
+def warn(meta: Mapping[str, Any]) -> None:
+    """Issue :func:`problems` as warnings, attributed to the caller's code."""
+    import warnings
+
+    for category, message in problems(meta):
+        warnings.warn(message, category, stacklevel=user_stacklevel())
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside upstack_pandas (warnings point there)."""
+    import sys
+
+    level, frame = 1, sys._getframe(1)
+    package = os.path.dirname(os.path.abspath(__file__))
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level

@@ -15,7 +15,13 @@ import pandas as pd
 from upstack_pandas._frames import builders as frames
 from upstack_pandas._query.checks import DateLike
 from upstack_pandas._query.models import CohortQuery, OrderSettingsLike
-from upstack_pandas._readers.pipeline import DtypesArg, Read, ReadOptions, first_details
+from upstack_pandas._readers.pipeline import (
+    DtypesArg,
+    Read,
+    ReadOptions,
+    default_range,
+    first_details,
+)
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import Client
@@ -89,17 +95,18 @@ def read_cohorts(
     upstack_pandas.UpstackError
         When the API refuses the request or cannot be reached.
     """
-    query = CohortQuery.build(
-        measures,
-        start,
-        end,
-        granularity=granularity,
-        filters=filters,
-        timezone=timezone,
-        order_settings=order_settings,
-        view_filters=view_filters,
-    )
+    arguments: dict[str, Any] = {
+        "granularity": granularity,
+        "filters": filters,
+        "timezone": timezone,
+        "order_settings": order_settings,
+        "view_filters": view_filters,
+    }
+    query = CohortQuery.build(measures, start, end, **arguments)
     read = Read(ReadOptions(client=client, refresh=refresh))
+    server_range = default_range(read, query.timezone) if start is None and end is None else None
+    if server_range is not None and server_range != query.range:
+        query = CohortQuery.build(measures, *server_range, **arguments)
     ids = read.measures(query.measures, context="cohort", dtypes=dtypes)
     query = replace(query, measures=ids)
     body = query.body(read.client.pixel_id)

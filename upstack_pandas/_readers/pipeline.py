@@ -22,6 +22,7 @@ keeps the shared parameter descriptions identical).
 
 from __future__ import annotations
 
+import datetime
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,14 +34,14 @@ import pandas as pd
 from upstack_pandas import _wire as wire
 from upstack_pandas import metadata
 from upstack_pandas._frames import decode as _decode
-from upstack_pandas._query.checks import DateRange, range_body
+from upstack_pandas._query.checks import DEFAULT_DAYS, DateRange, range_body
 from upstack_pandas._readers.progress import Progress, progress_enabled
 from upstack_pandas.catalog import Catalog, get_catalog, resolve_client
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import ApiResponse, Client
 
-__all__ = ["DtypesArg", "Read", "ReadOptions", "concat", "summed_details"]
+__all__ = ["DtypesArg", "Read", "ReadOptions", "concat", "default_range", "summed_details"]
 
 DtypesArg = Mapping[str, Any] | str | None
 
@@ -141,6 +142,7 @@ class Read:
             endpoint=endpoint,
             request=request,
             fetched_at=min(r.fetched_at for r in responses) if responses else None,
+            serverNow=max(r.fetched_at for r in responses) if responses else None,
             from_cache=bool(responses) and all(r.from_cache for r in responses),
             timezone=timezone,
             granularity=granularity,
@@ -151,7 +153,21 @@ class Read:
             compare=compare,
             **extra,
         )
-        return apply_dtypes(metadata.attach(frame, meta), dtypes, ids)
+        metadata.warn(meta)
+        return metadata.attach(apply_dtypes(frame, dtypes, ids), meta)
+
+    def today(self, timezone: str) -> datetime.date | None:
+        """The server's date in ``timezone`` (decision D80), or None before any live response."""
+        clock = getattr(self.client, "clock", None)
+        return clock.today(timezone) if clock is not None and clock.known else None
+
+
+def default_range(read: Read, timezone: str) -> DateRange | None:
+    """The default range (the last 30 days) ending on the server's today, when it is known."""
+    today = read.today(timezone)
+    if today is None:
+        return None
+    return today - datetime.timedelta(days=DEFAULT_DAYS - 1), today
 
 
 def decode_response(response: ApiResponse, spec: _decode.RowSpec) -> _decode.Decoded:

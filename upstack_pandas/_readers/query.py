@@ -24,6 +24,7 @@ from upstack_pandas._readers.pipeline import (
     Read,
     ReadOptions,
     decode_response,
+    default_range,
     first_details,
 )
 
@@ -130,23 +131,24 @@ def read_upstack(
     ...                      dimensions="channel", timezone="America/New_York")  # doctest: +SKIP
     >>> df.upstack.summary()  # doctest: +SKIP
     """
-    query = Query.build(
-        measures,
-        start,
-        end,
-        granularity=granularity,
-        dimensions=dimensions,
-        filters=filters,
-        compare=compare,
-        timezone=timezone,
-        pacing=pacing,
-        order_settings=order_settings,
-        view_filters=view_filters,
-    )
+    arguments: dict[str, Any] = {
+        "granularity": granularity,
+        "dimensions": dimensions,
+        "filters": filters,
+        "compare": compare,
+        "timezone": timezone,
+        "pacing": pacing,
+        "order_settings": order_settings,
+        "view_filters": view_filters,
+    }
+    query = Query.build(measures, start, end, **arguments)
     window_days = check_window_days(chunks)
     if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
         raise ValueError(f"max_workers must be a positive integer; got {max_workers!r}")
     read = Read(ReadOptions(client=client, refresh=refresh, progress=progress))
+    server_range = default_range(read, query.timezone) if start is None and end is None else None
+    if server_range is not None and server_range != query.range:
+        query = Query.build(measures, *server_range, **arguments)
     ids = read.measures(query.measures, context="query", dtypes=dtypes, dimensions=query.dimensions)
     query = replace(query, measures=ids)
     request = query.body(read.client.pixel_id)

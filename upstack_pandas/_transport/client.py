@@ -28,6 +28,7 @@ from upstack_pandas._errors import (
     request_id_from_headers,
 )
 from upstack_pandas._redact import mask_key, redact, register_secret
+from upstack_pandas._transport.clock import ServerClock
 from upstack_pandas._transport.config import resolve_settings
 from upstack_pandas._transport.response import ApiResponse, build_response
 from upstack_pandas._transport.retry import (
@@ -134,6 +135,8 @@ class Client:
         # (upstack_pandas.catalog.get_catalog) and decoded frames (_frames.memo.memo_of)
         self._catalog: Catalog | None = None
         self._frame_memo: FrameMemo | None = None
+        #: the server's clock from live responses' ``Date`` (default date ranges use it)
+        self.clock: ServerClock = ServerClock()
 
     @property
     def api_key_masked(self) -> str:
@@ -344,7 +347,9 @@ class Client:
     def _wrap(self, method: str, path: str, response: requests.Response) -> ApiResponse:
         hooks = self._cache_hooks
         on_bad_body = hooks.after_response(method, path, response) if hooks else None
-        return build_response(method, path, response, on_bad_body)
+        built = build_response(method, path, response, on_bad_body)
+        self.clock.observe(built.fetched_at, from_cache=built.from_cache)
+        return built
 
     def get(
         self, path: str, *, params: Mapping[str, Any] | None = None, refresh: bool = False

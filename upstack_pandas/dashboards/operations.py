@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from upstack_pandas import metadata
+from upstack_pandas._query.checks import GRANULARITIES
 from upstack_pandas._transport.response import json_with
 from upstack_pandas.catalog import get_catalog, resolve_client
 from upstack_pandas.dashboards.bodies import (
@@ -394,7 +396,8 @@ class Dashboards:
         client = self._client
         views = Dashboards(client)
         measures = _frame_measures(df, meta, client)
-        view = views.build(name, measures, **{**frame_build_kwargs(meta), **build_kwargs})
+        from_frame = {**frame_build_kwargs(meta), **frame_scope_kwargs(df)}
+        view = views.build(name, measures, **{**from_frame, **build_kwargs})
         dimensions = frame_dimensions(meta)
         if not dimensions:
             return view
@@ -402,6 +405,22 @@ class Dashboards:
         for widget in configuration.get("widgets", []):
             widget.setdefault("dataConfig", {})["dimensions"] = dimensions
         return views.update(view, configuration=configuration)
+
+
+def frame_scope_kwargs(df: pd.DataFrame) -> dict[str, Any]:
+    """``start``/``end``/``granularity`` of a frame's own rows, when it no longer matches its query.
+
+    A sliced or re-aggregated frame still carries its query's ``dateRange``; the view is built
+    for the rows the frame holds instead.
+    """
+    covered = metadata.covered_range(df)
+    if covered is None or not metadata.scope_mismatch(df):
+        return {}
+    kwargs: dict[str, Any] = {"start": covered[0].isoformat(), "end": covered[1].isoformat()}
+    granularity = metadata.actual_granularity(df)
+    if granularity in GRANULARITIES:
+        kwargs["granularity"] = granularity
+    return kwargs
 
 
 def _view(response: ApiResponse) -> DashboardView:

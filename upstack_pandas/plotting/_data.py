@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from upstack_pandas import metadata
 from upstack_pandas._display.formatting import format_change, format_value, is_good_change
+from upstack_pandas._errors import IncompleteTotalsWarning
 
 MeasureInfo = Mapping[str, Any]
 """One measure's entry of ``attrs["upstack"]["measures"]`` (catalog fields + headline values)."""
@@ -201,13 +204,18 @@ def sparkline_tiles(
     *,
     compare: bool = True,
     compare_data: pd.DataFrame | None = None,
+    totals: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Tile]:
     """Prepare one `Tile` per measure of a time-series frame.
 
     Frames with dimensions are reduced to one value per ``dt``: additive measures are summed
     over the dimension values (exact); averages and ratios are shown as the unweighted mean
     across dimension values (an approximation, flagged by the tile's ``note``). Headline
-    values and the change come from the attrs, which hold them for the whole query.
+    values and the change come from the attrs while the frame matches its query; when it
+    does not (sliced, resampled, scaled...), they come from ``totals`` (the API's totals for
+    exactly these rows) when given, else sums are recomputed from the rows and ratios are
+    shown as unavailable with an :class:`~upstack_pandas.IncompleteTotalsWarning`; the
+    stored compare period (which belongs to the original range) is then not drawn.
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"sparklines expects a pandas DataFrame, got {type(df).__name__}")
@@ -216,13 +224,19 @@ def sparkline_tiles(
     attrs = upstack_attrs(df)
     columns = resolve_measures(df, attrs, measures)
     dims = _time_levels(df)
+    mismatch = metadata.scope_mismatch(df) if attrs else []
+    regrouped = bool(mismatch) and _rebucketed(df, attrs)
     other = None
     if compare:
-        other = compare_data if compare_data is not None else compare_frame(df, attrs)
+        stored = None if mismatch else compare_frame(df, attrs)
+        other = compare_data if compare_data is not None else stored
         if other is not None and not isinstance(other, pd.DataFrame):
             raise TypeError(f"compare_data must be a DataFrame, got {type(other).__name__}")
     other_dims = _time_levels(other) if other is not None else []
-    tiles = []
+    flags = metadata.incomplete(df) if attrs else None
+    last_incomplete = None if flags is None or not len(flags) else bool(flags.to_numpy()[-1])
+    period = str(metadata.actual_granularity(df) or attrs.get("granularity") or "period")
+    tiles, unavailable = [], []
     for measure in columns:
         info = measure_info(attrs, measure)
         average = bool(info.get("isAverage", False))
@@ -230,26 +244,87 @@ def sparkline_tiles(
         previous = None
         if other is not None and measure in other.columns:
             previous = _by_dt(other[measure], other_dims, average)
-        value = _headline(info, "primary", series, average)
+        note = f"line: mean across {', '.join(dims)}" if dims and average else None
+        values = _floats(series)
         change = None
-        if compare and "percentDiff" in info:
-            change = None if info["percentDiff"] is None else float(info["percentDiff"])
-        elif compare:
-            change = _percent_diff(value, _headline(info, "compare", previous, average))
+        if not mismatch:
+            value = _headline(info, "primary", series, average)
+            if compare and "percentDiff" in info:
+                change = None if info["percentDiff"] is None else float(info["percentDiff"])
+            elif compare:
+                change = _percent_diff(value, _headline(info, "compare", previous, average))
+        elif totals is not None and measure in totals:
+            fresh = {**info, **dict(totals[measure])}
+            value = _headline(fresh, "primary", series, average)
+            if compare and fresh.get("percentDiff") is not None:
+                change = float(fresh["percentDiff"])
+        elif average:
+            value = None
+            unavailable.append(measure)
+            note = "total n/a: the frame no longer matches its query"
+            if regrouped:
+                values = np.full(len(values), np.nan)
+                note = "not drawn: ratio re-aggregated outside upstack"
+        else:
+            value = None if series.isna().all() else float(series.sum())
+            if compare and previous is not None:
+                change = _percent_diff(
+                    value, None if previous.isna().all() else float(previous.sum())
+                )
         tiles.append(
             Tile(
                 measure=measure,
                 title=title_of(info, measure, short=True),
-                values=_floats(series),
+                values=values,
                 compare=None if previous is None else _floats(previous),
                 value_text=format_measure(value, info),
                 change=change,
                 change_text=format_change(change) if compare else "",
                 good=is_good_change(change, info.get("preferredTrendDirection")),
-                partial=bool(info.get("hasPacing", False)),
-                period=str(attrs.get("granularity") or "period"),
-                note=f"line: mean across {', '.join(dims)}" if dims and average else None,
+                partial=bool(info.get("hasPacing", False))
+                if last_incomplete is None
+                else last_incomplete,
+                period=period,
+                note=note,
                 info=info,
             )
         )
+    if unavailable:
+        warnings.warn(
+            f"{', '.join(unavailable)}: no total drawn, because the frame no longer matches "
+            f"its query ({'; '.join(mismatch)}) and a ratio cannot be rebuilt from rows; use "
+            "df.upstack.sparklines() (re-reads the query) or df.upstack.resample()",
+            IncompleteTotalsWarning,
+            stacklevel=metadata.user_stacklevel(),
+        )
     return tiles
+
+
+def _rebucketed(df: pd.DataFrame, attrs: Mapping[str, Any]) -> bool:
+    """Whether the rows are no longer the query's buckets (resampled, concatenated twice...)."""
+    found = metadata.infer_granularity(df)
+    dt = metadata._dt_values(df)
+    duplicated = dt is not None and not _time_levels(df) and bool(dt.duplicated().any())
+    return duplicated or (found is not None and found != attrs.get("granularity"))
+
+
+def caption_parts(df: pd.DataFrame, compare: bool, has_compare_line: bool) -> list[str]:
+    """What a plot of ``df`` shows, from its actual index: range, bucket size, compare period."""
+    attrs = upstack_attrs(df)
+    parts = []
+    covered = metadata.covered_range(df) if attrs else None
+    date_range = attrs.get("dateRange") or {}
+    if covered is not None:
+        parts.append(f"{covered[0]} to {covered[1]}")
+    elif date_range.get("start") and date_range.get("end"):
+        parts.append(f"{date_range['start']} to {date_range['end']}")
+    granularity = metadata.actual_granularity(df) if attrs else None
+    if granularity:
+        parts.append(f"by {granularity}")
+    mismatch = metadata.scope_mismatch(df) if attrs else []
+    compare_range = attrs.get("compareDateRange") or {}
+    if compare and compare_range.get("start") and not mismatch and has_compare_line:
+        parts.append(f"vs {compare_range['start']} to {compare_range['end']} (faint line)")
+    elif compare and has_compare_line:
+        parts.append("faint line: compare period")
+    return parts

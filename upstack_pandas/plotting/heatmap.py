@@ -9,6 +9,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from upstack_pandas import metadata
+from upstack_pandas._display.views import incomplete_matrix
 from upstack_pandas.plotting._data import (
     MeasureInfo,
     format_measure,
@@ -43,6 +45,7 @@ class CohortMatrix:
     row_labels: list[str]
     period_label: str
     granularity: str | None
+    incomplete: pd.DataFrame | None = None  # True: the period was still running when fetched
 
 
 def cohort_matrix_data(df: pd.DataFrame, measure: str | None = None) -> CohortMatrix:
@@ -63,12 +66,16 @@ def cohort_matrix_data(df: pd.DataFrame, measure: str | None = None) -> CohortMa
         raise ValueError("the frame is empty: there is nothing to plot")
     attrs = upstack_attrs(df)
     sizes: dict[str, int] = {}
+    incomplete = None
     if isinstance(df.index, pd.MultiIndex):
         names = list(df.index.names)
         if "cohort" not in names or "period" not in names:
             raise ValueError(f"{_EXPECTED}; got index levels {names}")
         measure = resolve_measures(df, attrs, measure)[0]
         matrix = df[measure].astype("float64").unstack("period")
+        flags = metadata.incomplete(df)
+        if flags is not None:
+            incomplete = flags.unstack("period").fillna(False).astype(bool)
         for column in SIZE_COLUMNS:
             if column in df.columns and 0 in matrix.columns:
                 sizes = _sizes_from(df[column].astype("float64").unstack("period")[0])
@@ -81,6 +88,11 @@ def cohort_matrix_data(df: pd.DataFrame, measure: str | None = None) -> CohortMa
         if measure == "orders.customers_cohort" and 0 in matrix.columns:
             sizes = _sizes_from(matrix[0])
     matrix = matrix.sort_index().sort_index(axis=1)
+    if incomplete is None and attrs.get("incompleteCells"):
+        incomplete = incomplete_matrix(matrix)
+    if incomplete is not None:
+        incomplete = incomplete.reindex(index=matrix.index, columns=matrix.columns)
+        incomplete = incomplete.fillna(False).astype(bool)
     stored = attrs.get("cohortSizes")
     if isinstance(stored, dict) and stored:
         sizes = {str(key)[:10]: int(value) for key, value in stored.items() if value is not None}
@@ -94,6 +106,7 @@ def cohort_matrix_data(df: pd.DataFrame, measure: str | None = None) -> CohortMa
         row_labels=labels,
         period_label=f"{noun} since first order",
         granularity=granularity,
+        incomplete=incomplete,
     )
 
 
@@ -172,7 +185,9 @@ def cohort_heatmap(
     """Draw a cohort heatmap: one row per cohort, one column per period since acquisition.
 
     Cells for periods that have not started (NaN) are masked, leaving the upper-right
-    triangle blank; every other cell is coloured on a sequential colormap and, with
+    triangle blank; cells whose period was still running when the data was fetched (by the
+    server's clock) are hatched, with a note under the map, so a partial newest diagonal
+    does not read as a collapse; every other cell is coloured on a sequential colormap and, with
     ``annot``, labelled with its formatted value in a colour that contrasts with the cell.
     Rows read ``"2026-01 (812)"`` when the cohort size is known.
 
@@ -249,7 +264,44 @@ def cohort_heatmap(
     )
     if annot:
         _annotate(ax, mesh, values, data.info)
+    _hatch_incomplete(ax, data, values)
     return ax
+
+
+def _hatch_incomplete(ax: Axes, data: CohortMatrix, values: np.ma.MaskedArray[Any, Any]) -> None:
+    """Hatch the cells whose period was still running when fetched, and say so under the map."""
+    from matplotlib.patches import Rectangle
+
+    if data.incomplete is None:
+        return
+    flags = data.incomplete.to_numpy(dtype=bool) & ~np.ma.getmaskarray(values)
+    cells = list(zip(*np.nonzero(flags), strict=True))
+    if not cells:
+        return
+    for row, column in cells:
+        ax.add_patch(
+            Rectangle(
+                (column, row),
+                1,
+                1,
+                fill=False,
+                hatch="///",
+                edgecolor="white",
+                linewidth=0,
+                gid="incomplete",
+            )
+        )
+    ax.text(
+        0.0,
+        -0.02,
+        f"hatched: period still running when fetched ({len(cells)} cells, values partial)",
+        transform=ax.transAxes,
+        ha="left",
+        va="top",
+        fontsize=7.5,
+        color="#57606a",
+        gid="incomplete-note",
+    )
 
 
 def _annotate(

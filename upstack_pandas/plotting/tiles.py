@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from upstack_pandas.plotting._data import Tile, format_measure, sparkline_tiles, upstack_attrs
+from upstack_pandas.plotting._data import Tile, caption_parts, format_measure, sparkline_tiles
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,6 +38,7 @@ def sparklines(
     ncols: int | None = None,
     fig: Figure | None = None,
     compare_data: pd.DataFrame | None = None,
+    totals: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Figure:
     """Draw a grid of sparkline tiles, one per measure.
 
@@ -46,7 +47,7 @@ def sparklines(
     compare period coloured green when good and red when bad given the measure's
     ``preferredTrendDirection`` (a falling CPM is good), the compare period as a faint line,
     the minimum and maximum points, and a hollow last point on a dashed segment when the last
-    period is partial (``hasPacing``).
+    period was not over when fetched (by the clock of the API: an end after its now).
 
     Parameters
     ----------
@@ -66,6 +67,11 @@ def sparklines(
     compare_data : pandas.DataFrame, optional
         The compare-period frame, when it is not stored in the attrs (default: decoded with
         ``upstack_pandas.metadata.compare_frame``).
+    totals : mapping, optional
+        Per measure id, the API's totals for exactly the frame's rows (``df.upstack.sparklines``
+        re-reads them when the frame no longer matches its query). Without them such a frame
+        shows sums recomputed from its rows and ratios as unavailable (with a warning); the
+        caption always describes the frame's own index.
 
     Returns
     -------
@@ -80,7 +86,7 @@ def sparklines(
     TypeError
         ``df`` or ``compare_data`` is not a DataFrame.
     """
-    tiles = sparkline_tiles(df, measures, compare=compare, compare_data=compare_data)
+    tiles = sparkline_tiles(df, measures, compare=compare, compare_data=compare_data, totals=totals)
     columns = auto_ncols(len(tiles)) if ncols is None else ncols
     if not isinstance(columns, int) or isinstance(columns, bool) or columns < 1:
         raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
@@ -119,19 +125,8 @@ def auto_ncols(count: int) -> int:
 
 
 def _caption(df: pd.DataFrame, tiles: list[Tile], compare: bool, width: float) -> str:
-    """What the figure shows (range, granularity, compare period, legend), wrapped to fit."""
-    attrs = upstack_attrs(df)
-    parts = []
-    date_range = attrs.get("dateRange") or {}
-    if date_range.get("start") and date_range.get("end"):
-        parts.append(f"{date_range['start']} to {date_range['end']}")
-    if attrs.get("granularity"):
-        parts.append(f"by {attrs['granularity']}")
-    compare_range = attrs.get("compareDateRange") or {}
-    if compare and compare_range.get("start"):
-        parts.append(f"vs {compare_range['start']} to {compare_range['end']} (faint line)")
-    elif compare and any(t.compare is not None for t in tiles):
-        parts.append("faint line: compare period")
+    """What the figure shows (its rows' range, bucket size, compare period), wrapped to fit."""
+    parts = caption_parts(df, compare, any(t.compare is not None for t in tiles))
     limit = int(width * 14)  # characters of 9 pt text per line
     lines = [""]
     for part in parts:

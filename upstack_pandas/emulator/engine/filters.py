@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from upstack_pandas.emulator.engine.catalog import Catalog, FilterField
+from upstack_pandas.emulator.engine.catalog import Catalog, FilterField, Measure
 from upstack_pandas.emulator.engine.errors import fail
 
 _COMPARISONS = {
@@ -168,3 +168,56 @@ def where_sql(
     """``conditions`` and the part of the filter ``node`` that applies to ``source``, ANDed."""
     flt = compile_filter(node, catalog, source, params)
     return " AND ".join([*conditions, flt] if flt else conditions)
+
+
+def _leaves(node: Any) -> list[dict[str, Any]]:
+    if not isinstance(node, dict):
+        return []
+    for key in ("and", "or"):
+        if key in node:
+            return [leaf for child in node[key] for leaf in _leaves(child)]
+    return [node]
+
+
+def unapplied_filters(
+    node: Any, catalog: Catalog, measures: Sequence[Measure]
+) -> list[dict[str, Any]]:
+    """The filter conditions some requested measures were computed without (decision D83).
+
+    A condition filters the rows of its field's source only (:func:`compile_filter` prunes it
+    elsewhere), so a measure reading none of that source is not filtered by it.
+
+    Parameters
+    ----------
+    node
+        The request's (validated) filter, or ``None``.
+    catalog
+        The catalog holding the filter fields.
+    measures
+        The requested measures, in request order.
+
+    Returns
+    -------
+    list of dict
+        ``{"field", "op", "source", "measures": [ids], "message"}`` per pruned condition
+        (empty when every condition applied to every measure).
+    """
+    out: list[dict[str, Any]] = []
+    for leaf in _leaves(node):
+        spec = catalog.filters[leaf["field"]]
+        skipped = [m.id for m in measures if spec.source not in m.sources]
+        if not skipped:
+            continue
+        out.append(
+            {
+                "field": spec.id,
+                "op": leaf["op"],
+                "source": spec.source,
+                "measures": skipped,
+                "message": (
+                    f"filter on {spec.id} ({spec.source} data) was not applied to "
+                    f"{', '.join(skipped)}, which read no {spec.source} data"
+                ),
+            }
+        )
+    return out

@@ -21,8 +21,19 @@ from upstack_pandas.emulator.engine.context import (
     periods_of,
     status_sql,
 )
-from upstack_pandas.emulator.engine.filters import Params, validate_filter, where_sql
-from upstack_pandas.emulator.engine.shape import Grid, check_size, details, row_values
+from upstack_pandas.emulator.engine.filters import (
+    Params,
+    unapplied_filters,
+    validate_filter,
+    where_sql,
+)
+from upstack_pandas.emulator.engine.shape import (
+    Grid,
+    after_now,
+    check_size,
+    details,
+    row_values,
+)
 from upstack_pandas.emulator.engine.time import Buckets, Period
 
 
@@ -205,6 +216,7 @@ def run_query(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     if dims:
         check_size(sum(len(rows) for rows in grid.detail.values()), len(requested))
     column = {m.id: i for i, m in enumerate(ok)}
+    future = after_now(buckets, ctx.now)
     data: dict[str, list[dict[str, Any]]] = {"primary": [], "compare": []}
     for p, period in enumerate(periods):
         rows, render = data["primary" if p == 0 else "compare"], buckets.renderer(period)
@@ -218,7 +230,7 @@ def run_query(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
             by_bucket = grid.by_bucket.get(p, {})
             for key in buckets.keys(period):
                 row = render(key)
-                row.update(row_values(requested, column, by_bucket.get(key)))
+                row.update(row_values(requested, column, by_bucket.get(key), future=future(key)))
                 rows.append(row)
     return {
         "results": [
@@ -238,6 +250,9 @@ def run_query(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
                     ctx.now,
                 ),
                 "data": data,
+                "unappliedFilters": unapplied_filters(
+                    body.get("filters"), catalog, [r.measure for r in requested]
+                ),
             }
         ]
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -63,7 +63,11 @@ def additive(requested: Requested) -> bool:
 
 
 def row_values(
-    requested: Sequence[Requested], column: Mapping[str, int], values: Values | None
+    requested: Sequence[Requested],
+    column: Mapping[str, int],
+    values: Values | None,
+    *,
+    future: bool = False,
 ) -> dict[str, float | None]:
     """Measure values of one data point, keyed by measure id.
 
@@ -75,6 +79,9 @@ def row_values(
         Measure id → index in ``values``; measures absent from it could not be computed.
     values
         The row's values, or ``None`` for a bucket without data (sums 0, ratios null).
+    future
+        The bucket starts after the server's "now": every value is null, sums too (decision
+        D81: no data yet is not zero).
 
     Returns
     -------
@@ -84,7 +91,7 @@ def row_values(
     out: dict[str, float | None] = {}
     for r in requested:
         idx = column.get(r.measure.id)
-        if idx is None:
+        if idx is None or future:
             out[r.measure.id] = None
         elif values is None or values[idx] is None:
             out[r.measure.id] = 0.0 if additive(r) else None
@@ -122,7 +129,11 @@ def _paced(
 
 
 def blank_detail(measure: Measure, *, success: bool, has_pacing: bool) -> dict[str, Any]:
-    """One ``measureDetails`` entry with every sum, average and ``percentDiff`` null."""
+    """One ``measureDetails`` entry with every sum, average and ``percentDiff`` null.
+
+    ``success: false`` entries carry a ``message`` saying why (decision D82).
+    """
+    reason = {} if success else {"message": unavailable_reason(measure)}
     return {
         "measure": measure.id,
         "isAverage": measure.is_average,
@@ -136,7 +147,25 @@ def blank_detail(measure: Measure, *, success: bool, has_pacing: bool) -> dict[s
         "percentDiff": None,
         "hasPacing": has_pacing,
         "preferredTrendDirection": measure.preferred_trend_direction,
+        **reason,
     }
+
+
+def unavailable_reason(measure: Measure) -> str:
+    """Why a measure cannot be computed: a source table it reads holds no data."""
+    sources = ", ".join(sorted(measure.sources))
+    return (
+        f"{measure.id} could not be computed: it reads {sources} data, and this account "
+        "has none for at least one of them"
+    )
+
+
+def after_now(buckets: Buckets, now: datetime) -> Callable[[datetime], bool]:
+    """Whether a bucket key starts after the bucket holding ``now`` (decision D81)."""
+    if buckets.granularity == "none":
+        return lambda key: False
+    current = buckets.key_of(now)
+    return lambda key: key > current
 
 
 def details(
@@ -246,12 +275,13 @@ def group_series(
         ``({"primary": [...], "compare": [...]}, measure details)``.
     """
     cells = grid.cells
+    future = after_now(buckets, now)
     data: dict[str, list[dict[str, Any]]] = {"primary": [], "compare": []}
     for p, points in line.items():
         mine, rows = cells.get(p, {}).get(group, {}), data["primary" if p == 0 else "compare"]
         for key, rendered in points:
             row: dict[str, Any] = {**rendered, **(extra or {})}
-            row.update(row_values(requested, column, mine.get(key)))
+            row.update(row_values(requested, column, mine.get(key), future=future(key)))
             rows.append(row)
     totals = {p: by[group] for p, by in grid.by_group.items() if group in by}
     by_bucket = {0: cells.get(0, {}).get(group, {})}

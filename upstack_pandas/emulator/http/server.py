@@ -34,6 +34,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,7 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from upstack_pandas._version import __version__
 from upstack_pandas.emulator.engine.dashboards import DashboardStore
+from upstack_pandas.emulator.engine.time import to_utc
 from upstack_pandas.emulator.http.auth import ALL_SCOPES, KeyRing, KeySpec
 from upstack_pandas.emulator.http.control import PREFIX, ControlApp
 from upstack_pandas.emulator.http.faults import Fault, FaultInjector, FaultKind, FaultMiddleware
@@ -292,8 +294,16 @@ class _Handler(WSGIRequestHandler):
         level = logging.INFO if type == "info" else logging.WARNING
         logger.log(level, "%s - " + message, self.address_string(), *args)
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header: the emulator's pinned clock when it has one (decision D80)."""
+        clock = getattr(self.server, "clock", None)
+        if timestamp is None and clock is not None:
+            return format_datetime(clock, usegmt=True)
+        return super().date_time_string(timestamp)
+
 
 class _Server(ThreadedWSGIServer):
+    clock: datetime | None = None  # the pinned "now" its Date header reports
     request_timeout: float = REQUEST_TIMEOUT_S
     deadlines: _Deadlines
 
@@ -446,6 +456,7 @@ class Emulator:
             except BaseException:
                 dashboards.close()
                 raise
+        server.clock = None if self.now is None else to_utc(self.now)
         server.request_timeout = self.request_timeout
         server.deadlines = _Deadlines()
         server.deadlines.start()
