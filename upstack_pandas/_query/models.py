@@ -24,9 +24,12 @@ from upstack_pandas._query.checks import (
     DateRange,
     check_choice,
     check_filters,
+    check_flag,
+    check_positive_int,
     check_timezone,
     compare_range,
     date_range,
+    fail,
     names,
     range_body,
 )
@@ -75,7 +78,7 @@ class Query:
             filters=check_filters(filters),
             compare=compare_range(compare, range_, tz),
             timezone=tz,
-            pacing=bool(pacing),
+            pacing=check_flag(pacing, "pacing"),
             order_settings=_order_settings(order_settings),
         )
 
@@ -137,7 +140,7 @@ class AttributionQuery:
             model=check_choice(model, ATTRIBUTION_MODELS, "model"),
             window=check_choice(window, ATTRIBUTION_WINDOWS, "window"),
             measures=names(measures, "measures", minimum=1, maximum=MAX_MEASURES)
-            if measures
+            if measures is not None
             else None,
             granularity=check_choice(granularity, GRANULARITIES, "granularity"),
             compare=compare_range(compare, range_, tz),
@@ -248,14 +251,7 @@ class ChannelQuery:
         range_ = date_range(start, end, tz) if ids or start is not None or end is not None else None
         if not ids and compare not in (False, None):
             compare = False  # the API forbids a compare period without measures
-        if (
-            isinstance(page_size, bool)
-            or not isinstance(page_size, int)
-            or not 1 <= page_size <= MAX_PAGE_SIZE
-        ):
-            raise ValueError(
-                f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}; got {page_size!r}"
-            )
+        page_size = check_positive_int(page_size, "page_size", MAX_PAGE_SIZE)
         return cls(
             measures=ids,
             range=range_,
@@ -293,8 +289,10 @@ def _order_settings(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, Mapping):
-        raise TypeError(
+        fail(
+            "order_settings",
             f"order_settings must be a dict such as {{'countPendingOrders': True}}, "
-            f"got {type(value).__name__}"
+            f"got {type(value).__name__}",
+            wrong_type=True,
         )
     return dict(value)

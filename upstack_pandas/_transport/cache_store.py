@@ -165,7 +165,7 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
         except CACHE_FAILURES as exc:
             self.fail(exc, "storing a response")
             with contextlib.suppress(*CACHE_FAILURES):
-                self.responses.bulk_delete([cache_key])
+                self.responses.bulk_delete([cache_key])  # type: ignore[no-untyped-call]
 
     def forget_key(self, api_key: str) -> int:
         """Drop every response fetched with ``api_key``; return how many."""
@@ -175,7 +175,7 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
         try:
             doomed = [k for k, owner in self.key_owners.items() if owner == fingerprint]
             if doomed:
-                self.responses.bulk_delete(doomed)
+                self.responses.bulk_delete(doomed)  # type: ignore[no-untyped-call]
                 self.key_owners.bulk_delete(doomed)  # type: ignore[no-untyped-call]
                 self.dashboard_keys.bulk_delete(doomed)  # type: ignore[no-untyped-call]
         except CACHE_FAILURES as exc:

@@ -133,5 +133,5 @@ def _read_body(response: requests.Response, instant: float) -> None:
         raw.close()
         raise requests.exceptions.ChunkedEncodingError(f"the body broke off: {exc}") from None
     response._content = b"".join(pieces)
-    response._content_consumed = True
+    response._content_consumed = True  # type: ignore[attr-defined]
     raw.release_conn()

@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import requests
 
-from upstack_pandas._transport.deadline import DeadlineAdapter
-
 from upstack_pandas._errors import ConfigurationError
 from upstack_pandas._transport.cache_policy import CachePolicy
+from upstack_pandas._transport.deadline import DeadlineAdapter
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.cache_store import CacheHooks
