@@ -14,12 +14,13 @@
 from __future__ import annotations
 
 import io
+import re
 import socket
 import sqlite3
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -510,3 +511,155 @@ def test_a_401_leaves_other_keys_cached_responses(httpserver: HTTPServer, tmp_pa
     assert second.get(MEASURES).from_cache
     first.close()
     second.close()
+
+
+# ------------------------------------------------------- 11. the fault table of the docs
+
+FAULT_PAGE = Path(__file__).resolve().parents[1] / "docs" / "errors-and-retries.md"
+
+
+def fault_table() -> dict[str, dict[str, str]]:
+    """The rows of "Every fault and what you get", by their ``check`` id."""
+    text = FAULT_PAGE.read_text(encoding="utf-8")
+    section = text.split("## Every fault and what you get", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, dict[str, str]] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 5 or cells[0] in ("fault", "---"):
+            continue
+        check = cells[4].strip("`")
+        rows[check] = {"gets": cells[1], "retried": cells[2], "cached": cells[3]}
+    return rows
+
+
+class Outcome:
+    def __init__(self, got: str, requests: int, cached: int) -> None:
+        self.got, self.requests, self.cached = got, requests, cached
+
+
+class Faults:
+    """Provokes each fault of the table against loopback servers; counts requests and cache rows."""
+
+    def __init__(self, httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+        self.server, self.tmp, self.monkeypatch = httpserver, tmp_path, monkeypatch
+        self.cache = tmp_path / "faults.sqlite"
+
+    def client(self, url: str | None = None, **kwargs: Any) -> Client:
+        policy = RetryPolicy(max_retries=2, sleep=lambda s: None, clock=lambda: 0.0)
+        kwargs.setdefault("cache", self.cache)
+        return Client(KEY, PIXEL, url or base_url(self.server), max_retries=policy, **kwargs)
+
+    def cached_rows(self) -> int:
+        return cached_rows(self.cache) if self.cache.exists() else 0
+
+    def run(self, call: Callable[[], object], requests: Callable[[], int]) -> Outcome:
+        try:
+            call()
+        except up.UpstackError as exc:
+            got = type(exc).__name__
+        else:
+            got = "answer"
+        return Outcome(got, requests(), self.cached_rows())
+
+    def http(self, status: int) -> Outcome:
+        always(self.server, "GET", MEASURES, reply(status, {"message": f"status {status}"}))
+        client = self.client()
+        try:
+            return self.run(lambda: client.get(MEASURES), lambda: len(calls(self.server)))
+        finally:
+            client.close()
+
+    def check(self, name: str) -> Outcome:
+        if name.startswith("http-"):
+            return self.http(int(name.split("-")[1]))
+        if name == "bad-argument":
+            client = self.client()
+            try:
+                return self.run(
+                    lambda: up.read_upstack(
+                        "orders.orders", "05/11/2026", "2026-05-12", client=client
+                    ),
+                    lambda: len(calls(self.server)),
+                )
+            finally:
+                client.close()
+        if name == "bad-base-url":
+            seen = dialled_addresses(self.monkeypatch)
+            return self.run(lambda: self.client("http://127.0.0.1@evil.example"), lambda: len(seen))
+        if name == "connection-refused":
+            seen = dialled_addresses(self.monkeypatch)
+            client = self.client("http://127.0.0.1:9")
+            return self.run(lambda: client.get(MEASURES), lambda: len(seen))
+        if name == "connection-dropped":
+            from _http import drop
+
+            always(self.server, "GET", MEASURES, drop)
+            client = self.client()
+            outcome = self.run(lambda: client.get(MEASURES), lambda: 0)
+            client.close()
+            deadline = time.monotonic() + 2  # the server logs a hang-up after it hung up
+            while len(calls(self.server)) < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            outcome.requests = len(calls(self.server))
+            return outcome
+        if name == "drip":
+            server = DripServer()
+            client = self.client(server.url, deadline=0.6)
+            try:
+                return self.run(lambda: client.get(MEASURES), lambda: server.requests)
+            finally:
+                client.close()
+                server.close()
+        if name == "not-json":
+            always(self.server, "GET", MEASURES, reply(200, "<html>maintenance</html>"))
+            client = self.client()
+            return self.run(lambda: client.get(MEASURES), lambda: len(calls(self.server)))
+        if name == "cache-broken":
+            always(self.server, "GET", MEASURES, reply(body=CATALOG))
+            client = self.client()
+            real_setitem = cache_store.SQLiteDict.__setitem__
+
+            def full(self: Any, key: str, value: Any) -> None:
+                if self.table_name == "responses":
+                    raise sqlite3.OperationalError("database or disk is full")
+                real_setitem(self, key, value)
+
+            self.monkeypatch.setattr(cache_store.SQLiteDict, "__setitem__", full)
+            with pytest.warns(cache_store.CacheUnavailableWarning):
+                outcome = self.run(lambda: client.get(MEASURES), lambda: len(calls(self.server)))
+            self.monkeypatch.undo()
+            outcome.cached = self.cached_rows()
+            return outcome
+        raise AssertionError(f"the fault table names a check this test does not know: {name}")
+
+
+def dialled_addresses(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    seen: list[tuple[str, int]] = []
+
+    def record(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        seen.append(address)
+        raise ConnectionRefusedError("refused by the test")
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", record)
+    return seen
+
+
+def test_the_fault_table_has_rows() -> None:
+    assert len(fault_table()) >= 14
+
+
+@pytest.mark.parametrize("check", sorted(fault_table()))
+def test_the_fault_table(
+    check: str, httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    row = fault_table()[check]
+    outcome = Faults(httpserver, tmp_path, monkeypatch).check(check)
+    expected = re.match(r"`(\w+)`", row["gets"])
+    assert outcome.got == (expected.group(1) if expected else "answer"), row
+    if row["retried"] == "not sent":
+        assert outcome.requests == 0
+    elif row["retried"] == "yes":
+        assert outcome.requests > 1
+    else:
+        assert row["retried"] == "no" and outcome.requests == 1, (row, outcome.requests)
+    assert row["cached"] == "no" and outcome.cached == 0
