@@ -47,6 +47,10 @@ class FakeClient:
         self.routes = dict(routes or {})
         self.catalog = catalog
         self.sent: list[tuple[str, str, Any]] = []
+        # the per-client state a real Client keeps (see upstack_pandas._transport.client)
+        self.progress: bool | None = None
+        self._catalog: Any = None
+        self._frame_memo: Any = None
 
     def get(self, path: str, *, params: Any = None, refresh: bool = False) -> ApiResponse:
         self.sent.append(("GET", path, params))

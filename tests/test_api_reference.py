@@ -21,13 +21,10 @@ API_MD = ROOT / "docs" / "api.md"
 
 # The readers' docstrings are still assigned after the def on this branch; another branch makes
 # them literal. Remove this set (and its use below) once that branch is merged.
-PENDING_H2 = {"read_upstack", "read_attribution", "read_cohorts", "read_channel_details"}
 
 # Pages that still name a private module, fixed on other branches (page -> who fixes it).
 PENDING_PAGES = {
-    "docs/reading.md": "the readers branch (h2): `_readers.progress.set_progress`",
     "docs/errors-and-retries.md": "the retry-seam branch: `_transport.retry`, `client._pacer`",
-    "docs/emulator-data.md": "the architecture rewrite: a table of the emulator's old file names",
 }
 
 # "upstack_pandas._x", "upstack_pandas.cache._x", or a backticked "`_x.y`"
@@ -107,18 +104,7 @@ def test_every_public_name_is_in_the_reference(name: str) -> None:
     assert f"upstack_pandas.{name}" in DIRECTIVES, f"add '::: upstack_pandas.{name}' to docs/api.md"
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(strict=True, reason="docstring assigned after def (h2)"),
-        )
-        if name in PENDING_H2
-        else name
-        for name in sorted(up.__all__)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(up.__all__))
 def test_every_public_name_has_a_docstring_griffe_sees(package: Any, name: str) -> None:
     obj = package[name]
     target = obj.final_target if obj.is_alias else obj
@@ -130,10 +116,7 @@ def test_every_public_name_has_a_docstring_griffe_sees(package: Any, name: str) 
 
 
 def test_every_rendered_object_is_documented(package: Any) -> None:
-    pending = {f"upstack_pandas.{name}" for name in PENDING_H2}
-    undocumented = [
-        path for path, obj in _rendered(package) if not _docstring(obj) and path not in pending
-    ]
+    undocumented = [path for path, obj in _rendered(package) if not _docstring(obj)]
     assert undocumented == []
 
 

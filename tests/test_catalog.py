@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import pytest
 
@@ -97,6 +99,14 @@ def test_catalog_is_fetched_once_per_client() -> None:
     other = FakeClient()
     get_catalog(other)
     assert len(other.sent) == 1
+
+
+def test_the_catalog_lives_on_its_client(emulator: Any) -> None:
+    client = emulator.client(cache=False)
+    assert client._catalog is None  # nothing fetched on construction
+    catalog = get_catalog(client)
+    assert client._catalog is catalog  # kept on the client, not in a module registry
+    assert emulator.client(cache=False)._catalog is None  # another client starts empty
 
 
 def test_filters_frame() -> None:

@@ -798,7 +798,7 @@ def test_module_level_dashboards_follow_the_default_client(
 
 
 def test_a_read_upstack_frame_becomes_a_view(live: Dashboards) -> None:
-    from upstack_pandas._readers.analytics import read_upstack
+    from upstack_pandas._readers import read_upstack
 
     client = live._client
     df = read_upstack(

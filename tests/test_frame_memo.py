@@ -48,7 +48,7 @@ def test_cache_hit_reuses_the_decoded_frame(
 ) -> None:
     client = emulator.client(cache=str(tmp_path / "cache.sqlite"))
     decodes: list[int] = []
-    from upstack_pandas._readers import analytics
+    from upstack_pandas._readers import query as analytics
 
     real_decode = analytics.decode_response
 
@@ -56,8 +56,9 @@ def test_cache_hit_reuses_the_decoded_frame(
         decodes.append(1)
         return real_decode(*args, **kwargs)
 
-    monkeypatch.setattr("upstack_pandas._readers.analytics.decode_response", counting_decode)
-    _frame_memo.QUERY_FRAMES.clear()
+    monkeypatch.setattr("upstack_pandas._readers.query.decode_response", counting_decode)
+    assert _frame_memo.memo_of(client) is _frame_memo.memo_of(client)  # one memo per client
+    assert len(_frame_memo.memo_of(client)) == 0
     kwargs: dict[str, Any] = {"client": client, "dimensions": "channel"}
     cold = up.read_upstack(MEASURES, "2025-01-01", "2025-03-31", **kwargs)
     cold.iloc[0, 0] = -1.0  # the caller's frame is theirs to change
@@ -69,3 +70,15 @@ def test_cache_hit_reuses_the_decoded_frame(
     assert len(decodes) == 2
     pd.testing.assert_frame_equal(hit, fresh, check_like=False, check_flags=False)
     assert hit.iloc[0, 0] != -1.0
+
+
+def test_each_client_has_its_own_memo_and_cache_clear_empties_it(
+    emulator: Any, tmp_path: Path
+) -> None:
+    client = emulator.client(cache=str(tmp_path / "cache.sqlite"))
+    other = emulator.client(cache=False)
+    up.read_upstack(MEASURES, "2025-01-01", "2025-01-31", client=client)
+    assert len(_frame_memo.memo_of(client)) == 1
+    assert len(_frame_memo.memo_of(other)) == 0  # no process-wide memo
+    up.cache.clear(client=client)
+    assert len(_frame_memo.memo_of(client)) == 0

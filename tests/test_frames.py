@@ -13,7 +13,9 @@ import orjson
 import pandas as pd
 import pytest
 
+import upstack_pandas
 from tests._fake_client import fixture_bytes
+from upstack_pandas import _wire as wire
 from upstack_pandas._frames import builders as frames
 from upstack_pandas._frames import decode as _decode
 from upstack_pandas._frames.decode import decode
@@ -257,3 +259,67 @@ def test_resolve_dtype() -> None:
     assert isinstance(dt_type, pd.DatetimeTZDtype) and str(dt_type.tz) == "Europe/Paris"
     assert dt_type.unit == frames.DATETIME_UNIT
     assert pd.Index(["a"], dtype=frames.resolve_dtype("dimension")).dtype == pd.Index(["a"]).dtype
+
+
+# ------------------------------------------------------------------------------ the wire seam
+
+#: Response-only field names (the attrs schema reuses some measureDetails names, not these).
+WIRE_ONLY = (
+    "results",
+    "measureDetails",
+    "dimensionFilters",
+    "basicDetails",
+    "pagination",
+    "hasMore",
+    "cohortSize",
+)
+
+
+def test_response_field_names_are_spelled_in_the_wire_module_only() -> None:
+    """A renamed field in a newer API build is a change to ``_wire.py`` alone."""
+    package = Path(upstack_pandas.__file__).parent
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package).as_posix()
+        if relative.startswith("emulator/") or relative in (
+            "_wire.py",
+            "_query/models.py",  # request bodies, not responses
+        ):
+            continue
+        text = path.read_text(encoding="utf-8")
+        offenders += [
+            f"{relative}: {name}"
+            for name in WIRE_ONLY
+            if re.search(rf"""(\.get\(|\[|==)\s*["']{name}["']""", text)
+        ]
+        if re.search(r"""rb?["'].*(primary|compare|hasPacing)""", text):
+            offenders.append(f"{relative}: byte pattern of a response field")
+    assert offenders == []
+
+
+def test_wire_normalisers() -> None:
+    details = wire.measure_details(
+        {
+            "measureDetails": [
+                {"measure": "m", "primarySum": 3.0, "hasPacing": True, "pacedSum": 4.0},
+                {"measure": "m", "primarySum": 99.0},  # the first entry of a measure wins
+                {"primarySum": 1.0},  # no measure id: ignored
+                "junk",
+            ]
+        }
+    )
+    assert list(details) == ["m"]
+    assert details["m"].primary_sum == 3.0 and details["m"].has_pacing is True
+    assert details["m"].paced_sum == 4.0 and details["m"].paced_sum_sent
+    assert wire.measure_details({"measureDetails": None}) == {}
+    assert wire.page({"pagination": {"total": 7, "offset": 5, "hasMore": True}}) == wire.Page(
+        7, 5, True
+    )
+    assert wire.page({"pagination": "odd"}) == wire.Page(None, None, False)
+    assert wire.results({"results": [{}, 1]}) is None and wire.results({"results": []}) == []
+    result = {"dimensionFilters": [[{"dimension": "channel", "value": "Email"}]]}
+    assert wire.dimension_value(result, "channel") == "Email"
+    assert wire.entity({"basicDetails": {"id": "a"}}) == {"id": "a"}
+    assert wire.entity({"basicDetails": None}) == {}
+    assert wire.HAS_PACING_TRUE.search(b'{"hasPacing" : true}')
+    assert not wire.HAS_PACING_TRUE.search(b'{"hasPacing":false}')

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import upstack_pandas as up
-from tests._fake_client import fake_query_client
-from upstack_pandas import metadata
+from tests._fake_client import RefusingClient, fake_query_client
+from upstack_pandas import catalog, metadata
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_schema(frame: pd.DataFrame) -> None:
     assert aov["title"] == "Average Order Value" and aov["shortTitle"] == "AOV"  # catalog
     assert aov["format"] == "currency" and aov["currency"] == "USD"
     assert aov["isAverage"] is True and aov["success"] is True  # response
-    assert set(aov) >= set(metadata.CATALOG_FIELDS) | set(metadata.DETAIL_FIELDS[:-1])
+    assert set(aov) >= set(metadata.CATALOG_FIELDS) | (set(metadata.DETAIL_FIELDS) - {"pacedSum"})
     assert list(meta["measures"]) == ["orders.orders", "orders.aov"]
     assert set(meta["compare"]) == {"encoding", "data"} and isinstance(meta["compare"]["data"], str)
 
@@ -137,18 +137,30 @@ def test_encode_decode_empty_frame() -> None:
 def test_recovery_from_the_catalog_when_attrs_are_dropped(frame: pd.DataFrame) -> None:
     rolled = frame.droplevel("channel").groupby(level="dt").sum().rolling(3).mean()
     rolled.attrs = {}  # whatever pandas did, assume the worst
-    entries = metadata.measure_entries(rolled)
+    assert metadata.measure_entries(rolled) == {}  # metadata alone never looks anything up
+    entries = metadata.measure_entries(rolled, catalog.known_entries)
     assert entries["orders.aov"]["title"] == "Average Order Value"
     assert entries["orders.aov"]["primarySum"] is None  # the response's totals are gone
-    assert metadata.measure_entries(pd.DataFrame({"not_a_measure": [1.0]})) == {}
+    assert rolled.upstack.meta("orders.aov")["title"] == "Average Order Value"
+    frame = pd.DataFrame({"not_a_measure": [1.0]})
+    assert metadata.measure_entries(frame, catalog.known_entries) == {}
 
 
 def test_recovery_without_any_catalog_or_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    from upstack_pandas import catalog
-
     monkeypatch.setattr(catalog, "cached_catalogs", lambda: [])
     monkeypatch.delenv("UPSTACK_API_KEY", raising=False)
     monkeypatch.delenv("UPSTACK_PIXEL_ID", raising=False)
     monkeypatch.setenv("HOME", "/nonexistent")
     monkeypatch.setattr("upstack_pandas._transport.client._default_client", None)
-    assert metadata.measure_entries(pd.DataFrame({"orders.orders": [1.0]})) == {}
+    frame = pd.DataFrame({"orders.orders": [1.0]})
+    assert metadata.measure_entries(frame, catalog.known_entries) == {}
+    assert frame.upstack.measures.empty
+
+
+def test_recovery_never_sends_a_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A frame whose attrs were dropped is looked up, never fetched (data flows down)."""
+    monkeypatch.setattr(catalog, "cached_catalogs", lambda: [])
+    client = RefusingClient()
+    monkeypatch.setattr("upstack_pandas._transport.client._default_client", client)
+    frame = pd.DataFrame({"orders.orders": [1.0]})
+    assert frame.upstack.measures.empty and client.sent == []

@@ -5,7 +5,7 @@ Also: validation before any request, the documented example bodies, pd.read_upst
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import inspect
 from typing import Any
 
 import numpy as np
@@ -14,8 +14,8 @@ import pytest
 
 import upstack_pandas as up
 from tests._fake_client import FakeClient, RefusingClient, fixture_bytes
+from upstack_pandas import _pandas_integration as readers
 from upstack_pandas._frames import builders as frames
-from upstack_pandas._readers import analytics as readers
 from upstack_pandas._readers import progress as _progress
 from upstack_pandas.emulator.http.server import Emulator
 
@@ -420,8 +420,6 @@ def test_every_reader_accepts_the_documented_example_bodies() -> None:
 
 def test_pd_read_upstack_is_the_same_function(monkeypatch: pytest.MonkeyPatch) -> None:
     assert pd.read_upstack is up.read_upstack  # type: ignore[attr-defined]
-    import inspect
-
     assert inspect.signature(pd.read_upstack) == inspect.signature(up.read_upstack)  # type: ignore[attr-defined]
     assert "Parameters" in (pd.read_upstack.__doc__ or "")  # type: ignore[attr-defined]
     sentinel = object()
@@ -430,26 +428,77 @@ def test_pd_read_upstack_is_the_same_function(monkeypatch: pytest.MonkeyPatch) -
     assert pd.read_upstack is sentinel  # type: ignore[attr-defined]
 
 
-def test_shared_parameter_docs_are_filled() -> None:
-    for reader in (up.read_upstack, up.read_attribution, up.read_cohorts, up.read_channel_details):
-        doc = reader.__doc__ or ""
-        assert "%" not in doc.replace("% change", "") and "client : Client, optional" in doc
+READERS = (up.read_upstack, up.read_attribution, up.read_cohorts, up.read_channel_details)
+#: parameters whose description every reader that takes them shares word for word
+SHARED = ("start, end", "filters", "compare", "timezone", "dtypes", "client", "refresh", "progress")
 
 
-@pytest.fixture
-def restore_progress() -> Iterator[None]:
-    yield
-    _progress.set_progress(None)
+def _parameters(doc: str) -> dict[str, str]:
+    """numpydoc ``Parameters`` entries: name -> description (the header's type line dropped)."""
+    lines = inspect.cleandoc(doc).splitlines()
+    start = lines.index("Parameters") + 2
+    entries: dict[str, list[str]] = {}
+    name = ""
+    for line in lines[start:]:
+        if line and not line.startswith(" "):
+            if " : " not in line:
+                break
+            name = line.split(" : ")[0]
+            entries[name] = []
+        elif name and line.strip():
+            entries[name].append(line.strip())
+    return {k: " ".join(v) for k, v in entries.items()}
 
 
-def test_progress_setting_order(monkeypatch: pytest.MonkeyPatch, restore_progress: None) -> None:
+def test_reader_docstrings_are_written_in_the_function() -> None:
+    for reader in READERS:
+        source = inspect.getsource(reader)
+        assert '"""' in source.split(") -> pd.DataFrame:", 1)[1][:20], reader.__name__
+        params = _parameters(reader.__doc__ or "")
+        assert list(params) == [
+            "start, end" if p == "start" else p
+            for p in inspect.signature(reader).parameters
+            if p != "end"
+        ], reader.__name__
+        assert "Raises" in (reader.__doc__ or "") and "Returns" in (reader.__doc__ or "")
+
+
+def test_shared_parameter_descriptions_are_identical() -> None:
+    described = {reader.__name__: _parameters(reader.__doc__ or "") for reader in READERS}
+    for name in SHARED:
+        texts = {r: params[name] for r, params in described.items() if name in params}
+        assert len(texts) >= 3, name
+        if name == "start, end":  # a reader may add a sentence about what the range selects
+            first = min(texts.values(), key=len)
+            assert all(text.startswith(first) for text in texts.values()), texts
+        else:
+            assert len(set(texts.values())) == 1, texts
+
+
+def test_progress_setting_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(_progress.ENV_VAR, raising=False)
     assert _progress.progress_enabled(None) is False  # pytest is not interactive
     monkeypatch.setenv(_progress.ENV_VAR, "1")
     assert _progress.progress_enabled(None) is True
-    _progress.set_progress(False)
-    assert _progress.progress_enabled(None) is False
-    assert _progress.progress_enabled(True) is True
+    assert _progress.progress_enabled(None, client_setting=False) is False  # the client wins
+    assert _progress.progress_enabled(True, client_setting=False) is True  # the argument wins
+    monkeypatch.setenv(_progress.ENV_VAR, "0")
+    assert _progress.progress_enabled(None, client_setting=True) is True
+
+
+def test_client_progress_setting_shows_the_bar(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    quiet = emulator.client(cache=False)
+    assert quiet.progress is None
+    up.read_channel_details(level="adset", page_size=10, client=quiet)
+    assert "channel details" not in capsys.readouterr().err
+    loud = emulator.client(cache=False, progress=True)
+    up.read_channel_details(level="adset", page_size=10, client=loud)
+    assert "channel details" in capsys.readouterr().err
+    loud.progress = False
+    up.read_channel_details(level="adset", page_size=10, client=loud)
+    assert "channel details" not in capsys.readouterr().err
 
 
 def test_progress_bar_runs(client: up.Client, capsys: pytest.CaptureFixture[str]) -> None:

@@ -38,10 +38,10 @@ _LAZY: dict[str, str] = {
     # catalog and readers
     "measures": "upstack_pandas.catalog",
     "filters": "upstack_pandas.catalog",
-    "read_upstack": "upstack_pandas._readers.analytics",
-    "read_attribution": "upstack_pandas._readers.analytics",
-    "read_cohorts": "upstack_pandas._readers.analytics",
-    "read_channel_details": "upstack_pandas._readers.analytics",
+    "read_upstack": "upstack_pandas._readers",
+    "read_attribution": "upstack_pandas._readers",
+    "read_cohorts": "upstack_pandas._readers",
+    "read_channel_details": "upstack_pandas._readers",
     "read_parquet": "upstack_pandas.metadata",
     # plots
     "sparklines": "upstack_pandas.plotting",
@@ -111,10 +111,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from upstack_pandas._errors import TransportError as TransportError
     from upstack_pandas._errors import UpstackError as UpstackError
     from upstack_pandas._errors import ValidationError as ValidationError
-    from upstack_pandas._readers.analytics import read_attribution as read_attribution
-    from upstack_pandas._readers.analytics import read_channel_details as read_channel_details
-    from upstack_pandas._readers.analytics import read_cohorts as read_cohorts
-    from upstack_pandas._readers.analytics import read_upstack as read_upstack
+    from upstack_pandas._readers import read_attribution as read_attribution
+    from upstack_pandas._readers import read_channel_details as read_channel_details
+    from upstack_pandas._readers import read_cohorts as read_cohorts
+    from upstack_pandas._readers import read_upstack as read_upstack
     from upstack_pandas._transport.client import Client as Client
     from upstack_pandas._transport.client import get_default_client as get_default_client
     from upstack_pandas._transport.client import set_default_client as set_default_client

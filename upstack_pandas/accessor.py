@@ -1,8 +1,11 @@
 """``df.upstack``: read a reader's frame through its metadata, and hand it to plots/dashboards.
 
-Thin by design: each method delegates in one line to a plain function (:mod:`._frame_views`,
-:mod:`.metadata`, the plots, the dashboards). Nothing is cached on the accessor. When pandas dropped the attrs
-(``rolling``, ``agg``, ``join``...), columns that are measure ids get their catalog entry back.
+Thin by design: each method delegates in one line to a plain function
+(:mod:`upstack_pandas._display.views`, :mod:`upstack_pandas.metadata`, the plots, the
+dashboards). Nothing is cached on the accessor. When pandas dropped the attrs (``rolling``,
+``agg``, ``join``...), columns that are measure ids get their entry back from catalogs already
+fetched (never by sending a request). Plots and dashboards are imported on first use only
+(matplotlib is optional and slow to import), not to hide an import cycle.
 """
 
 from __future__ import annotations

@@ -1,7 +1,12 @@
 """The measures and filters catalog: search, title → id resolution, closest-id suggestions.
 
-The catalog (``GET /db-mgmt/api/measures``) is fetched once per client and kept with it, so
-resolving ``"NC ROAS"`` to ``core.new_customer_roas`` costs no request after the first.
+The catalog (``GET /db-mgmt/api/measures``) is fetched once per client and kept on it
+(``client._catalog``), so resolving ``"NC ROAS"`` to ``core.new_customer_roas`` costs no request
+after the first. Catalogs fetched in this process are also remembered, weakly (plus the last few
+strongly), in a read-only recovery index: :func:`known_entries` looks measure ids up there when
+pandas dropped a frame's attrs. That index never fetches and no read depends on it. Response
+field names (``measures``, ``dimensions``, ``filters``, ``id``) come from
+:mod:`upstack_pandas._wire`.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from upstack_pandas import _wire as wire
+from upstack_pandas._frames.builders import resolve_dtype
+from upstack_pandas._transport.client import get_default_client
 from upstack_pandas._transport.response import json_with
 
 if TYPE_CHECKING:
@@ -48,10 +56,10 @@ class Catalog:
         self, measures: Iterable[Mapping[str, Any]], dimensions: Iterable[Mapping[str, Any]] = ()
     ):
         self.entries: dict[str, dict[str, Any]] = {
-            str(m["id"]): dict(m) for m in measures if isinstance(m, Mapping) and m.get("id")
+            key: dict(m) for m in measures if (key := wire.entry_id(m)) is not None
         }
         self.dimensions: dict[str, dict[str, Any]] = {
-            str(d["id"]): dict(d) for d in dimensions if isinstance(d, Mapping) and d.get("id")
+            key: dict(d) for d in dimensions if (key := wire.entry_id(d)) is not None
         }
         self._by_title: dict[str, list[str]] = {}
         for mid, entry in self.entries.items():
@@ -64,9 +72,8 @@ class Catalog:
 
     @classmethod
     def from_json(cls, body: Any) -> Catalog:
-        if not isinstance(body, Mapping):
-            return cls([])
-        return cls(body.get("measures") or [], body.get("dimensions") or [])
+        measures, dimensions = wire.catalog_lists(body)
+        return cls(measures, dimensions)
 
     def get(self, measure_id: str) -> dict[str, Any] | None:
         return self.entries.get(measure_id)
@@ -199,55 +206,45 @@ def _frame(
 
 
 def _str_dtype() -> Any:
-    from upstack_pandas._frames.builders import resolve_dtype
-
     return resolve_dtype("dimension")
 
 
 # ----------------------------------------------------------------------------------- caching
 
 _LOCK = threading.Lock()
-_CATALOGS: weakref.WeakKeyDictionary[Any, Catalog] = weakref.WeakKeyDictionary()
-# the last few catalogs, kept even when their client is gone: metadata recovery reads them
+# Recovery index (read-only, never fetched into): the catalogs of live clients, weakly, and the
+# last few even when their client is gone (a frame may outlive the client that read it).
+_SEEN: weakref.WeakSet[Catalog] = weakref.WeakSet()
 _RECENT: collections.deque[Catalog] = collections.deque(maxlen=4)
 
 
 def get_catalog(client: Client, *, refresh: bool = False) -> Catalog:
-    """The client's catalog, fetched on first use (or when ``refresh``) and then kept."""
-    with _LOCK:
-        cached = _CATALOGS.get(client)
+    """The client's catalog, fetched on first use (or when ``refresh``) and kept on the client."""
+    cached: Catalog | None = getattr(client, "_catalog", None)
     if cached is not None and not refresh:
         return cached
-    catalog = Catalog.from_json(json_with(client.get(MEASURES_PATH, refresh=refresh), "measures"))
+    body = json_with(client.get(MEASURES_PATH, refresh=refresh), wire.CATALOG_MEASURES)
+    catalog = Catalog.from_json(body)
     with _LOCK:
-        _CATALOGS[client] = catalog
+        client._catalog = catalog
+        _SEEN.add(catalog)
         _RECENT.append(catalog)
     return catalog
 
 
 def cached_catalogs() -> list[Catalog]:
-    """Catalogs fetched in this process: of live clients, and the last few (never fetches)."""
+    """Catalogs fetched in this process: the last few, then those of live clients (no fetch)."""
     with _LOCK:
         found = list(_RECENT)
-        return found + [c for c in _CATALOGS.values() if all(c is not f for f in found)]
+        return found + [c for c in _SEEN if all(c is not f for f in found)]
 
 
 def known_entries(ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Catalog entries for those ``ids`` that are measure ids, from catalogs already fetched.
 
-    When none has been fetched, the default client's catalog is fetched if one can be made;
-    without credentials the result is simply empty.
+    Never sends a request: with no catalog fetched yet in this process the result is empty.
     """
     catalogs = cached_catalogs()
-    if not catalogs:
-        from upstack_pandas._errors import UpstackError
-
-        try:
-            from upstack_pandas._transport.client import get_default_client
-
-            catalogs = [get_catalog(get_default_client())]
-        except UpstackError:
-            return {}
     found: dict[str, dict[str, Any]] = {}
     for mid in ids:
         for catalog in reversed(catalogs):
@@ -259,11 +256,7 @@ def known_entries(ids: Iterable[str]) -> dict[str, dict[str, Any]]:
 
 def resolve_client(client: Client | None) -> Client:
     """``client``, or the default client when it is None."""
-    if client is not None:
-        return client
-    from upstack_pandas._transport.client import get_default_client
-
-    return get_default_client()
+    return client if client is not None else get_default_client()
 
 
 def measures(
@@ -318,7 +311,7 @@ def filters(
     pandas.DataFrame
         Columns ``title``, ``type``, ``operators``, ``contexts`` and ``values``.
     """
-    body = json_with(resolve_client(client).get(FILTERS_PATH, refresh=refresh), "filters")
-    items = body["filters"]
-    entries = {str(f["id"]): f for f in items if isinstance(f, Mapping) and f.get("id")}
+    body = json_with(resolve_client(client).get(FILTERS_PATH, refresh=refresh), wire.FILTERS)
+    items = wire.filter_list(body)
+    entries = {key: f for f in items if (key := wire.entry_id(f)) is not None}
     return _frame(entries, FILTER_COLUMNS, search)

@@ -4,6 +4,12 @@ The schema (``docs/metadata.md``) is JSON-safe by construction, so it survives
 ``df.to_parquet`` / ``pd.read_parquet`` (pandas stores ``attrs`` in the parquet file). The
 compare-period frame is kept as one compact string (Arrow IPC, zstd, base64): pandas deep-copies
 ``attrs`` on every operation, and a string costs nothing to copy.
+
+This module is the only mapping from the client's internal records (the catalog entry, and the
+response's per-measure details, as the wire module normalises them) to the attrs
+schema. It is pure: it never sends a request and imports neither the client nor the catalog
+(recovering catalog entries for a frame whose attrs were dropped takes a lookup function, see
+:func:`measure_entries`).
 """
 
 from __future__ import annotations
@@ -12,11 +18,14 @@ import base64
 import datetime as _dt
 import math
 import os
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from upstack_pandas._wire import MeasureDetail
 
 __all__ = [
     "KEY",
@@ -47,18 +56,32 @@ CATALOG_FIELDS = (
     "preferredTrendDirection",
     "currency",
 )
-#: response ``measureDetails`` fields copied into each measure's entry
-DETAIL_FIELDS = (
-    "primarySum",
-    "compareSum",
-    "primaryAvg",
-    "compareAvg",
-    "percentDiff",
-    "hasPacing",
-    "success",
-    "calculatedAverage",
-    "pacedSum",
-)
+#: attrs key of each per-measure response detail ← its :class:`MeasureDetail` attribute
+DETAIL_FIELDS: dict[str, str] = {
+    "primarySum": "primary_sum",
+    "compareSum": "compare_sum",
+    "primaryAvg": "primary_avg",
+    "compareAvg": "compare_avg",
+    "percentDiff": "percent_diff",
+    "hasPacing": "has_pacing",
+    "success": "success",
+    "calculatedAverage": "calculated_average",
+    "pacedSum": "paced_sum",  # only when the response sent it
+}
+#: catalog fields a response detail overrides when it sends them ← its attribute
+DETAIL_OVERRIDES: dict[str, str] = {
+    "title": "title",
+    "shortTitle": "short_title",
+    "description": "description",
+    "format": "format",
+    "isAverage": "is_average",
+    "isPercentage": "is_percentage",
+    "preferredTrendDirection": "preferred_trend_direction",
+    "currency": "currency",
+}
+
+#: Looks up catalog entries for measure ids (never fetching); see :func:`measure_entries`.
+EntryLookup = Callable[[Iterable[str]], Mapping[str, Mapping[str, Any]]]
 
 
 def json_safe(value: Any) -> Any:
@@ -79,25 +102,19 @@ def json_safe(value: Any) -> Any:
 
 
 def measure_entry(
-    catalog_entry: Mapping[str, Any] | None, detail: Mapping[str, Any] | None
+    catalog_entry: Mapping[str, Any] | None, detail: MeasureDetail | None
 ) -> dict[str, Any]:
-    """One measure's metadata: the catalog entry merged with the response's measureDetails."""
+    """One measure's metadata: the catalog entry merged with the response's details."""
     entry: dict[str, Any] = {k: (catalog_entry or {}).get(k) for k in CATALOG_FIELDS}
-    for key, value in (detail or {}).items():
-        if key in DETAIL_FIELDS or (key in CATALOG_FIELDS and value is not None):
+    for key, attr in DETAIL_OVERRIDES.items():
+        value = getattr(detail, attr) if detail is not None else None
+        if value is not None:
             entry[key] = value
-    for key in DETAIL_FIELDS[:-1]:  # pacedSum only when sent
-        entry.setdefault(key, None)
+    for key, attr in DETAIL_FIELDS.items():
+        if key == "pacedSum" and (detail is None or not detail.paced_sum_sent):
+            continue
+        entry[key] = getattr(detail, attr) if detail is not None else None
     return json_safe(entry)  # type: ignore[no-any-return]
-
-
-def details_by_measure(details: Any) -> dict[str, dict[str, Any]]:
-    """``measureDetails`` (a list of dicts with ``measure``) as a dict keyed by measure id."""
-    found: dict[str, dict[str, Any]] = {}
-    for item in details if isinstance(details, list) else []:
-        if isinstance(item, Mapping) and isinstance(item.get("measure"), str):
-            found.setdefault(item["measure"], dict(item))
-    return found
 
 
 def build(
@@ -146,21 +163,24 @@ def get(frame: pd.DataFrame | pd.Series) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) else None
 
 
-def measure_entries(frame: pd.DataFrame | pd.Series) -> dict[str, dict[str, Any]]:
-    """Metadata per measure column: from attrs, else recovered from the catalog.
+def measure_entries(
+    frame: pd.DataFrame | pd.Series, recover: EntryLookup | None = None
+) -> dict[str, dict[str, Any]]:
+    """Metadata per measure column: from attrs, else recovered through ``recover``.
 
     Operations such as ``rolling``, ``agg`` or ``join`` may drop ``attrs``; columns whose names
-    are measure ids then get their catalog entry back (without the response's sums).
+    are measure ids then get their catalog entry back (without the response's sums) when
+    ``recover`` knows them (``df.upstack`` passes
+    :func:`upstack_pandas.catalog.known_entries`, which looks in catalogs already fetched and
+    never sends a request).
     """
     columns = [frame.name] if isinstance(frame, pd.Series) else list(frame.columns)
     meta = get(frame)
     stored = meta.get("measures", {}) if meta else {}
     found = {c: dict(stored[c]) for c in columns if isinstance(c, str) and c in stored}
     missing = [c for c in columns if isinstance(c, str) and c not in found]
-    if missing:
-        from upstack_pandas.catalog import known_entries
-
-        for mid, entry in known_entries(missing).items():
+    if missing and recover is not None:
+        for mid, entry in recover(missing).items():
             found[mid] = measure_entry(entry, None)
     return {c: found[c] for c in columns if c in found}
 

@@ -1,7 +1,9 @@
 """What ``df.upstack`` shows of a reader's frame: its measures, summary, display copy, matrix.
 
-Plain functions of the frame, read through :mod:`.metadata` (so a frame whose attrs pandas
-dropped still finds its measures' catalog entries); the accessor delegates to them in one line.
+Plain functions of the frame, read through :mod:`upstack_pandas.metadata`; a frame whose attrs
+pandas dropped finds its measures' entries in catalogs already fetched
+(:func:`upstack_pandas.catalog.known_entries`, which never sends a request). The accessor
+delegates to them in one line.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import pandas as pd
 
 from upstack_pandas import metadata
 from upstack_pandas._display.formatting import format_change, format_value, is_good_change
+from upstack_pandas.catalog import known_entries
 
 __all__ = ["SummaryFrame", "cohort_matrix", "compare", "formatted", "meta", "summary", "table"]
 
@@ -50,9 +53,13 @@ class SummaryFrame(pd.DataFrame):
         )
 
 
+def _entries(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    return metadata.measure_entries(frame, known_entries)
+
+
 def table(frame: pd.DataFrame) -> pd.DataFrame:
     """Metadata per measure column, indexed by ``measure``."""
-    entries = metadata.measure_entries(frame)
+    entries = _entries(frame)
     out = pd.DataFrame.from_dict(entries, orient="index")
     out.index.name = "measure"
     return out
@@ -60,7 +67,7 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
 
 def meta(frame: pd.DataFrame, column: str) -> dict[str, Any]:
     """One measure column's metadata (``KeyError`` when the column has none)."""
-    entries = metadata.measure_entries(frame)
+    entries = _entries(frame)
     if column not in entries:
         raise KeyError(f"no upstack metadata for column {column!r}")
     return entries[column]
@@ -81,7 +88,7 @@ def summary(frame: pd.DataFrame) -> SummaryFrame:
     otherwise, as in the API's ``percentDiff``. ``good`` follows the catalog's
     ``preferredTrendDirection``.
     """
-    entries = metadata.measure_entries(frame)
+    entries = _entries(frame)
     rows = {}
     for mid, entry in entries.items():
         head = "Avg" if entry.get("isAverage") else "Sum"
@@ -106,7 +113,7 @@ def summary(frame: pd.DataFrame) -> SummaryFrame:
 def formatted(frame: pd.DataFrame) -> pd.DataFrame:
     """A display copy: each measure column as text per its catalog format (``$1,234.50``)."""
     shown = frame.copy()
-    for column, entry in metadata.measure_entries(frame).items():
+    for column, entry in _entries(frame).items():
         fmt, currency = entry.get("format"), entry.get("currency") or "USD"
         shown[column] = [format_value(v, fmt, currency=currency) for v in frame[column].tolist()]
     return shown

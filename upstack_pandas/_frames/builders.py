@@ -13,6 +13,7 @@ from typing import Any, Literal, cast
 import numpy as np
 import pandas as pd
 
+from upstack_pandas import _wire as wire
 from upstack_pandas._frames.decode import Block, Decoded, RowSpec
 from upstack_pandas._frames.timestamps import parse_timestamps
 
@@ -225,7 +226,7 @@ def _frame(
 
 def query_spec(measures: Sequence[str], dimensions: Sequence[str], granularity: str) -> RowSpec:
     """What ``/query`` data points hold: measure values, dimension labels, and ``dt``."""
-    times = () if granularity == "none" else ("dt",)
+    times = () if granularity == "none" else (wire.DT,)
     return RowSpec(tuple(measures), tuple(dimensions), times, code_times=bool(dimensions))
 
 
@@ -238,11 +239,11 @@ def query_frames(
     timezone: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The primary and compare frames of a ``/query`` response (all ``results`` concatenated)."""
-    keys = ([] if granularity == "none" else [("dt", "dt")]) + [
+    keys = ([] if granularity == "none" else [(wire.DT, "dt")]) + [
         (d, "dimension") for d in dimensions
     ]
     frames = []
-    for kind in ("primary", "compare"):
+    for kind in wire.DATA_KINDS:
         columns = _Columns(decoded.blocks(kind), decoded.spec)
         frames.append(_frame(columns, _index(columns, keys, timezone), measures))
     return frames[0], frames[1]
@@ -260,46 +261,34 @@ def attribution_frame(
     measures: Sequence[str],
     granular: bool,
     timezone: str,
-    kind: str = "primary",
+    kind: str = wire.PRIMARY,
 ) -> pd.DataFrame:
     """Rows per attributed dimension value (and per bucket when granular)."""
     results = decoded.results
-    constants = [{dimension: _dimension_value(r, dimension)} for r in results]
+    constants = [{dimension: wire.dimension_value(r, dimension)} for r in results]
     columns = _Columns(decoded.blocks(kind), decoded.spec, constants)
-    keys = ([("dt", "dt")] if granular else []) + [(dimension, "dimension")]
+    keys = ([(wire.DT, "dt")] if granular else []) + [(dimension, "dimension")]
     frame = _frame(columns, _index(columns, keys, timezone), measures)
     return frame.sort_index(kind="stable") if granular else frame
 
 
-def _dimension_value(result: Mapping[str, Any], dimension: str) -> Any:
-    filters = result.get("dimensionFilters")
-    if isinstance(filters, list):
-        for group in filters:
-            for item in group if isinstance(group, list) else [group]:
-                if isinstance(item, dict) and item.get("dimension") in (
-                    dimension,
-                    None,
-                    "<string>",
-                ):
-                    return item.get("value")
-    return result.get(dimension)
-
-
 def cohort_spec(measures: Sequence[str]) -> RowSpec:
     """Cohort data points: measure values, cohort size, and the (cohort, period) labels."""
-    return RowSpec((*measures, "cohortSize"), ("cohort", "period", "dt"), (), code_times=False)
+    return RowSpec(
+        (*measures, wire.COHORT_SIZE), (wire.COHORT, wire.PERIOD, wire.DT), (), code_times=False
+    )
 
 
 def cohort_frame(
     decoded: Decoded, *, measures: Sequence[str], timezone: str
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Long cohort frame indexed by (cohort, period), and the cohort sizes by cohort date."""
-    columns = _Columns(decoded.blocks("primary"), decoded.spec)
+    columns = _Columns(decoded.blocks(wire.PRIMARY), decoded.spec)
     blocks = columns.blocks
-    has_cohort = any(v is not None for v in (blocks[0].uniques("cohort") if blocks else []))
-    cohort_key = "cohort" if has_cohort or not blocks else "dt"
+    has_cohort = any(v is not None for v in (blocks[0].uniques(wire.COHORT) if blocks else []))
+    cohort_key = wire.COHORT if has_cohort or not blocks else wire.DT
     cohort, cohort_codes = columns.level(cohort_key, "cohort", timezone)
-    period, period_codes = columns.level("period", "period", timezone)
+    period, period_codes = columns.level(wire.PERIOD, "period", timezone)
     if period.dtype.kind == "f" and not period.hasnans:
         period = period.astype(np.int64)
     elif period.dtype.kind != "i":
@@ -319,7 +308,7 @@ def cohort_frame(
 
 def channel_spec(measures: Sequence[str], granular: bool) -> RowSpec:
     """Channel-details data points: measure values, and ``dt`` when granular."""
-    return RowSpec(tuple(measures), (), ("dt",) if granular else (), code_times=True)
+    return RowSpec(tuple(measures), (), (wire.DT,) if granular else (), code_times=True)
 
 
 def channel_frame(
@@ -328,14 +317,11 @@ def channel_frame(
     measures: Sequence[str],
     granular: bool,
     timezone: str,
-    kind: str = "primary",
+    kind: str = wire.PRIMARY,
 ) -> pd.DataFrame:
-    """One row per entity (and per bucket when granular): basicDetails columns, then measures."""
+    """One row per entity (and per bucket when granular): entity columns, then measures."""
     results = decoded.results
-    details: list[dict[str, Any]] = []
-    for result in results:
-        entity = result.get("basicDetails")
-        details.append(entity if isinstance(entity, dict) else {})
+    details = [wire.entity(result) for result in results]
     blocks = decoded.blocks(kind)
     spec = decoded.spec
     if not granular:  # one row per entity, even when it has no data point
@@ -349,7 +335,7 @@ def channel_frame(
         fields.insert(0, "id")
     constants = [{k: _scalar(d.get(k)) for k in fields} for d in details]
     columns = _Columns(blocks, spec, constants)
-    keys = [("id", "entity")] + ([("dt", "dt")] if granular else [])
+    keys = [("id", "entity")] + ([(wire.DT, "dt")] if granular else [])
     index = _index(columns, keys, timezone)
     extra = {}
     for key in fields:

@@ -1,11 +1,12 @@
 """Response bytes → columns, without holding every data point as a Python dict at once.
 
-Analytics responses are an envelope (``results[]``, ``measureDetails``, ``pagination``...) around
-arrays of flat data points (``data.primary`` / ``data.compare``). Decoding a large body to Python
+Analytics responses are an envelope (results, per-measure totals, paging...) around arrays of
+flat data points (one per kind of :data:`~upstack_pandas._wire.DATA_KINDS`); the field names
+come from :mod:`upstack_pandas._wire`, the one module that spells them. Decoding a large body to Python
 dicts in one go costs about five times the body size in memory, so large bodies are decoded in
 slices instead:
 
-1. Each ``"primary": [...]`` / ``"compare": [...]`` array is located in the bytes and replaced by
+1. Each data-point array (:data:`~upstack_pandas._wire.DATA_ARRAY`) is located in the bytes and replaced by
    an integer placeholder; the small remaining envelope is decoded with orjson.
 2. Each array is cut between two data points (``},{`` outside a string) into slices of about
    ``_CHUNK_BYTES``; each slice is decoded with orjson and reduced at once to columns: one
@@ -22,7 +23,6 @@ Small bodies take that path directly.
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,15 +31,16 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from upstack_pandas import _wire as wire
 from upstack_pandas._frames.timestamps import parse_timestamps
 
 __all__ = ["Block", "Decoded", "RowSpec", "decode"]
 
 _CHUNK_BYTES = 1 << 21  # about 2 MiB of data points per orjson call
 _STREAM_MIN_BYTES = 1 << 22  # bodies from 4 MiB are decoded in slices
-_KINDS = ("primary", "compare")
+_KINDS = wire.DATA_KINDS
 
-_ARRAY = re.compile(rb'"(primary|compare)"\s*:\s*\[\s*')
+_ARRAY = wire.DATA_ARRAY
 _WHITESPACE = frozenset(b" \t\r\n")
 _CLOSE_BRACE = ord("}")
 
@@ -117,7 +118,7 @@ class Coder:
 
 @dataclass
 class Block:
-    """The columns of one ``data.primary`` or ``data.compare`` array."""
+    """The columns of one data-point array (one kind of one result)."""
 
     n: int
     values: np.ndarray  # (n, len(spec.floats)) float64
@@ -131,7 +132,7 @@ class Block:
 
 @dataclass
 class Decoded:
-    """A decoded body: the envelope, with every ``data.primary|compare`` replaced by a Block."""
+    """A decoded body: the envelope, with every data-point array replaced by a Block."""
 
     body: Any
     spec: RowSpec
@@ -139,12 +140,12 @@ class Decoded:
 
     @property
     def results(self) -> list[dict[str, Any]]:
-        results = self.body.get("results") if isinstance(self.body, dict) else None
-        return [r for r in results if isinstance(r, dict)] if isinstance(results, list) else []
+        found = self.body.get(wire.RESULTS) if isinstance(self.body, dict) else None
+        return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []
 
     def blocks(self, kind: str) -> list[Block]:
-        """Every block of ``kind`` ("primary" or "compare"), in ``results`` order."""
-        return [r["data"][kind] for r in self.results]
+        """Every block of ``kind`` (one of ``wire.DATA_KINDS``), in results order."""
+        return [r[wire.DATA][kind] for r in self.results]
 
 
 class _Builder:
@@ -243,8 +244,8 @@ def decode(content: bytes, spec: RowSpec) -> Decoded:
     Returns
     -------
     Decoded
-        ``results[i]["data"]["primary" | "compare"]`` are :class:`Block` objects (empty when the
-        body has none); everything else is the decoded JSON as is.
+        Each result's data arrays (``wire.DATA_KINDS``) are :class:`Block` objects (empty when
+        the body has none); everything else is the decoded JSON as is.
     """
     if len(content) >= _STREAM_MIN_BYTES and b"\\" not in content:
         try:
@@ -269,10 +270,7 @@ def _block_from_rows(value: Any, decoded: Decoded, kind: str) -> Block:
 
 def _attach_blocks(decoded: Decoded, make: Callable[[Any, str], Block]) -> None:
     for result in decoded.results:
-        data = result.get("data")
-        if not isinstance(data, dict):
-            data = {}
-            result["data"] = data
+        data = wire.result_data(result)
         for kind in _KINDS:
             data[kind] = make(data.get(kind), kind)
 
@@ -295,7 +293,7 @@ def _decode_sliced(content: bytes, spec: RowSpec) -> Decoded:
                 builder.add(orjson.loads(b"".join((b"[", view[lo:hi], b"]"))))
         else:
             raise _Fallback
-        envelope += [view[pos : match.start()], b'"%s":%d' % (kind.encode(), len(blocks))]
+        envelope += [view[pos : match.start()], wire.array_placeholder(kind, len(blocks))]
         blocks.append(builder.finish())
         pos = end
     envelope.append(view[pos:])

@@ -6,6 +6,9 @@ responses, keyed by the response's identity: the same stored response (same requ
 time, size and head/tail bytes; or, without a request id, a digest of the body) always decodes to
 the same frames. A refreshed response has a new request id, so it never hits an old entry. Hits
 return deep copies, so callers may mutate what they get. Bounded by entries and by bytes.
+
+Each client keeps its own memo (:func:`memo_of`, created on first use and stored on the client);
+``upstack_pandas.cache.clear(client=...)`` empties it. There is no process-wide memo.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 if TYPE_CHECKING:
+    from upstack_pandas._transport.client import Client
     from upstack_pandas._transport.response import ApiResponse
 
-#: primary frame, compare frame, and the response's JSON-safe extras (measureDetails...)
+#: primary frame, compare frame, and the response's extras (its per-measure details...)
 Frames = tuple[pd.DataFrame, pd.DataFrame, Any]
 
 
@@ -101,5 +105,16 @@ def _copy(frames: Frames) -> Frames:
     return primary.copy(deep=True), compare.copy(deep=True), copy.deepcopy(extras)
 
 
-#: The process-wide memo used by the readers (``upstack_pandas.cache.clear()`` empties it).
-QUERY_FRAMES = FrameMemo()
+_CREATE = threading.Lock()
+
+
+def memo_of(client: Client) -> FrameMemo:
+    """The client's frame memo, created on first use and kept on the client."""
+    memo: FrameMemo | None = getattr(client, "_frame_memo", None)
+    if memo is None:
+        with _CREATE:
+            memo = getattr(client, "_frame_memo", None)
+            if memo is None:
+                memo = FrameMemo()
+                client._frame_memo = memo
+    return memo

@@ -15,24 +15,28 @@ from __future__ import annotations
 
 import datetime as _dt
 import zoneinfo
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from upstack_pandas._frames import decode as _decode
-from upstack_pandas._readers.analytics import decode_query, query_frames, query_metadata
-from upstack_pandas._readers.pipeline import concat, result_details
-from upstack_pandas._readers.progress import Progress
+from upstack_pandas import _wire as wire
+from upstack_pandas._readers.pipeline import Read, concat
 
 if TYPE_CHECKING:
     from upstack_pandas._query.checks import DateRange
     from upstack_pandas._query.models import Query
-    from upstack_pandas._transport.client import ApiResponse, Client
-    from upstack_pandas.catalog import Catalog
+    from upstack_pandas._transport.client import ApiResponse
 
-__all__ = ["bucket_count", "read_chunked", "windows"]
+__all__ = ["Chunked", "bucket_count", "read_chunked", "windows"]
+
+#: primary frame, compare frame and per-measure details of one ``/query`` response
+Decoded = tuple[pd.DataFrame, pd.DataFrame, dict[str, wire.MeasureDetail]]
+#: decodes one ``/query`` response (``upstack_pandas._readers.query.decode_query``)
+Decoder = Callable[["Query", "ApiResponse"], Decoded]
+_SUMMARY = "summary"
 
 _DAY = _dt.timedelta(days=1)
 _SUB_DAY = {"second": 1, "minute": 60, "hour": 3600}
@@ -91,45 +95,45 @@ def bucket_count(range_: DateRange, granularity: str, timezone: str) -> int:
     return end.year - start.year + 1
 
 
-def _fetch(client: Client, query: Query, refresh: bool) -> tuple[ApiResponse, _decode.Decoded]:
-    response = client.post(query.path, query.body(client.pixel_id), refresh=refresh)
-    return response, decode_query(query, response)
+@dataclass(frozen=True)
+class Chunked:
+    """What a chunked read gives back: the single-request frames and details, and the split."""
+
+    primary: pd.DataFrame
+    compare: pd.DataFrame
+    details: dict[str, wire.MeasureDetail]
+    info: dict[str, int]
 
 
 def read_chunked(
-    client: Client,
-    query: Query,
-    catalog: Catalog,
-    *,
-    window_days: int,
-    max_workers: int,
-    progress: bool | None,
-    refresh: bool,
-) -> pd.DataFrame:
-    """Fetch ``query`` window by window, concurrently, and return the single-request frame."""
+    read: Read, query: Query, decode: Decoder, *, window_days: int, max_workers: int
+) -> Chunked:
+    """Fetch ``query`` window by window, concurrently; the frames a single request would give."""
     jobs: list[tuple[str, Query]] = [
-        ("primary", replace(query, range=w, compare=None, pacing=False))
+        (wire.PRIMARY, replace(query, range=w, compare=None, pacing=False))
         for w in windows(query.range, query.granularity, window_days)
     ]
     if query.pacing:  # pacedSum needs the last bucket: ask for it in the last window
-        jobs[-1] = ("primary", replace(jobs[-1][1], pacing=True))
+        jobs[-1] = (wire.PRIMARY, replace(jobs[-1][1], pacing=True))
     if query.compare:
         jobs += [
-            ("compare", replace(query, range=w, compare=None, pacing=False))
+            (wire.COMPARE, replace(query, range=w, compare=None, pacing=False))
             for w in windows(query.compare, query.granularity, window_days)
         ]
-    jobs.append(("summary", replace(query, granularity="none")))
-    done: dict[int, tuple[ApiResponse, _decode.Decoded]] = {}
+    jobs.append((_SUMMARY, replace(query, granularity="none")))
+    done: dict[int, Decoded] = {}
+
+    def fetch(job: Query) -> Decoded:
+        return decode(job, read.send(job.path, job.body(read.client.pixel_id)))
+
     # max_workers windows at a time; the one summary request runs beside them
     windows_pool = ThreadPoolExecutor(
         max_workers=min(max_workers, len(jobs) - 1), thread_name_prefix="upstack"
     )
     summary_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upstack-summary")
-    with Progress(len(jobs), desc="windows", enabled=progress) as bar:
-        futures: dict[Future[tuple[ApiResponse, _decode.Decoded]], int] = {
-            (summary_pool if kind == "summary" else windows_pool).submit(
-                _fetch, client, q, refresh
-            ): i
+    with read.progress_bar(len(jobs), "windows") as bar:
+        futures: dict[Future[Decoded], int] = {
+            (summary_pool if kind == _SUMMARY else windows_pool).submit(fetch, q): i
             for i, (kind, q) in enumerate(jobs)
         }
         try:
@@ -142,52 +146,46 @@ def read_chunked(
             raise
     for pool in (windows_pool, summary_pool):
         pool.shutdown(wait=True)
-    primary = _stitch("primary", jobs, done)
-    compare = _stitch("compare", jobs, done) if query.compare else primary.iloc[:0]
-    details = _details(query, jobs, done)
-    request = query.body(client.pixel_id)
-    chunk_info = {
+    primary = _stitch(wire.PRIMARY, jobs, done)
+    compare = _stitch(wire.COMPARE, jobs, done) if query.compare else primary.iloc[:0]
+    info = {
         "days": window_days,
-        "windows": sum(k == "primary" for k, _ in jobs),
+        "windows": sum(k == wire.PRIMARY for k, _ in jobs),
         "requests": len(jobs),
     }
-    responses = [done[i][0] for i in range(len(jobs))]
-    return query_metadata(
-        query, catalog, primary, compare, details, responses, request, chunks=chunk_info
-    )
+    return Chunked(primary, compare, _details(query, jobs, done), info)
 
 
-def _stitch(
-    kind: str,
-    jobs: list[tuple[str, Query]],
-    done: dict[int, tuple[ApiResponse, _decode.Decoded]],
-) -> pd.DataFrame:
+def _stitch(kind: str, jobs: list[tuple[str, Query]], done: dict[int, Decoded]) -> pd.DataFrame:
     """The primary frames of the ``kind`` windows, in order, as one frame."""
-    return concat([query_frames(q, done[i][1])[0] for i, (k, q) in enumerate(jobs) if k == kind])
+    return concat([done[i][0] for i, (k, _) in enumerate(jobs) if k == kind])
 
 
 def _details(
-    query: Query,
-    jobs: list[tuple[str, Query]],
-    done: dict[int, tuple[ApiResponse, _decode.Decoded]],
-) -> dict[str, dict[str, Any]]:
-    """The single request's measureDetails, from the ``none`` request (and the last window)."""
-
-    details = result_details(done[len(jobs) - 1][1])
-    counts = {"primary": bucket_count(query.range, query.granularity, query.timezone)}
-    if query.compare:
-        counts["compare"] = bucket_count(query.compare, query.granularity, query.timezone)
-    last_window = max(i for i, (k, _) in enumerate(jobs) if k == "primary")
-    paced = result_details(done[last_window][1]) if query.pacing else {}
+    query: Query, jobs: list[tuple[str, Query]], done: dict[int, Decoded]
+) -> dict[str, wire.MeasureDetail]:
+    """The single request's details, from the ``none`` request (and the last window)."""
+    details = done[len(jobs) - 1][2]
+    primary_count = bucket_count(query.range, query.granularity, query.timezone)
+    compare_count = (
+        bucket_count(query.compare, query.granularity, query.timezone) if query.compare else None
+    )
+    last_window = max(i for i, (k, _) in enumerate(jobs) if k == wire.PRIMARY)
+    paced = done[last_window][2] if query.pacing else {}
     for mid, detail in details.items():
-        if detail.get("isAverage"):
+        if detail.is_average:
             continue
-        for period, count in counts.items():
-            total = detail.get(f"{period}Sum")
-            if isinstance(total, int | float):
-                detail[f"{period}Avg"] = total / count
-        window = paced.get(mid, {})
-        if all(isinstance(window.get(k), int | float) for k in ("pacedSum", "primarySum")):
-            total = detail.get("primarySum") or 0.0
-            detail["pacedSum"] = total + (window["pacedSum"] - window["primarySum"])
+        if isinstance(detail.primary_sum, int | float):
+            detail.primary_avg = detail.primary_sum / primary_count
+        if compare_count is not None and isinstance(detail.compare_sum, int | float):
+            detail.compare_avg = detail.compare_sum / compare_count
+        window = paced.get(mid)
+        if (
+            window is not None
+            and isinstance(window.paced_sum, int | float)
+            and isinstance(window.primary_sum, int | float)
+        ):
+            total = detail.primary_sum or 0.0
+            detail.paced_sum = total + (window.paced_sum - window.primary_sum)
+            detail.paced_sum_sent = True
     return details

@@ -1,71 +1,157 @@
-"""What the readers share: parameter docs written once, decoding, dtypes, metadata helpers."""
+"""The one reader pipeline every reader runs; the per-endpoint modules hold only what differs.
+
+A read goes through the same steps whatever the endpoint:
+
+1. the endpoint module validates and normalises its arguments into a request model
+   (:mod:`upstack_pandas._query.models`), before anything is sent;
+2. :class:`Read` resolves the client (the default client when none is given) and its catalog
+   (kept on the client), then :meth:`Read.measures` resolves measure names to ids and checks
+   dimensions and ``dtypes=`` against them, still before any request;
+3. :meth:`Read.fetch` sends a request (through the client: its cache, retries and pacing) and
+   decodes the body into columns, refusing a body without a ``results`` list; chunked and
+   paginated reads call it once per window or page, :meth:`Read.progress_bar` counts them;
+4. the endpoint module builds its frame from the decoded columns (:mod:`upstack_pandas._frames`);
+5. :meth:`Read.finish` attaches ``attrs["upstack"]`` (:mod:`upstack_pandas.metadata`) from the
+   requests sent and applies ``dtypes=``.
+
+The execution knobs every reader shares (which client, whether to bypass the cache, whether to
+show progress) are one :class:`ReadOptions`; the readers keep them as keyword arguments
+(``client=``, ``refresh=``, ``progress=``), documented with the same words in each reader (a test
+keeps the shared parameter descriptions identical).
+"""
 
 from __future__ import annotations
 
-import re
+import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
 import pandas as pd
 
+from upstack_pandas import _wire as wire
 from upstack_pandas import metadata
 from upstack_pandas._frames import decode as _decode
 from upstack_pandas._query.checks import DateRange, range_body
-from upstack_pandas.catalog import Catalog
+from upstack_pandas._readers.progress import Progress, progress_enabled
+from upstack_pandas.catalog import Catalog, get_catalog, resolve_client
 
 if TYPE_CHECKING:
-    from upstack_pandas._transport.client import ApiResponse
+    from upstack_pandas._transport.client import ApiResponse, Client
+
+__all__ = ["DtypesArg", "Read", "ReadOptions", "concat", "summed_details"]
 
 DtypesArg = Mapping[str, Any] | str | None
 
-#: Parameter docs shared by the readers, written once and substituted into their docstrings.
-_PARAMS = {
-    "start_end": """start, end : str, date, datetime or Timestamp, optional
-    First and last day, inclusive, in the query timezone (``"2026-04-01"``,
-    ``datetime.date(2026, 4, 1)``...). Defaults: the last 30 days, ending today.""",
-    "filters": """filters : dict or list of dict, optional
-    Canonical filter: ``{"field": "orders.customer_type", "op": "equals", "value":
-    "new_customer"}``, ``{"and": [...]}`` or ``{"or": [...]}``; a list means ``and``. See
-    :func:`upstack_pandas.filters` for the fields and their operators.""",
-    "compare": """compare : bool or (start, end), default {default}
-    ``True``: also fetch the preceding period of equal length; ``False``: no compare period;
-    a ``(start, end)`` pair: that period (it must not overlap the date range). The compare
-    frame is ``df.upstack.compare``.""",
-    "timezone": """timezone : str, optional
-    IANA timezone the dates and buckets are in (default ``"UTC"``); the index is tz-aware in
-    it.""",
-    "dtypes": """dtypes : dict or dtype, optional
-    Override the documented dtypes (``float64`` per measure): ``{"orders.orders": "Int64"}``,
-    or one dtype for every measure column.""",
-    "client": """client : Client, optional
-    The client to use; the default client (``upstack_pandas.get_default_client()``) when
-    omitted.""",
-    "refresh": """refresh : bool, default False
-    Bypass the client's cache and fetch again.""",
-    "progress": """progress : bool, optional
-    Show a progress bar for multi-request work; by default only in interactive sessions.""",
-    "raises": """Raises
-------
-ValueError, TypeError
-    For invalid arguments (unknown measure names list the closest catalog ids), before any
-    request is sent.
-upstack_pandas.UpstackError
-    When the API refuses the request or cannot be reached.""",
-}
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How a read is executed (not what it asks for): the knobs every reader shares.
+
+    Parameters
+    ----------
+    client
+        The client to use; the default client when None.
+    refresh
+        Bypass the client's cache and fetch again (the fresh responses are stored).
+    progress
+        Show a progress bar for multi-request work: ``True``/``False``, or None for the
+        client's setting (``Client(progress=...)``), then ``UPSTACK_PANDAS_PROGRESS``, then
+        "only in interactive sessions".
+    """
+
+    client: Client | None = None
+    refresh: bool = False
+    progress: bool | None = None
 
 
-def fill_doc(template: str, **values: str) -> str:
-    """Fill ``%name%`` markers (each alone on its line) with the shared parameter docs."""
+class Read:
+    """One read in progress: its client and catalog, and every response it received.
 
-    def fill(match: re.Match[str]) -> str:
-        indent, key = match.group(1), match.group(2)
-        text = _PARAMS[key]
-        for name, value in values.items():
-            text = text.replace("{" + name + "}", value)
-        return "\n".join(indent + line if line else line for line in text.splitlines())
+    Thread-safe: chunked reads call :meth:`fetch` from several threads.
+    """
 
-    return re.sub(r"^( *)%(\w+)%$", fill, template, flags=re.MULTILINE)
+    def __init__(self, options: ReadOptions) -> None:
+        self.options = options
+        self.client: Client = resolve_client(options.client)
+        self.catalog: Catalog = get_catalog(self.client)
+        self.responses: list[ApiResponse] = []
+        self._lock = threading.Lock()
+
+    def measures(
+        self,
+        names: Sequence[str],
+        *,
+        context: str,
+        dtypes: DtypesArg = None,
+        dimensions: Sequence[str] | None = None,
+    ) -> tuple[str, ...]:
+        """Measure ids for ``names`` in ``context``; checks ``dimensions`` and ``dtypes`` too."""
+        ids = self.catalog.resolve(names, context=context) if names else ()
+        if dimensions is not None:
+            self.catalog.check_dimensions(dimensions, ids)
+        if isinstance(dtypes, Mapping):
+            unknown = [k for k in dtypes if k not in ids]
+            if unknown:
+                raise ValueError(f"dtypes names columns that are not measures asked for: {unknown}")
+        return ids
+
+    def send(self, path: str, body: Mapping[str, Any]) -> ApiResponse:
+        """POST ``body`` to ``path`` through the client, and remember the response."""
+        response = self.client.post(path, body, refresh=self.options.refresh)
+        with self._lock:
+            self.responses.append(response)
+        return response
+
+    def fetch(
+        self, path: str, body: Mapping[str, Any], spec: _decode.RowSpec
+    ) -> tuple[ApiResponse, _decode.Decoded]:
+        """Send one request and decode its body into the columns ``spec`` asks for."""
+        response = self.send(path, body)
+        return response, decode_response(response, spec)
+
+    def progress_bar(self, total: int | None, desc: str, *, enabled: bool = True) -> Progress:
+        """A progress bar for this read (silent unless the settings say show it)."""
+        show = enabled and progress_enabled(
+            self.options.progress, getattr(self.client, "progress", None)
+        )
+        return Progress(total, desc=desc, enabled=show)
+
+    def finish(
+        self,
+        frame: pd.DataFrame,
+        *,
+        ids: Sequence[str],
+        dtypes: DtypesArg,
+        endpoint: str,
+        request: Mapping[str, Any],
+        timezone: str,
+        granularity: str | None,
+        dimensions: Sequence[str],
+        date_range: DateRange | None,
+        compare_range: DateRange | None,
+        details: Mapping[str, wire.MeasureDetail],
+        compare: pd.DataFrame | None = None,
+        **extra: Any,
+    ) -> pd.DataFrame:
+        """Attach ``attrs["upstack"]`` to ``frame`` and apply the ``dtypes=`` override."""
+        responses = self.responses
+        meta = metadata.build(
+            endpoint=endpoint,
+            request=request,
+            fetched_at=min(r.fetched_at for r in responses) if responses else None,
+            from_cache=bool(responses) and all(r.from_cache for r in responses),
+            timezone=timezone,
+            granularity=granularity,
+            dimensions=dimensions,
+            date_range=range_body(date_range) if date_range else None,
+            compare_date_range=range_body(compare_range) if compare_range else None,
+            measures={m: metadata.measure_entry(self.catalog.get(m), details.get(m)) for m in ids},
+            compare=compare,
+            **extra,
+        )
+        return apply_dtypes(metadata.attach(frame, meta), dtypes, ids)
 
 
 def decode_response(response: ApiResponse, spec: _decode.RowSpec) -> _decode.Decoded:
@@ -75,24 +161,16 @@ def decode_response(response: ApiResponse, spec: _decode.RowSpec) -> _decode.Dec
     except orjson.JSONDecodeError:
         response.json()  # raises the client's TransportError (and drops a cached copy)
         raise  # pragma: no cover - json() raised already
-    results = decoded.body.get("results") if isinstance(decoded.body, dict) else None
-    if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+    if wire.results(decoded.body) is None:
         # never an empty frame standing in for an answer that did not come
-        raise response.unexpected("expected a JSON object with a 'results' list of objects")
+        raise response.unexpected(f"expected a JSON object with a {wire.RESULTS!r} list of objects")
     return decoded
 
 
-def result_details(decoded: _decode.Decoded) -> dict[str, dict[str, Any]]:
-    """The first result's ``measureDetails`` by measure id (``/query`` and cohorts send one)."""
+def first_details(decoded: _decode.Decoded) -> dict[str, wire.MeasureDetail]:
+    """The first result's per-measure details (``/query`` and cohorts send one result)."""
     results = decoded.results
-    return metadata.details_by_measure(results[0].get("measureDetails") if results else None)
-
-
-def check_dtypes(dtypes: DtypesArg, measures: Sequence[str]) -> None:
-    if isinstance(dtypes, Mapping):
-        unknown = [k for k in dtypes if k not in measures]
-        if unknown:
-            raise ValueError(f"dtypes names columns that are not measures asked for: {unknown}")
+    return wire.measure_details(results[0] if results else None)
 
 
 def apply_dtypes(frame: pd.DataFrame, dtypes: DtypesArg, measures: Sequence[str]) -> pd.DataFrame:
@@ -106,49 +184,41 @@ def apply_dtypes(frame: pd.DataFrame, dtypes: DtypesArg, measures: Sequence[str]
     return frame
 
 
-def entries(
-    catalog: Catalog, ids: Sequence[str], details: Mapping[str, Mapping[str, Any]]
-) -> dict[str, Any]:
-    return {m: metadata.measure_entry(catalog.get(m), details.get(m)) for m in ids}
-
-
 def summed_details(
     results: Sequence[Mapping[str, Any]], ids: Sequence[str]
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, wire.MeasureDetail]:
     """Whole-frame details when each result has its own (attribution values, channel entities).
 
     Sums of additive measures add up; averages and ratios do not, so they are left out.
     """
-    totals: dict[str, dict[str, Any]] = {}
+    totals: dict[str, wire.MeasureDetail] = {}
     for result in results:
-        for mid, detail in metadata.details_by_measure(result.get("measureDetails")).items():
-            entry = totals.setdefault(mid, {"success": True})
-            entry["success"] = entry["success"] and detail.get("success") is not False
-            entry["hasPacing"] = entry.get("hasPacing") or bool(detail.get("hasPacing"))
-            for key in (
-                "isAverage",
-                "isPercentage",
-                "calculatedAverage",
-                "preferredTrendDirection",
-            ):
-                entry.setdefault(key, detail.get(key))
-            if detail.get("isAverage"):
+        for mid, detail in wire.measure_details(result).items():
+            total = totals.get(mid)
+            if total is None:
+                total = totals[mid] = wire.MeasureDetail(
+                    success=True,
+                    is_average=detail.is_average,
+                    is_percentage=detail.is_percentage,
+                    calculated_average=detail.calculated_average,
+                    preferred_trend_direction=detail.preferred_trend_direction,
+                )
+            total.success = total.success and detail.success is not False
+            total.has_pacing = total.has_pacing or bool(detail.has_pacing)
+            if detail.is_average:
                 continue
-            for key in ("primarySum", "compareSum"):
-                value = detail.get(key)
+            for attr in ("primary_sum", "compare_sum"):
+                value = getattr(detail, attr)
                 if isinstance(value, int | float):
-                    entry[key] = entry.get(key, 0.0) + value
-    for entry in totals.values():
-        primary, compare = entry.get("primarySum"), entry.get("compareSum")
+                    setattr(total, attr, (getattr(total, attr) or 0.0) + value)
+    for total in totals.values():
+        primary, compare = total.primary_sum, total.compare_sum
         if isinstance(primary, float) and isinstance(compare, float) and compare:
-            entry["percentDiff"] = (primary - compare) / abs(compare) * 100.0
+            total.percent_diff = (primary - compare) / abs(compare) * 100.0
     return {m: totals[m] for m in ids if m in totals}
 
 
 def concat(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The frames of several requests (windows, pages, models) as one frame."""
     non_empty = [p for p in parts if len(p)] or list(parts[:1])
     return non_empty[0] if len(non_empty) == 1 else pd.concat(non_empty)
-
-
-def range_json(range_: DateRange | None) -> dict[str, str] | None:
-    return range_body(range_) if range_ else None

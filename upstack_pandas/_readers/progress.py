@@ -1,8 +1,9 @@
 """Progress bars for multi-request work: tqdm.auto in interactive sessions, silent otherwise.
 
-Whether a bar shows is decided, in order, by the reader's ``progress=`` argument, then
-:func:`set_progress` (or the ``UPSTACK_PANDAS_PROGRESS`` environment variable: ``1``/``0``),
-then whether the session is interactive (IPython/Jupyter, or the plain ``python`` prompt).
+Whether a bar shows is decided, in order, by the reader's ``progress=`` argument, then the
+client's setting (``Client(progress=...)`` / ``client.progress``), then the
+``UPSTACK_PANDAS_PROGRESS`` environment variable (``1``/``0``), then whether the session is
+interactive (IPython/Jupyter, or the plain ``python`` prompt). There is no module-level setting.
 tqdm is imported only when a bar is actually shown.
 """
 
@@ -14,16 +15,9 @@ import threading
 from types import TracebackType
 from typing import Any
 
-__all__ = ["Progress", "progress_enabled", "set_progress"]
+__all__ = ["ENV_VAR", "Progress", "progress_enabled"]
 
 ENV_VAR = "UPSTACK_PANDAS_PROGRESS"
-_setting: bool | None = None
-
-
-def set_progress(enabled: bool | None) -> None:
-    """Show progress bars always (``True``), never (``False``) or when interactive (``None``)."""
-    global _setting
-    _setting = enabled
 
 
 def _interactive() -> bool:
@@ -36,12 +30,12 @@ def _interactive() -> bool:
     return get_ipython is not None and get_ipython() is not None
 
 
-def progress_enabled(progress: bool | None = None) -> bool:
-    """Whether a bar should show, given a reader's ``progress=`` argument."""
+def progress_enabled(progress: bool | None = None, client_setting: bool | None = None) -> bool:
+    """Whether a bar should show, given a reader's ``progress=`` and the client's setting."""
     if progress is not None:
         return bool(progress)
-    if _setting is not None:
-        return _setting
+    if client_setting is not None:
+        return bool(client_setting)
     env = os.environ.get(ENV_VAR, "").strip().lower()
     if env in ("1", "true", "yes", "on"):
         return True
@@ -70,10 +64,10 @@ class Progress:
     Use as a context manager; ``update(n)`` from any thread; ``total`` may be set later.
     """
 
-    def __init__(self, total: int | None, *, desc: str, enabled: bool | None = None) -> None:
+    def __init__(self, total: int | None, *, desc: str, enabled: bool) -> None:
         self.total = total
         self.desc = desc
-        self.enabled = progress_enabled(enabled)
+        self.enabled = enabled
         self.done = 0
         self._bar: Any = None
         self._lock = threading.Lock()

@@ -10,7 +10,6 @@ cache controls (``upstack_pandas.cache``) sit above the transport and re-export 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -18,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
+from upstack_pandas import _wire as wire
 from upstack_pandas._endpoints import cache_class
 from upstack_pandas._errors import invalid_argument
 
@@ -26,8 +26,6 @@ __all__ = ["CachePolicy"]
 #: Longest freshness and settle window a policy may set (longer ones are mistakes).
 MAX_FRESHNESS = timedelta(days=3650)
 MAX_SETTLE_DAYS = 365
-
-_PACING = re.compile(rb'"hasPacing"\s*:\s*true')
 
 
 @dataclass(frozen=True)
@@ -168,7 +166,7 @@ class CachePolicy:
             expiry = self._query_expiry(body, now or datetime.now(UTC))
         else:  # "recent": e.g. cohorts, which gain periods as time passes
             expiry = self.recent
-        if content and expiry > self.pacing and _PACING.search(content):
+        if content and expiry > self.pacing and wire.HAS_PACING_TRUE.search(content):
             expiry = self.pacing
         return expiry
 

@@ -62,8 +62,10 @@ if TYPE_CHECKING:
 
     import requests_cache
 
+    from upstack_pandas._frames.memo import FrameMemo
     from upstack_pandas._transport.cache_policy import CachePolicy
     from upstack_pandas._transport.cache_store import CacheHooks
+    from upstack_pandas.catalog import Catalog
     from upstack_pandas.dashboards import Dashboards
 
 __all__ = ["ApiResponse", "Client", "get_default_client", "set_default_client"]
@@ -105,6 +107,10 @@ class Client:
         or your own ``CachedSession``.
     session : requests.Session, optional
         Your own session (a ``CachedSession`` included), used as is; it wins over ``cache``.
+    progress : bool, optional
+        Progress bars for multi-request reads: always (``True``), never (``False``), or by
+        default (``None``) per ``UPSTACK_PANDAS_PROGRESS=1|0``, else only in interactive
+        sessions. A reader's ``progress=`` argument wins; ``client.progress`` may be changed.
 
     Raises
     ------
@@ -129,6 +135,7 @@ class Client:
         | requests_cache.CachedSession
         | None = True,
         session: requests.Session | None = None,
+        progress: bool | None = None,
     ) -> None:
         # From here on no frame holds the key as a plain str (tracebacks that print locals).
         api_key = Secret(api_key) if isinstance(api_key, str) else api_key
@@ -155,6 +162,11 @@ class Client:
         self._owns_session = setup.owned
         self.cache_policy: CachePolicy | None = setup.policy
         self._cache_hooks: CacheHooks | None = setup.hooks
+        self.progress: bool | None = progress
+        # per-client state of the layers above, filled on first use: the catalog
+        # (upstack_pandas.catalog.get_catalog) and decoded frames (_frames.memo.memo_of)
+        self._catalog: Catalog | None = None
+        self._frame_memo: FrameMemo | None = None
 
     @property
     def api_key_masked(self) -> str:

@@ -29,7 +29,6 @@ from typing import Any
 
 from requests_cache.backends.sqlite import SQLiteCache
 
-from upstack_pandas._frames.memo import QUERY_FRAMES
 from upstack_pandas._transport.cache_policy import CachePolicy
 from upstack_pandas._transport.cache_store import (
     CacheUnavailableWarning,
@@ -162,8 +161,9 @@ def clear(expired_only: bool = False, client: Client | None = None) -> int:
         Number of responses removed.
     """
     client = _resolve(client)
-    if not expired_only:
-        QUERY_FRAMES.clear()  # frames decoded in this process from cached responses
+    memo = getattr(client, "_frame_memo", None)
+    if not expired_only and memo is not None:
+        memo.clear()  # frames this client decoded from cached responses
     backend = getattr(client.session, "cache", None)
     if backend is None:
         return 0

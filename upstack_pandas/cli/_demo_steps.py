@@ -76,7 +76,7 @@ def query(client: Client, today: date) -> pd.DataFrame:
     pandas.DataFrame
         The frame from ``read_upstack``.
     """
-    from upstack_pandas._readers.analytics import read_upstack
+    from upstack_pandas._readers import read_upstack
 
     start = today - timedelta(days=DAYS - 1)
     df = read_upstack(list(MEASURES), start, today, client=client)
@@ -184,7 +184,7 @@ def cohorts(client: Client, today: date) -> pd.DataFrame:
         The long frame from ``read_cohorts``.
     """
     from upstack_pandas._display.formatting import format_value
-    from upstack_pandas._readers.analytics import read_cohorts
+    from upstack_pandas._readers import read_cohorts
 
     first = _month_start(today, COHORT_MONTHS - 1)
     df = read_cohorts(COHORT_MEASURE, first, today, granularity="month", client=client)

@@ -202,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.measures:
         raise CommandError("--measures: give at least one measure id or title")
     with _client(args.emulator) as client, library_errors():
-        from upstack_pandas._readers.analytics import read_upstack
+        from upstack_pandas._readers import read_upstack
 
         df = read_upstack(
             args.measures,

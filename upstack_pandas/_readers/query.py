@@ -1,0 +1,206 @@
+"""``read_upstack``: measures over time from ``/db-mgmt/api/query``.
+
+What differs from the shared pipeline (:mod:`.pipeline`): the ``/query`` request model, chunked
+reads (:mod:`.chunks`), and the per-client memo of decoded frames (a cache hit skips decoding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from upstack_pandas import _wire as wire
+from upstack_pandas._frames import builders as frames
+from upstack_pandas._frames import decode as _decode
+from upstack_pandas._frames.memo import memo_of, response_identity
+from upstack_pandas._query.checks import CompareArg, DateLike, check_window_days
+from upstack_pandas._query.models import Query
+from upstack_pandas._readers.chunks import read_chunked
+from upstack_pandas._readers.pipeline import (
+    DtypesArg,
+    Read,
+    ReadOptions,
+    decode_response,
+    first_details,
+)
+
+if TYPE_CHECKING:
+    from upstack_pandas._transport.client import ApiResponse, Client
+
+__all__ = ["read_upstack"]
+
+
+def read_upstack(
+    measures: str | Sequence[str],
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    *,
+    granularity: str = "day",
+    dimensions: str | Sequence[str] | None = None,
+    filters: Any = None,
+    compare: CompareArg = True,
+    timezone: str | None = None,
+    pacing: bool = False,
+    order_settings: Mapping[str, Any] | None = None,
+    dtypes: DtypesArg = None,
+    client: Client | None = None,
+    refresh: bool = False,
+    chunks: str | int | None = None,
+    max_workers: int = 4,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Read measures over time from ``/db-mgmt/api/query`` into a DataFrame.
+
+    Parameters
+    ----------
+    measures : str or list of str
+        1 to 30 measures, by id (``"core.new_customer_roas"``) or by catalog title or short
+        title (``"NC ROAS"``); see :func:`upstack_pandas.measures`.
+    start, end : str, date, datetime or Timestamp, optional
+        First and last day, inclusive, in the query timezone (``"2026-04-01"``,
+        ``datetime.date(2026, 4, 1)``...). Defaults: the last 30 days, ending today.
+    granularity : {"day", "none", "second", "minute", "hour", "week", "month", "quarter", "year"}
+        Bucket size; ``"none"`` gives one row (per dimension combination) for the whole range.
+    dimensions : str or list of str, optional
+        Up to 5 dimension ids (``"utm_source"``...): further index levels after ``dt``.
+    filters : dict or list of dict, optional
+        Canonical filter: ``{"field": "orders.customer_type", "op": "equals", "value":
+        "new_customer"}``, ``{"and": [...]}`` or ``{"or": [...]}``; a list means ``and``. See
+        :func:`upstack_pandas.filters` for the fields and their operators.
+    compare : bool or (start, end), default True
+        ``True``: also fetch the preceding period of equal length; ``False``: no compare period;
+        a ``(start, end)`` pair: that period (it must not overlap the date range). The compare
+        frame is ``df.upstack.compare``.
+    timezone : str, optional
+        IANA timezone the dates and buckets are in (default ``"UTC"``); the index is tz-aware in
+        it.
+    pacing : bool, default False
+        Ask for ``pacedSum`` (the total projected to the end of the current bucket) in the
+        metadata when the range reaches into the current period.
+    order_settings : dict, optional
+        Query-level order settings (``countPendingOrders``, ``exclusionFilters``...).
+    dtypes : dict or dtype, optional
+        Override the documented dtypes (``float64`` per measure): ``{"orders.orders": "Int64"}``,
+        or one dtype for every measure column.
+    client : Client, optional
+        The client to use; the default client (``upstack_pandas.get_default_client()``) when
+        omitted.
+    refresh : bool, default False
+        Bypass the client's cache and fetch again.
+    chunks : str or int, optional
+        Fetch the range in windows of this many days (``"90D"``, ``"26W"``, ``90``),
+        concurrently; windows are cut at bucket boundaries, and the result is identical to a
+        single request. Useful for long ranges of fine buckets.
+    max_workers : int, default 4
+        Concurrent requests when ``chunks`` is given.
+    progress : bool, optional
+        Show a progress bar for multi-request work; by default the client's setting
+        (``Client(progress=...)``), else ``UPSTACK_PANDAS_PROGRESS=1|0``, else only in
+        interactive sessions.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``dt`` (tz-aware, in ``timezone``), or ``(dt, *dimensions)``; no ``dt`` when
+        granularity is ``"none"``. One ``float64`` column per measure id, in the order asked.
+        ``df.attrs["upstack"]`` holds the request, the catalog entries and the response's
+        per-measure totals; ``df.upstack`` reads them.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For invalid arguments (unknown measure names list the closest catalog ids), before any
+        request is sent.
+    upstack_pandas.UpstackError
+        When the API refuses the request or cannot be reached.
+
+    Examples
+    --------
+    >>> import upstack_pandas as up
+    >>> df = up.read_upstack(["NC ROAS", "orders.orders"], "2026-04-01", "2026-04-30",
+    ...                      dimensions="channel", timezone="America/New_York")  # doctest: +SKIP
+    >>> df.upstack.summary()  # doctest: +SKIP
+    """
+    query = Query.build(
+        measures,
+        start,
+        end,
+        granularity=granularity,
+        dimensions=dimensions,
+        filters=filters,
+        compare=compare,
+        timezone=timezone,
+        pacing=pacing,
+        order_settings=order_settings,
+    )
+    window_days = check_window_days(chunks)
+    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+        raise ValueError(f"max_workers must be a positive integer; got {max_workers!r}")
+    read = Read(ReadOptions(client=client, refresh=refresh, progress=progress))
+    ids = read.measures(query.measures, context="query", dtypes=dtypes, dimensions=query.dimensions)
+    query = replace(query, measures=ids)
+    request = query.body(read.client.pixel_id)
+    extra: dict[str, Any] = {}
+    if window_days is not None and query.granularity != "none":
+        chunked = read_chunked(
+            read, query, decode_query, window_days=window_days, max_workers=max_workers
+        )
+        primary, compare_frame, details = chunked.primary, chunked.compare, chunked.details
+        extra["chunks"] = chunked.info
+    else:
+        response = read.send(query.path, request)
+        primary, compare_frame, details = _memoised_frames(read.client, query, response)
+    return read.finish(
+        primary,
+        ids=ids,
+        dtypes=dtypes,
+        endpoint=query.path,
+        request=request,
+        timezone=query.timezone,
+        granularity=query.granularity,
+        dimensions=query.dimensions,
+        date_range=query.range,
+        compare_range=query.compare,
+        details=details,
+        compare=compare_frame if query.compare else None,
+        **extra,
+    )
+
+
+def decode_query(
+    query: Query, response: ApiResponse
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, wire.MeasureDetail]]:
+    """The primary and compare frames, and the per-measure details, of one ``/query`` response."""
+    spec = frames.query_spec(query.measures, query.dimensions, query.granularity)
+    decoded: _decode.Decoded = decode_response(response, spec)
+    primary, compare = frames.query_frames(
+        decoded,
+        measures=query.measures,
+        dimensions=query.dimensions,
+        granularity=query.granularity,
+        timezone=query.timezone,
+    )
+    return primary, compare, first_details(decoded)
+
+
+def _memoised_frames(
+    client: Client, query: Query, response: ApiResponse
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, wire.MeasureDetail]]:
+    """:func:`decode_query`, through the client's memo (a cache hit skips decoding)."""
+    memo = memo_of(client)
+    key = (
+        response_identity(response),
+        tuple(query.measures),
+        tuple(query.dimensions),
+        query.granularity,
+        query.timezone,
+    )
+    found = memo.get(key)
+    if found is None:
+        found = decode_query(query, response)
+        memo.put(key, found)
+    primary, compare, details = found
+    return primary, compare, details

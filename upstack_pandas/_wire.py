@@ -1,0 +1,252 @@
+"""The wire seam: every response field name the client reads, and the normalisers that use them.
+
+This module is the one place that knows how the Upstack Data API spells its responses. The rest
+of the client sees internal records instead:
+
+- the envelope of an analytics response: :func:`results` (``results``), the per-kind data arrays
+  of each result (``data.primary`` / ``data.compare``, see :data:`DATA_KINDS`), located in the raw
+  bytes by :data:`DATA_ARRAY` for the sliced decoder;
+- data-point keys: :data:`DT`, :data:`COHORT`, :data:`PERIOD`, :data:`COHORT_SIZE`;
+- per-measure totals (``measureDetails``) as :class:`MeasureDetail` records
+  (:func:`measure_details`); :mod:`upstack_pandas.metadata` alone maps them to the attrs schema;
+- the attributed value of an attribution result (``dimensionFilters``, :func:`dimension_value`),
+  a channel entity's fields (``basicDetails``, :func:`entity`), and paging
+  (``pagination``, :class:`Page`);
+- the catalog envelopes (``measures``, ``dimensions``, ``filters``, ``id``: :func:`catalog_lists`,
+  :func:`filter_list`), and the cache's "is this answer still pacing" probe
+  (:data:`HAS_PACING_TRUE`).
+
+Adding a renamed field for a newer API build is a change to this module only: accept the new
+spelling next to the old one in the normaliser that reads it (e.g. ``detail.get("newName",
+detail.get("oldName"))`` in :func:`measure_details`, or a second alternative in
+:data:`DATA_ARRAY`), and every reader, the metadata and the cache follow. Nothing here imports
+pandas or the rest of the package, so any layer may use it.
+
+Request bodies are not read here: they are written by :mod:`upstack_pandas._query.models`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "CATALOG_MEASURES",
+    "COHORT",
+    "COHORT_SIZE",
+    "COMPARE",
+    "DATA",
+    "DATA_ARRAY",
+    "DATA_KINDS",
+    "DT",
+    "FILTERS",
+    "HAS_PACING_TRUE",
+    "PERIOD",
+    "PRIMARY",
+    "RESULTS",
+    "MeasureDetail",
+    "Page",
+    "array_placeholder",
+    "catalog_lists",
+    "dimension_value",
+    "entity",
+    "entry_id",
+    "filter_list",
+    "measure_details",
+    "page",
+    "result_data",
+    "results",
+]
+
+# ------------------------------------------------------------------------------------ envelope
+
+#: Top-level list of an analytics response: one entry per query, attributed value or entity.
+RESULTS = "results"
+#: Each result's object holding its data-point arrays.
+DATA = "data"
+PRIMARY = "primary"
+COMPARE = "compare"
+#: The data-point arrays of a result: the date range's and the compare range's.
+DATA_KINDS: tuple[str, str] = (PRIMARY, COMPARE)
+#: Where a data-point array starts in the raw body (the sliced decoder cuts there).
+DATA_ARRAY = re.compile(rb'"(' + b"|".join(k.encode() for k in DATA_KINDS) + rb')"\s*:\s*\[\s*')
+
+# ------------------------------------------------------------------------------- data points
+
+#: Bucket start of a data point (ISO 8601).
+DT = "dt"
+#: Cohort start and periods since acquisition (cohort analysis data points).
+COHORT = "cohort"
+PERIOD = "period"
+#: Customers in a cohort (cohort analysis data points).
+COHORT_SIZE = "cohortSize"
+
+#: A response whose totals are still pacing (the current bucket is not over).
+HAS_PACING_TRUE = re.compile(rb'"hasPacing"\s*:\s*true')
+
+
+def array_placeholder(kind: str, index: int) -> bytes:
+    """The envelope text standing in for data array ``index`` of ``kind`` (sliced decoding)."""
+    return b'"%s":%d' % (kind.encode(), index)
+
+
+def results(body: Any) -> list[dict[str, Any]] | None:
+    """The ``results`` list of a decoded body; None unless it is a list of objects."""
+    found = body.get(RESULTS) if isinstance(body, dict) else None
+    if not isinstance(found, list) or not all(isinstance(r, dict) for r in found):
+        return None
+    return found
+
+
+def result_data(result: dict[str, Any]) -> dict[str, Any]:
+    """A result's data-array object (created empty when the result has none)."""
+    data = result.get(DATA)
+    if not isinstance(data, dict):
+        data = {}
+        result[DATA] = data
+    return data
+
+
+# ---------------------------------------------------------------------------- measure details
+
+
+@dataclass
+class MeasureDetail:
+    """One measure's totals and flags from a result's ``measureDetails``.
+
+    Values are as sent (numbers, or None when absent). ``paced_sum_sent`` says whether the
+    response carried ``pacedSum`` at all (it does only for pacing requests). ``title`` ...
+    ``currency`` override the catalog entry when the response sends them.
+    """
+
+    primary_sum: Any = None
+    compare_sum: Any = None
+    primary_avg: Any = None
+    compare_avg: Any = None
+    percent_diff: Any = None
+    has_pacing: Any = None
+    success: Any = None
+    calculated_average: Any = None
+    paced_sum: Any = None
+    paced_sum_sent: bool = False
+    title: Any = None
+    short_title: Any = None
+    description: Any = None
+    format: Any = None
+    is_average: Any = None
+    is_percentage: Any = None
+    preferred_trend_direction: Any = None
+    currency: Any = None
+
+
+#: ``measureDetails`` field → :class:`MeasureDetail` attribute.
+_DETAIL_KEYS = {
+    "primarySum": "primary_sum",
+    "compareSum": "compare_sum",
+    "primaryAvg": "primary_avg",
+    "compareAvg": "compare_avg",
+    "percentDiff": "percent_diff",
+    "hasPacing": "has_pacing",
+    "success": "success",
+    "calculatedAverage": "calculated_average",
+    "pacedSum": "paced_sum",
+    "title": "title",
+    "shortTitle": "short_title",
+    "description": "description",
+    "format": "format",
+    "isAverage": "is_average",
+    "isPercentage": "is_percentage",
+    "preferredTrendDirection": "preferred_trend_direction",
+    "currency": "currency",
+}
+
+
+def measure_details(result: Mapping[str, Any] | None) -> dict[str, MeasureDetail]:
+    """A result's ``measureDetails`` (a list of objects with ``measure``) by measure id.
+
+    The first entry of a measure wins; entries without a string ``measure`` are ignored.
+    """
+    raw = result.get("measureDetails") if isinstance(result, Mapping) else None
+    found: dict[str, MeasureDetail] = {}
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, Mapping) or not isinstance(item.get("measure"), str):
+            continue
+        if item["measure"] in found:
+            continue
+        values = {attr: item[key] for key, attr in _DETAIL_KEYS.items() if key in item}
+        found[item["measure"]] = MeasureDetail(**values, paced_sum_sent="pacedSum" in item)
+    return found
+
+
+# ------------------------------------------------------------------ attribution, channels, pages
+
+
+def dimension_value(result: Mapping[str, Any], dimension: str) -> Any:
+    """The dimension value an attribution result is about (its ``dimensionFilters``)."""
+    filters = result.get("dimensionFilters")
+    if isinstance(filters, list):
+        for group in filters:
+            for item in group if isinstance(group, list) else [group]:
+                if isinstance(item, dict) and item.get("dimension") in (
+                    dimension,
+                    None,
+                    "<string>",
+                ):
+                    return item.get("value")
+    return result.get(dimension)
+
+
+def entity(result: Mapping[str, Any]) -> dict[str, Any]:
+    """A channel-details result's entity fields (``basicDetails``: ``id``, ``name``...)."""
+    found = result.get("basicDetails")
+    return found if isinstance(found, dict) else {}
+
+
+@dataclass(frozen=True)
+class Page:
+    """Where a paginated response sits: ``total`` entities, this page from ``offset``."""
+
+    total: int | None
+    offset: int | None
+    has_more: bool
+
+
+def page(body: Any) -> Page:
+    """The ``pagination`` of a decoded body (missing or odd fields become None / False)."""
+    found = body.get("pagination") if isinstance(body, dict) else None
+    found = found if isinstance(found, dict) else {}
+    total, offset = found.get("total"), found.get("offset")
+    return Page(
+        total=total if isinstance(total, int) else None,
+        offset=offset if isinstance(offset, int) else None,
+        has_more=bool(found.get("hasMore")),
+    )
+
+
+# ------------------------------------------------------------------------------------ catalog
+
+#: Key of the measures list in ``GET /db-mgmt/api/measures`` (its presence is checked).
+CATALOG_MEASURES = "measures"
+#: Key of the filters list in ``GET /db-mgmt/api/filters``.
+FILTERS = "filters"
+
+
+def catalog_lists(body: Any) -> tuple[list[Any], list[Any]]:
+    """The measures and dimensions lists of a catalog body (empty when missing)."""
+    if not isinstance(body, Mapping):
+        return [], []
+    return list(body.get(CATALOG_MEASURES) or []), list(body.get("dimensions") or [])
+
+
+def filter_list(body: Mapping[str, Any]) -> list[Any]:
+    """The filters list of a filters body."""
+    return list(body[FILTERS])
+
+
+def entry_id(entry: Any) -> str | None:
+    """A catalog entry's ``id`` (measures, dimensions and filters), or None."""
+    if isinstance(entry, Mapping) and entry.get("id"):
+        return str(entry["id"])
+    return None
