@@ -96,6 +96,8 @@ MAX_FILTER_VALUES = 1000  # members of an in/not_in list
 MAX_FIELD_LENGTH = 200
 MAX_NAME_LENGTH = 200  # a measure or dimension id
 MAX_TIMEZONE_LENGTH = 64
+#: Most concurrent requests of one chunked read (``max_workers``).
+MAX_WORKERS = 32  # the client's connection pool per host
 #: Longest chunk window: the whole span of dates the API accepts.
 MAX_WINDOW_DAYS = (MAX_DATE - MIN_DATE).days + 1
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

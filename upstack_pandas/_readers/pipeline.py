@@ -33,7 +33,7 @@ import pandas as pd
 from upstack_pandas import _wire as wire
 from upstack_pandas import metadata
 from upstack_pandas._frames import decode as _decode
-from upstack_pandas._query.checks import DateRange, range_body
+from upstack_pandas._query.checks import DateRange, check_dtypes, fail, range_body
 from upstack_pandas._readers.progress import Progress, progress_enabled
 from upstack_pandas.catalog import Catalog, get_catalog, resolve_client
 
@@ -75,6 +75,9 @@ class Read:
     def __init__(self, options: ReadOptions) -> None:
         self.options = options
         self.client: Client = resolve_client(options.client)
+        # one deadline for the whole call: every window and page (fake clients have none)
+        deadline = getattr(self.client, "read_deadline_at", None)
+        self.deadline_at: float | None = deadline() if callable(deadline) else None
         self.catalog: Catalog = get_catalog(self.client)
         self.responses: list[ApiResponse] = []
         self._lock = threading.Lock()
@@ -88,18 +91,28 @@ class Read:
         dimensions: Sequence[str] | None = None,
     ) -> tuple[str, ...]:
         """Measure ids for ``names`` in ``context``; checks ``dimensions`` and ``dtypes`` too."""
+        check_dtypes(dtypes)
         ids = self.catalog.resolve(names, context=context) if names else ()
         if dimensions is not None:
             self.catalog.check_dimensions(dimensions, ids)
         if isinstance(dtypes, Mapping):
             unknown = [k for k in dtypes if k not in ids]
             if unknown:
-                raise ValueError(f"dtypes names columns that are not measures asked for: {unknown}")
+                fail(
+                    "dtypes",
+                    f"dtypes names columns that are not measures asked for: {unknown}",
+                    "name only the measure ids of this read",
+                )
         return ids
 
     def send(self, path: str, body: Mapping[str, Any]) -> ApiResponse:
         """POST ``body`` to ``path`` through the client, and remember the response."""
-        response = self.client.post(path, body, refresh=self.options.refresh)
+        if self.deadline_at is None:
+            response = self.client.post(path, body, refresh=self.options.refresh)
+        else:
+            response = self.client.post(
+                path, body, refresh=self.options.refresh, deadline_at=self.deadline_at
+            )
         with self._lock:
             self.responses.append(response)
         return response

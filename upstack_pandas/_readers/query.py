@@ -16,7 +16,13 @@ from upstack_pandas import _wire as wire
 from upstack_pandas._frames import builders as frames
 from upstack_pandas._frames import decode as _decode
 from upstack_pandas._frames.memo import memo_of, response_identity
-from upstack_pandas._query.checks import CompareArg, DateLike, check_window_days
+from upstack_pandas._query.checks import (
+    MAX_WORKERS,
+    CompareArg,
+    DateLike,
+    check_positive_int,
+    check_window_days,
+)
 from upstack_pandas._query.models import Query
 from upstack_pandas._readers.chunks import read_chunked
 from upstack_pandas._readers.pipeline import (
@@ -137,8 +143,7 @@ def read_upstack(
         order_settings=order_settings,
     )
     window_days = check_window_days(chunks)
-    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
-        raise ValueError(f"max_workers must be a positive integer; got {max_workers!r}")
+    max_workers = check_positive_int(max_workers, "max_workers", MAX_WORKERS)
     read = Read(ReadOptions(client=client, refresh=refresh, progress=progress))
     ids = read.measures(query.measures, context="query", dtypes=dtypes, dimensions=query.dimensions)
     query = replace(query, measures=ids)
