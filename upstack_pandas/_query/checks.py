@@ -47,6 +47,7 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "MIN_DATE",
     "OPERATORS",
+    "bucket_count",
     "check_choice",
     "check_dtypes",
     "check_filters",
@@ -276,6 +277,29 @@ def date_range(start: DateLike | None, end: DateLike | None, timezone: str) -> D
     if start_date > end_date:
         fail("start", f"start ({start_date}) is after end ({end_date})", "swap them")
     return start_date, end_date
+
+
+def bucket_count(range_: DateRange, granularity: str) -> int | None:
+    """How many buckets of ``granularity`` a range touches (None for sub-day buckets).
+
+    Day and longer buckets are local calendar periods (weeks start on Monday, decision D16),
+    so they are counted from the dates alone; hours and shorter depend on DST transitions.
+    """
+    start, end = range_
+    if granularity == "none":
+        return 1
+    if granularity == "day":
+        return (end - start).days + 1
+    if granularity == "week":
+        monday = start - _dt.timedelta(days=start.weekday())
+        return (end - monday).days // 7 + 1
+    if granularity == "month":
+        return (end.year - start.year) * 12 + end.month - start.month + 1
+    if granularity == "quarter":
+        return (end.year - start.year) * 4 + (end.month - 1) // 3 - (start.month - 1) // 3 + 1
+    if granularity == "year":
+        return end.year - start.year + 1
+    return None
 
 
 def range_body(range_: DateRange) -> dict[str, str]:

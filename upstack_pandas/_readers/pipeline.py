@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import orjson
 import pandas as pd
 
@@ -167,8 +168,14 @@ class Read:
         return apply_dtypes(metadata.attach(frame, meta), dtypes, ids)
 
 
-def decode_response(response: ApiResponse, spec: _decode.RowSpec) -> _decode.Decoded:
-    """Decode an analytics response; ``TransportError`` unless it has a ``results`` list."""
+def decode_response(
+    response: ApiResponse, spec: _decode.RowSpec, shape: wire.Shape | None = None
+) -> _decode.Decoded:
+    """Decode an analytics response; ``TransportError`` unless it has the shape promised.
+
+    Without a ``shape``: a ``results`` list of objects, each row an object with numbers or null.
+    A refused body is dropped from the cache (``response.unexpected``).
+    """
     try:
         decoded = _decode.decode(response.content, spec)
     except orjson.JSONDecodeError:
@@ -177,7 +184,47 @@ def decode_response(response: ApiResponse, spec: _decode.RowSpec) -> _decode.Dec
     if wire.results(decoded.body) is None:
         # never an empty frame standing in for an answer that did not come
         raise response.unexpected(f"expected a JSON object with a {wire.RESULTS!r} list of objects")
+    problem = wire.shape_problem(shape or wire.Shape(required=()), _facts(decoded))
+    if problem is not None:
+        raise response.unexpected(problem)
     return decoded
+
+
+def _facts(decoded: _decode.Decoded) -> list[dict[str, wire.BlockFacts]]:
+    """What the decoder saw of every data array, for :func:`upstack_pandas._wire.shape_problem`."""
+    found = []
+    for result in decoded.results:
+        data = result.get(wire.DATA) or {}
+        facts = {}
+        for kind in wire.DATA_KINDS:
+            block = data.get(kind)
+            if isinstance(block, _decode.Block):
+                missing, repeated = _dt_facts(block)
+                facts[kind] = wire.BlockFacts(
+                    array=block.array,
+                    rows=block.n,
+                    not_objects=block.not_objects,
+                    not_numbers=block.not_numbers,
+                    missing_dt=missing,
+                    repeated_dt=repeated,
+                )
+        found.append(facts)
+    return found
+
+
+def _dt_facts(block: _decode.Block) -> tuple[int, int]:
+    """(rows without a readable ``dt``, rows repeating another's ``dt``) of one block."""
+    times = block.times.get(wire.DT)
+    if times is not None:
+        missing = int(np.isnat(times).sum())
+        return missing, int(len(times) - missing - len(np.unique(times[~np.isnat(times)])))
+    codes = block.codes.get(wire.DT)
+    if codes is None or wire.DT not in block.coders:
+        return 0, 0
+    uniques = block.uniques(wire.DT)
+    bad = {i for i, value in enumerate(uniques) if not isinstance(value, str) or not value}
+    missing = int(np.isin(codes, list(bad)).sum()) if bad else 0
+    return missing, 0  # with dimensions a bucket repeats once per combination
 
 
 def first_details(decoded: _decode.Decoded) -> dict[str, wire.MeasureDetail]:

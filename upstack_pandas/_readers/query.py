@@ -20,6 +20,7 @@ from upstack_pandas._query.checks import (
     MAX_WORKERS,
     CompareArg,
     DateLike,
+    bucket_count,
     check_positive_int,
     check_window_days,
 )
@@ -180,7 +181,7 @@ def decode_query(
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, wire.MeasureDetail]]:
     """The primary and compare frames, and the per-measure details, of one ``/query`` response."""
     spec = frames.query_spec(query.measures, query.dimensions, query.granularity)
-    decoded: _decode.Decoded = decode_response(response, spec)
+    decoded: _decode.Decoded = decode_response(response, spec, query_shape(query))
     primary, compare = frames.query_frames(
         decoded,
         measures=query.measures,
@@ -189,6 +190,25 @@ def decode_query(
         timezone=query.timezone,
     )
     return primary, compare, first_details(decoded)
+
+
+def query_shape(query: Query) -> wire.Shape:
+    """What a ``/query`` response promises: one result; without dimensions, every bucket once."""
+    timed = query.granularity != "none"
+    rows: dict[str, int] = {}
+    if not query.dimensions:
+        for kind, range_ in ((wire.PRIMARY, query.range), (wire.COMPARE, query.compare)):
+            count = bucket_count(range_, query.granularity) if range_ else None
+            if count is not None:
+                rows[kind] = count
+    required = (wire.PRIMARY, wire.COMPARE) if query.compare else (wire.PRIMARY,)
+    return wire.Shape(
+        results=1,
+        rows=rows,
+        required=required,
+        dt=timed,
+        distinct_dt=timed and not query.dimensions,
+    )
 
 
 def _memoised_frames(
