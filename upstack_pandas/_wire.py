@@ -11,7 +11,7 @@ of the client sees internal records instead:
   (:func:`measure_details`); :mod:`upstack_pandas.metadata` alone maps them to the attrs schema;
 - the attributed value of an attribution result (``dimensionFilters``, :func:`dimension_value`),
   a channel entity's fields (``basicDetails``, :func:`entity`), and paging
-  (``pagination``, :class:`Page`);
+  (``pagination``, :class:`Page`; :class:`PageTrail` refuses pages that contradict each other);
 - the shapes responses promise (:class:`Shape`, :func:`shape_problem`): how many results, how
   many rows of each data array (every bucket of the range), ``dt`` on every row, numbers or
   null as values; a body that breaks them is refused (``TransportError``, never cached) instead
@@ -53,6 +53,7 @@ __all__ = [
     "BlockFacts",
     "MeasureDetail",
     "Page",
+    "PageTrail",
     "Shape",
     "array_placeholder",
     "catalog_lists",
@@ -316,6 +317,45 @@ def page(body: Any) -> Page:
         offset=offset if isinstance(offset, int) else None,
         has_more=bool(found.get("hasMore")),
     )
+
+
+class PageTrail:
+    """The pages of one paginated read so far, and what would make them contradict each other.
+
+    An empty page must not say ``hasMore``, no entity
+    (``basicDetails.id``) may appear twice (a repeated page), ``total`` must not change, and the
+    entities received must add up to ``total`` when the last page says so.
+    """
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.total: int | None = None
+        self._ids: set[Any] = set()
+
+    def add(self, sent_offset: int, found: Page, results: list[dict[str, Any]]) -> str | None:
+        """Record one page; return the contradiction it shows, or None."""
+        if found.total is not None:
+            if self.total is not None and found.total != self.total:
+                return f"pagination.total changed from {self.total} to {found.total} between pages"
+            self.total = found.total
+        if not results and found.has_more:
+            return f"an empty page at offset {sent_offset} says hasMore"
+        for result in results:
+            key = entity(result).get("id")
+            if key is None:
+                continue
+            if key in self._ids:
+                return f"entity {key!r} appears twice (a repeated page at offset {sent_offset})"
+            self._ids.add(key)
+        self.received += len(results)
+        if self.total is not None:
+            if found.has_more and self.received >= self.total:
+                return f"hasMore after all {self.total} entities of pagination.total arrived"
+            if not found.has_more and self.received != self.total:
+                return (
+                    f"the pages hold {self.received} entities, pagination.total says {self.total}"
+                )
+        return None
 
 
 # ------------------------------------------------------------------------------------ catalog
