@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import re
 import socket
 import sqlite3
@@ -540,8 +542,15 @@ class Outcome:
 class Faults:
     """Provokes each fault of the table against loopback servers; counts requests and cache rows."""
 
-    def __init__(self, httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    def __init__(
+        self,
+        httpserver: HTTPServer,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        recorded: Recorded,
+    ) -> None:
         self.server, self.tmp, self.monkeypatch = httpserver, tmp_path, monkeypatch
+        self.recorded = recorded
         self.cache = tmp_path / "faults.sqlite"
 
     def client(self, url: str | None = None, **kwargs: Any) -> Client:
@@ -630,7 +639,36 @@ class Faults:
             self.monkeypatch.undo()
             outcome.cached = self.cached_rows()
             return outcome
+        if name == "wrong-shape":
+            body = mutate(self.recorded.body(QUERY), lambda b: first_rows(b).pop(3))
+            always(self.server, "POST", QUERY, reply(body=body))
+            client = self.replay_client()
+            outcome = self.run(
+                lambda: up.read_upstack(
+                    "orders.orders", "2026-04-01", "2026-04-07", compare=False, client=client
+                ),
+                lambda: len(calls(self.server, "POST")),
+            )
+            outcome.cached = query_rows_cached(client)
+            client.close()
+            return outcome
+        if name == "contradictory-pages":
+            first = self.recorded.body(CHANNELS)
+            answer(
+                self.server, "POST", CHANNELS, reply(body=page_with(first, hasMore=False, total=99))
+            )
+            client = self.replay_client()
+            outcome = self.run(lambda: read_pages(client), lambda: len(calls(self.server, "POST")))
+            outcome.cached = query_rows_cached(client)
+            client.close()
+            return outcome
         raise AssertionError(f"the fault table names a check this test does not know: {name}")
+
+    def replay_client(self) -> Client:
+        for suffix in ("/db-mgmt/api/measures", "/db-mgmt/api/filters"):
+            with contextlib.suppress(StopIteration):
+                always(self.server, "GET", suffix, reply(body=self.recorded.body(suffix)))
+        return self.client()
 
 
 def dialled_addresses(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
@@ -645,15 +683,19 @@ def dialled_addresses(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
 
 
 def test_the_fault_table_has_rows() -> None:
-    assert len(fault_table()) >= 14
+    assert len(fault_table()) >= 16
 
 
 @pytest.mark.parametrize("check", sorted(fault_table()))
 def test_the_fault_table(
-    check: str, httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    check: str,
+    httpserver: HTTPServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    recorded: Recorded,
 ) -> None:
     row = fault_table()[check]
-    outcome = Faults(httpserver, tmp_path, monkeypatch).check(check)
+    outcome = Faults(httpserver, tmp_path, monkeypatch, recorded).check(check)
     expected = re.match(r"`(\w+)`", row["gets"])
     assert outcome.got == (expected.group(1) if expected else "answer"), row
     if row["retried"] == "not sent":
@@ -663,3 +705,188 @@ def test_the_fault_table(
     else:
         assert row["retried"] == "no" and outcome.requests == 1, (row, outcome.requests)
     assert row["cached"] == "no" and outcome.cached == 0
+
+
+# ------------------------------------------- 2, 7. wrong-shape 200s and contradictory pages
+
+QUERY = "/db-mgmt/api/query"
+CHANNELS = "/db-mgmt/api/query-channel-details"
+
+
+class Recorded:
+    """Bodies the emulator really sends for a reader call (the corpus mutates them)."""
+
+    def __init__(self, emulator: Any) -> None:
+        self.client = emulator.client(cache=False)
+        self.bodies: list[tuple[str, bytes]] = []
+        real = self.client.session.request
+
+        def record(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            response = real(method, url, *args, **kwargs)
+            self.bodies.append((url, response.content))
+            return response
+
+        self.client.session.request = record  # type: ignore[method-assign]
+
+    def body(self, suffix: str) -> bytes:
+        return next(b for url, b in self.bodies if url.endswith(suffix))
+
+
+@pytest.fixture(scope="module")
+def recorded(emulator: Any) -> Iterator[Recorded]:
+    found = Recorded(emulator)
+    up.read_upstack("orders.orders", "2026-04-01", "2026-04-07", compare=False, client=found.client)
+    up.read_channel_details(
+        ["channel.spend"],
+        "2026-04-01",
+        "2026-04-07",
+        level="campaign",
+        page_size=3,
+        compare=False,
+        client=found.client,
+    )
+    yield found
+    found.client.close()
+
+
+def mutate(body: bytes, change: Callable[[dict[str, Any]], Any]) -> bytes:
+    parsed = json.loads(body)
+    change(parsed)
+    return json.dumps(parsed).encode()
+
+
+def first_rows(body: dict[str, Any]) -> list[Any]:
+    rows: list[Any] = body["results"][0]["data"]["primary"]
+    return rows
+
+
+WRONG_SHAPES: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
+    "empty results": (lambda b: b.update(results=[]), "got no results"),
+    "results not a list": (lambda b: b.update(results={"a": 1}), "'results' list"),
+    "duplicated result": (lambda b: b["results"].append(b["results"][0]), "got 2 results"),
+    "no data": (lambda b: b["results"][0].pop("data"), "primary is missing"),
+    "no data.primary": (lambda b: b["results"][0]["data"].pop("primary"), "primary is missing"),
+    "data.primary not a list": (
+        lambda b: b["results"][0]["data"].update(primary={"dt": 1}),
+        "not a list",
+    ),
+    "rows that are not objects": (
+        lambda b: b["results"][0]["data"].update(primary=[1, 2, 3, 4, 5, 6, 7]),
+        "not objects",
+    ),
+    "rows without dt": (lambda b: [r.pop("dt") for r in first_rows(b)], "without a readable 'dt'"),
+    "a dt that is not a time": (
+        lambda b: first_rows(b)[2].update(dt="soon"),
+        "without a readable 'dt'",
+    ),
+    "string values": (
+        lambda b: first_rows(b)[0].update({"orders.orders": "12"}),
+        "neither numbers nor null",
+    ),
+    "a missing bucket": (lambda b: first_rows(b).pop(3), "expected 7"),
+    "a repeated bucket": (
+        lambda b: first_rows(b).__setitem__(3, dict(first_rows(b)[2])),
+        "repeats 1 buckets",
+    ),
+}
+
+
+@pytest.fixture
+def replay(httpserver: HTTPServer, recorded: Recorded, tmp_path: Path) -> Iterator[Client]:
+    """A cached client on a loopback server that serves the emulator's real catalog."""
+    for suffix in ("/db-mgmt/api/measures", "/db-mgmt/api/filters"):
+        with contextlib.suppress(StopIteration):
+            always(httpserver, "GET", suffix, reply(body=recorded.body(suffix)))
+    client = Client(
+        KEY, PIXEL, base_url(httpserver), cache=tmp_path / "shape.sqlite", max_retries=no_sleep()
+    )
+    yield client
+    client.close()
+
+
+def query_rows_cached(client: Client) -> int:
+    path = Path(client._cache_location or "")
+    with sqlite3.connect(path) as db:
+        keys = [k for (k,) in db.execute("select key from upstack_key_owners")]
+    responses = client.session.cache.responses  # type: ignore[attr-defined]
+    return sum(1 for k in keys if k in responses and QUERY in (responses[k].url or ""))
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_SHAPES))
+def test_a_wrong_shape_200_raises_and_is_not_cached(
+    case: str, httpserver: HTTPServer, recorded: Recorded, replay: Client
+) -> None:
+    change, needle = WRONG_SHAPES[case]
+    bad = mutate(recorded.body(QUERY), change)
+    always(httpserver, "POST", QUERY, reply(body=bad))
+    for _ in range(2):
+        with pytest.raises(up.TransportError, match="not the JSON promised") as info:
+            up.read_upstack(
+                "orders.orders", "2026-04-01", "2026-04-07", compare=False, client=replay
+            )
+        assert needle in str(info.value), str(info.value)
+        assert query_rows_cached(replay) == 0
+    assert len(calls(httpserver, "POST", QUERY)) == 2  # asked again: nothing was cached
+
+
+def test_the_unchanged_recorded_body_is_read_and_cached(
+    httpserver: HTTPServer, recorded: Recorded, replay: Client
+) -> None:
+    always(httpserver, "POST", QUERY, reply(body=recorded.body(QUERY)))
+    frame = up.read_upstack(
+        "orders.orders", "2026-04-01", "2026-04-07", compare=False, client=replay
+    )
+    assert len(frame) == 7 and query_rows_cached(replay) == 1
+
+
+def page_with(body: bytes, **pagination: Any) -> bytes:
+    return mutate(body, lambda b: b.setdefault("pagination", {}).update(pagination))
+
+
+def read_pages(client: Client) -> Any:
+    return up.read_channel_details(
+        ["channel.spend"],
+        "2026-04-01",
+        "2026-04-07",
+        level="campaign",
+        page_size=3,
+        compare=False,
+        client=client,
+    )
+
+
+@pytest.mark.parametrize(
+    ("pages", "needle"),
+    [
+        (
+            lambda b: [page_with(mutate(b, lambda x: x.update(results=[])), hasMore=True)],
+            "empty page",
+        ),
+        (
+            lambda b: [
+                page_with(b, hasMore=True, total=100),
+                page_with(b, hasMore=True, total=100),
+            ],
+            "appears twice",
+        ),
+        (lambda b: [page_with(b, hasMore=False, total=99)], "pagination.total says 99"),
+        (
+            lambda b: [page_with(b, hasMore=True, total=40), page_with(b, hasMore=True, total=41)],
+            "total changed",
+        ),
+    ],
+    ids=["empty-with-hasMore", "repeated-page", "totals-do-not-add-up", "total-changes"],
+)
+def test_contradictory_pages_raise(
+    pages: Callable[[bytes], list[bytes]],
+    needle: str,
+    httpserver: HTTPServer,
+    recorded: Recorded,
+    replay: Client,
+) -> None:
+    first = recorded.body(CHANNELS)
+    assert json.loads(first)["results"], "the recorded page has entities"
+    answer(httpserver, "POST", CHANNELS, *(reply(body=p) for p in pages(first)))
+    with pytest.raises(up.TransportError, match="contradict") as info:
+        read_pages(replay)
+    assert needle in str(info.value), str(info.value)

@@ -64,6 +64,7 @@ __all__ = [
     "measure_details",
     "page",
     "result_data",
+    "quoted_value",
     "results",
     "shape_problem",
 ]
@@ -156,6 +157,19 @@ class BlockFacts:
     not_numbers: int = 0
     missing_dt: int = 0
     repeated_dt: int = 0
+
+
+def quoted_value(content: bytes, keys: tuple[str, ...]) -> str | None:
+    """The first of ``keys`` sent with a string value (``"orders.orders": "12"``) in a body.
+
+    Numbers sent as strings would be read as numbers by the decoder, so they are looked for in
+    the raw bytes (one regular-expression scan). Returns the key, or None.
+    """
+    if not keys:
+        return None
+    names = b"|".join(re.escape(k.encode()) for k in keys)
+    found = re.search(rb'"(' + names + rb')"\s*:\s*"', content)
+    return found.group(1).decode() if found else None
 
 
 def shape_problem(shape: Shape, facts: list[dict[str, BlockFacts]]) -> str | None:

@@ -185,6 +185,9 @@ def decode_response(
         # never an empty frame standing in for an answer that did not come
         raise response.unexpected(f"expected a JSON object with a {wire.RESULTS!r} list of objects")
     problem = wire.shape_problem(shape or wire.Shape(required=()), _facts(decoded))
+    quoted = wire.quoted_value(response.content, spec.floats) if problem is None else None
+    if quoted is not None:
+        problem = f"{quoted!r} has values that are neither numbers nor null (a string)"
     if problem is not None:
         raise response.unexpected(problem)
     return decoded
