@@ -890,3 +890,40 @@ def test_contradictory_pages_raise(
     with pytest.raises(up.TransportError, match="contradict") as info:
         read_pages(replay)
     assert needle in str(info.value), str(info.value)
+
+
+# ----------------------------------------------- 6. the relative-dates seam (_query.dates)
+
+
+def test_relative_starts_go_to_the_dates_module_and_stay_validation_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import datetime as dt
+    import sys
+    import types
+
+    from upstack_pandas._query import checks
+
+    fake = types.ModuleType("upstack_pandas._query.dates")
+    seen: list[Any] = []
+
+    def resolve_range(start: str, end: Any, **kwargs: Any) -> tuple[dt.date, dt.date]:
+        seen.append((start, end))
+        if start == "-0D":
+            raise ValueError("start: '-0D' is not a relative form; accepted: ...")
+        return dt.date(2026, 4, 1), dt.date(2026, 4, 7)
+
+    fake.is_relative = lambda value: isinstance(value, str) and value.startswith("-")  # type: ignore[attr-defined]
+    fake.resolve_range = resolve_range  # type: ignore[attr-defined]
+    fake.is_compare_keyword = lambda value: value == "yoy"  # type: ignore[attr-defined]
+    fake.compare_range = lambda c, r, name: (dt.date(1899, 4, 1), dt.date(1899, 4, 7))  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "upstack_pandas._query.dates", fake)
+    assert checks.date_range("-7D", None, "UTC") == (dt.date(2026, 4, 1), dt.date(2026, 4, 7))
+    assert seen == [("-7D", None)]
+    with pytest.raises(up.ValidationError, match="not a relative form") as info:
+        checks.date_range("-0D", None, "UTC")
+    assert info.value.parameter == "start"
+    with pytest.raises(up.ValidationError, match="cannot read"):  # absolute strictness stays
+        checks.date_range("05/11/2026", None, "UTC")
+    with pytest.raises(up.ValidationError, match="outside the dates"):
+        checks.compare_range("yoy", (dt.date(1900, 4, 1), dt.date(1900, 4, 7)), "UTC")

@@ -32,7 +32,7 @@ from typing import Any, NoReturn
 
 import pandas as pd
 
-from upstack_pandas._errors import invalid_argument
+from upstack_pandas._errors import ValidationError, invalid_argument
 
 __all__ = [
     "ATTRIBUTION_MODELS",
@@ -201,16 +201,23 @@ def today(timezone: str) -> _dt.date:
     return _dt.datetime.now(zoneinfo.ZoneInfo(timezone)).date()
 
 
-def _relative(text: str, name: str, timezone: str) -> _dt.date | None:
-    """A relative date (``"-7D"``, ``"mtd"``...) read by :mod:`.dates`, when it is present."""
+def _dates_module() -> Any:
+    """:mod:`.dates` (relative dates, named compare ranges), or None while it is absent."""
     try:
-        dates = importlib.import_module("upstack_pandas._query.dates")
+        return importlib.import_module("upstack_pandas._query.dates")
     except ImportError:
         return None
-    parse = getattr(dates, "parse_relative", None)
-    if parse is None:
+
+
+def _relative(text: str, name: str, timezone: str) -> _dt.date | None:
+    """A single relative date (``"today"``, ``"yesterday"``) read by :mod:`.dates`, if present."""
+    dates = _dates_module()
+    if dates is None or not dates.is_relative(text):
         return None
-    found = parse(text, today=today(timezone), name=name)
+    try:
+        found = dates.relative_date(text, timezone=timezone, now=None, name=name)
+    except ValueError as exc:
+        fail(name, str(exc))
     return found if isinstance(found, _dt.date) else None
 
 
@@ -268,7 +275,32 @@ _BOUNDS = f"dates must lie from {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}
 
 
 def date_range(start: DateLike | None, end: DateLike | None, timezone: str) -> DateRange:
-    """(start, end) inclusive; missing ends default to the last 30 days ending today."""
+    """(start, end) inclusive; missing ends default to the last 30 days ending today.
+
+    A relative ``start`` (``"-7D"``, ``"mtd"``, ``"last_month"``...) is read by :mod:`.dates`
+    when present; absolute values keep this module's strictness (:func:`to_date`).
+    """
+    dates = _dates_module()
+    if dates is not None and isinstance(start, str) and dates.is_relative(start):
+        try:
+            found = dates.resolve_range(
+                start,
+                end,
+                timezone=timezone,
+                now=None,
+                parse_absolute=lambda value, name: to_date(value, name, timezone),
+                default_days=DEFAULT_DAYS,
+            )
+        except ValidationError:
+            raise
+        except ValueError as exc:
+            fail("start", str(exc))
+        for name, day in zip(("start", "end"), found, strict=True):
+            if not MIN_DATE <= day <= MAX_DATE:
+                fail(
+                    name, f"{name}={day.isoformat()} is outside the dates the API accepts", _BOUNDS
+                )
+        return found[0], found[1]
     end_date = today(timezone) if end is None else to_date(end, "end", timezone)
     if start is None:
         start_date = max(MIN_DATE, end_date - _dt.timedelta(days=DEFAULT_DAYS - 1))
@@ -328,6 +360,15 @@ def compare_range(compare: CompareArg, range_: DateRange, timezone: str) -> Date
         return preceding(range_)
     if compare is False or compare is None:
         return None
+    dates = _dates_module()
+    if dates is not None and isinstance(compare, str) and dates.is_compare_keyword(compare):
+        try:
+            found = dates.compare_range(compare, range_, name="compare")
+        except ValueError as exc:
+            fail("compare", str(exc))
+        if not MIN_DATE <= found[0] <= found[1] <= MAX_DATE:
+            fail("compare", f"compare={compare!r} falls outside the dates the API accepts", _BOUNDS)
+        return found[0], found[1]
     if isinstance(compare, str) or not isinstance(compare, Sequence) or len(compare) != 2:
         fail(
             "compare",
