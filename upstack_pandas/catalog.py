@@ -270,7 +270,7 @@ def resolve_client(client: Client | None) -> Client:
     """``client``, or the default client when it is None (``ValidationError`` for a non-client)."""
     if client is None:
         return get_default_client()
-    if not (callable(getattr(client, "post", None)) and hasattr(client, "pixel_id")):
+    if not callable(getattr(client, "post", None)):
         raise invalid_argument(
             "client",
             f"client must be an upstack_pandas.Client, not {type(client).__name__}",
