@@ -63,8 +63,8 @@ __all__ = [
     "filter_list",
     "measure_details",
     "page",
-    "result_data",
     "quoted_value",
+    "result_data",
     "results",
     "shape_problem",
 ]
