@@ -927,3 +927,26 @@ def test_relative_starts_go_to_the_dates_module_and_stay_validation_errors(
         checks.date_range("05/11/2026", None, "UTC")
     with pytest.raises(up.ValidationError, match="outside the dates"):
         checks.compare_range("yoy", (dt.date(1900, 4, 1), dt.date(1900, 4, 7)), "UTC")
+
+
+def test_a_reader_call_gives_all_its_requests_one_deadline(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = emulator.client(cache=False, read_deadline=42.0)
+    sent: list[float | None] = []
+    real_post = client.post
+
+    def post(path: str, json: Any, **kwargs: Any) -> Any:
+        sent.append(kwargs.get("deadline_at"))
+        return real_post(path, json, **kwargs)
+
+    monkeypatch.setattr(client, "post", post)
+    started = time.monotonic()
+    frame = up.read_upstack(
+        "orders.orders", "2026-04-01", "2026-04-07", compare=False, chunks="3D", client=client
+    )
+    assert len(frame) == 7
+    assert len(sent) >= 2 and len(set(sent)) == 1  # every window: the same instant
+    (instant,) = set(sent)
+    assert instant is not None and started + 41 < instant <= time.monotonic() + 42
+    client.close()
