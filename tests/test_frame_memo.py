@@ -67,9 +67,32 @@ def test_cache_hit_reuses_the_decoded_frame(
     assert hit.attrs["upstack"]["fromCache"] is True
     assert cold.attrs["upstack"]["fromCache"] is False
     fresh = up.read_upstack(MEASURES, "2025-01-01", "2025-03-31", refresh=True, **kwargs)
-    assert len(decodes) == 2
+    assert len(decodes) == 1  # a refetched body with the same bytes: the same frames (by content)
     pd.testing.assert_frame_equal(hit, fresh, check_like=False, check_flags=False)
     assert hit.iloc[0, 0] != -1.0
+
+
+def test_the_memo_is_keyed_on_the_body_never_on_headers() -> None:
+    """Two bodies under one request id and date (a proxy repeating headers) are two entries."""
+    from datetime import UTC, datetime
+
+    from upstack_pandas._transport.response import ApiResponse
+
+    def response(content: bytes) -> ApiResponse:
+        when = datetime(2026, 4, 1, tzinfo=UTC)
+        return ApiResponse(200, "POST", "/db-mgmt/api/query", content, {}, False, when, "req_1")
+
+    first = response(b'{"results": [{"a": 1}]}' + b" " * 600 + b'{"x": 1}')
+    second = response(b'{"results": [{"a": 2}]}' + b" " * 600 + b'{"x": 1}')
+    same_edges = response(b'{"results": [' + b"1" * 300 + b"]}")
+    changed_middle = response(b'{"results": [' + b"1" * 150 + b"2" + b"1" * 149 + b"]}")
+    assert _frame_memo.response_identity(first) != _frame_memo.response_identity(second)
+    assert _frame_memo.response_identity(same_edges) != _frame_memo.response_identity(
+        changed_middle
+    )
+    assert _frame_memo.response_identity(first) == _frame_memo.response_identity(
+        response(first.content)
+    )
 
 
 def test_each_client_has_its_own_memo_and_cache_clear_empties_it(

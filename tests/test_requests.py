@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
+import upstack_pandas as up
 from upstack_pandas._query import checks as rq
 from upstack_pandas._query.models import AttributionQuery, ChannelQuery, CohortQuery, Query
 
@@ -69,18 +70,28 @@ def channel(**kw: object) -> ChannelQuery:
     [
         "2026-04-01",
         D(2026, 4, 1),
-        dt.datetime(2026, 4, 1, 15, 30),
+        dt.datetime(2026, 4, 1),
         pd.Timestamp("2026-04-01"),
-        pd.Timestamp("2026-04-01T23:30", tz="America/New_York"),
+        pd.Timestamp("2026-04-01", tz="America/New_York"),
+        pd.Timestamp("2026-04-01T04:00", tz="UTC"),  # midnight in New York
     ],
 )
 def test_dates_accept_str_date_datetime_timestamp(value: object) -> None:
     assert rq.to_date(value, "start", "America/New_York") == D(2026, 4, 1)  # type: ignore[arg-type]
 
 
-def test_aware_dates_are_seen_in_the_query_timezone() -> None:
-    late_utc = pd.Timestamp("2026-04-02T02:00", tz="UTC")  # still April 1st in New York
-    assert rq.to_date(late_utc, "end", "America/New_York") == D(2026, 4, 1)
+@pytest.mark.parametrize(
+    "value",
+    [
+        dt.datetime(2026, 4, 1, 15, 30),
+        pd.Timestamp("2026-04-01T23:30", tz="America/New_York"),
+        pd.Timestamp("2026-04-02T02:00", tz="UTC"),  # 22:00 on April 1st in New York
+    ],
+)
+def test_a_time_of_day_is_refused_not_dropped(value: object) -> None:
+    with pytest.raises(up.ValidationError, match="has a time of day") as info:
+        rq.to_date(value, "end", "America/New_York")  # type: ignore[arg-type]
+    assert info.value.parameter == "end"
 
 
 @pytest.mark.parametrize("value", ["2026-13-01", "yesterday-ish", ""])

@@ -4,7 +4,8 @@
 
     UpstackError                  root: catch this to catch everything below
     ├── ConfigurationError        missing or invalid credentials/settings (raised locally)
-    ├── ValidationError           400 (and 422): the server's ``errors`` list, one line per field
+    ├── ValidationError           invalid arguments (raised locally, before any request, naming
+    │                             the ``parameter``), or 400/422: the server's ``errors`` list
     ├── AuthenticationError       401: missing, invalid, revoked or expired key / pixel id
     ├── PermissionDenied          403: the key lacks a scope (``required_scope``) or pixel mismatch
     ├── NotFound                  404: no such resource, or it belongs to another pixel
@@ -19,6 +20,10 @@ problems) and ``hint`` (what to do about it). The class for an HTTP status is ch
 one place, ``error_class_for_status``. No error ever contains an API key: texts pass through
 ``upstack_pandas._redact.redact``. Names deliberately avoid the builtins ``ConnectionError``,
 ``PermissionError`` and ``TimeoutError``.
+
+``ValidationError`` is also a ``ValueError``; an argument of the wrong type raises its subclass
+``ArgumentTypeError``, which is also a ``TypeError``, so code that catches the builtin exceptions
+keeps working.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from upstack_pandas._endpoints import find, is_write, required_scope
 from upstack_pandas._redact import redact
 
 __all__ = [
+    "ArgumentTypeError",
     "AuthenticationError",
     "ConfigurationError",
     "FilterNotAppliedWarning",
@@ -46,6 +52,7 @@ __all__ = [
     "ValidationError",
     "error_class_for_status",
     "error_from_response",
+    "invalid_argument",
     "request_id_from_headers",
 ]
 
@@ -185,8 +192,17 @@ class ConfigurationError(UpstackError):
     """Settings are missing or invalid (raised before any request is sent)."""
 
 
-class ValidationError(UpstackError):
-    """The server rejected the request body (HTTP 400); ``errors`` lists each field problem."""
+class ValidationError(UpstackError, ValueError):
+    """The request is invalid: found before sending, or rejected by the server (HTTP 400/422).
+
+    Raised locally (``status`` None) for an argument that cannot be sent, naming it in
+    ``parameter`` and saying how to fix it in ``hint``; from the server, ``errors`` lists each
+    field problem.
+    """
+
+    def __init__(self, message: str = "", *, parameter: str | None = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.parameter = parameter
 
     def _detail_lines(self) -> list[str]:
         lines = []
@@ -195,6 +211,34 @@ class ValidationError(UpstackError):
             where_text = "(body)" if where in ("", None) else str(where)
             lines.append(f"  - {where_text}: {item.get('message', '')}")
         return lines
+
+
+class ArgumentTypeError(ValidationError, TypeError):
+    """An argument of the wrong type (raised locally, before any request)."""
+
+
+def invalid_argument(
+    parameter: str, message: str, *, hint: str | None = None, wrong_type: bool = False
+) -> ValidationError:
+    """The error for an argument that cannot be sent (raise it).
+
+    Parameters
+    ----------
+    parameter : str
+        The argument's name, e.g. ``"start"`` or ``"filters.and.0.value"``.
+    message : str
+        What is wrong, starting with the parameter's name.
+    hint : str, optional
+        How to fix it.
+    wrong_type : bool
+        The value has the wrong type: an ``ArgumentTypeError`` (also a ``TypeError``).
+
+    Returns
+    -------
+    ValidationError
+    """
+    cls = ArgumentTypeError if wrong_type else ValidationError
+    return cls(message, parameter=parameter, hint=hint)
 
 
 class AuthenticationError(UpstackError):

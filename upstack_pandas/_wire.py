@@ -11,7 +11,11 @@ of the client sees internal records instead:
   (:func:`measure_details`); :mod:`upstack_pandas.metadata` alone maps them to the attrs schema;
 - the attributed value of an attribution result (``dimensionFilters``, :func:`dimension_value`),
   a channel entity's fields (``basicDetails``, :func:`entity`), and paging
-  (``pagination``, :class:`Page`);
+  (``pagination``, :class:`Page`; :class:`PageTrail` refuses pages that contradict each other);
+- the shapes responses promise (:class:`Shape`, :func:`shape_problem`): how many results, how
+  many rows of each data array (every bucket of the range), ``dt`` on every row, numbers or
+  null as values; a body that breaks them is refused (``TransportError``, never cached) instead
+  of becoming an empty or garbled frame;
 - the catalog envelopes (``measures``, ``dimensions``, ``filters``, ``id``: :func:`catalog_lists`,
   :func:`filter_list`), and the cache's "is this answer still pacing" probe
   (:data:`HAS_PACING_TRUE`).
@@ -46,8 +50,11 @@ __all__ = [
     "PERIOD",
     "PRIMARY",
     "RESULTS",
+    "BlockFacts",
     "MeasureDetail",
     "Page",
+    "PageTrail",
+    "Shape",
     "array_placeholder",
     "catalog_lists",
     "dimension_value",
@@ -56,8 +63,10 @@ __all__ = [
     "filter_list",
     "measure_details",
     "page",
+    "quoted_value",
     "result_data",
     "results",
+    "shape_problem",
     "unapplied_filters",
 ]
 
@@ -108,6 +117,105 @@ def result_data(result: dict[str, Any]) -> dict[str, Any]:
         data = {}
         result[DATA] = data
     return data
+
+
+# ---------------------------------------------------------------------------------- shapes
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What an analytics response must hold for the frame asked of it.
+
+    Attributes
+    ----------
+    results
+        Exactly this many results (``/query`` and cohorts: 1); None: any number.
+    rows
+        Data array kind → the exact number of rows it must have (``/query`` without dimensions:
+        one per bucket of the range); kinds not listed may have any number.
+    required
+        Data array kinds that must be sent as arrays (``primary``; ``compare`` when asked for).
+    dt
+        Every row carries a readable ``dt``; without dimensions, each bucket once.
+    distinct_dt
+        No ``dt`` repeats within one array (no dimensions: one row per bucket).
+    """
+
+    results: int | None = None
+    rows: Mapping[str, int] | None = None
+    required: tuple[str, ...] = (PRIMARY,)
+    dt: bool = False
+    distinct_dt: bool = False
+
+
+@dataclass(frozen=True)
+class BlockFacts:
+    """What the decoder saw of one data array (counts; the decoder makes no decisions)."""
+
+    array: str  # "list", "missing" or "not a list"
+    rows: int
+    not_objects: int = 0
+    not_numbers: int = 0
+    missing_dt: int = 0
+    repeated_dt: int = 0
+
+
+def quoted_value(content: bytes, keys: tuple[str, ...]) -> str | None:
+    """The first of ``keys`` sent with a string value (``"orders.orders": "12"``) in a body.
+
+    Numbers sent as strings would be read as numbers by the decoder, so they are looked for in
+    the raw bytes (one regular-expression scan). Returns the key, or None.
+    """
+    if not keys:
+        return None
+    names = b"|".join(re.escape(k.encode()) for k in keys)
+    found = re.search(rb'"(' + names + rb')"\s*:\s*"', content)
+    return found.group(1).decode() if found else None
+
+
+def shape_problem(shape: Shape, facts: list[dict[str, BlockFacts]]) -> str | None:
+    """What is wrong with a response against the shape promised, or None.
+
+    Parameters
+    ----------
+    shape
+        What the request promises.
+    facts
+        One mapping per result: data array kind → what the decoder saw.
+
+    Returns
+    -------
+    str or None
+        The problem, worded for a ``TransportError`` ("expected ..., got ...").
+    """
+    if shape.results is not None and len(facts) != shape.results:
+        what = "no results" if not facts else f"{len(facts)} results"
+        return f"expected {shape.results} result{'s' * (shape.results != 1)} in {RESULTS!r}, got {what}"
+    for index, result in enumerate(facts):
+        where = f"{RESULTS}[{index}].{DATA}"
+        for kind, fact in result.items():
+            if kind in shape.required and fact.array != "list":
+                return f"{where}.{kind} is {fact.array}, expected a list of data points"
+            if fact.array == "not a list":
+                return f"{where}.{kind} is not a list of data points"
+            if fact.not_objects:
+                return f"{where}.{kind} has {fact.not_objects} data points that are not objects"
+            if fact.not_numbers:
+                return (
+                    f"{where}.{kind} has {fact.not_numbers} values that are neither numbers nor "
+                    "null"
+                )
+            if shape.dt and fact.missing_dt:
+                return f"{where}.{kind} has {fact.missing_dt} data points without a readable {DT!r}"
+            if shape.distinct_dt and fact.repeated_dt:
+                return f"{where}.{kind} repeats {fact.repeated_dt} buckets ({DT!r} seen twice)"
+            expected = (shape.rows or {}).get(kind)
+            if expected is not None and fact.array == "list" and fact.rows != expected:
+                return (
+                    f"{where}.{kind} has {fact.rows} data points, expected {expected} (one per "
+                    "bucket of the range)"
+                )
+    return None
 
 
 # ---------------------------------------------------------------------------- measure details
@@ -258,6 +366,45 @@ def page(body: Any) -> Page:
         offset=offset if isinstance(offset, int) else None,
         has_more=bool(found.get("hasMore")),
     )
+
+
+class PageTrail:
+    """The pages of one paginated read so far, and what would make them contradict each other.
+
+    An empty page must not say ``hasMore``, no entity
+    (``basicDetails.id``) may appear twice (a repeated page), ``total`` must not change, and the
+    entities received must add up to ``total`` when the last page says so.
+    """
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.total: int | None = None
+        self._ids: set[Any] = set()
+
+    def add(self, sent_offset: int, found: Page, results: list[dict[str, Any]]) -> str | None:
+        """Record one page; return the contradiction it shows, or None."""
+        if found.total is not None:
+            if self.total is not None and found.total != self.total:
+                return f"pagination.total changed from {self.total} to {found.total} between pages"
+            self.total = found.total
+        if not results and found.has_more:
+            return f"an empty page at offset {sent_offset} says hasMore"
+        for result in results:
+            key = entity(result).get("id")
+            if key is None:
+                continue
+            if key in self._ids:
+                return f"entity {key!r} appears twice (a repeated page at offset {sent_offset})"
+            self._ids.add(key)
+        self.received += len(results)
+        if self.total is not None:
+            if found.has_more and self.received >= self.total:
+                return f"hasMore after all {self.total} entities of pagination.total arrived"
+            if not found.has_more and self.received != self.total:
+                return (
+                    f"the pages hold {self.received} entities, pagination.total says {self.total}"
+                )
+        return None
 
 
 # ------------------------------------------------------------------------------------ catalog

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from upstack_pandas import _wire as wire
+from upstack_pandas._errors import ValidationError, invalid_argument
 from upstack_pandas._frames.builders import resolve_dtype
 from upstack_pandas._transport.client import get_default_client
 from upstack_pandas._transport.response import json_with
@@ -103,7 +104,7 @@ class Catalog:
         for name in names:
             mid = self._resolve_one(name, context)
             if mid in resolved:
-                raise ValueError(f"measure {name!r} is {mid!r}, which is already asked for")
+                raise _catalog_error(f"measure {name!r} is {mid!r}, which is already asked for")
             resolved.append(mid)
         return tuple(resolved)
 
@@ -115,18 +116,20 @@ class Catalog:
             by_id = [m for m in self.entries if m.casefold() == folded]
             ids = by_id or self._by_title.get(folded, [])
             if len(ids) > 1:
-                raise ValueError(
+                raise _catalog_error(
                     f"measure {name!r} is ambiguous: it names {', '.join(ids)}; use an id"
                 )
             if not ids:
                 suggestions = self.closest(name, context=context)
                 hint = f"; closest catalog ids: {', '.join(suggestions)}" if suggestions else ""
-                raise ValueError(f"unknown measure {name!r}{hint} (see upstack_pandas.measures())")
+                raise _catalog_error(
+                    f"unknown measure {name!r}{hint} (see upstack_pandas.measures())"
+                )
             mid = ids[0]
         if not _in_context(self.entries[mid], context):
             suggestions = self.closest(name, context=context)
             hint = f"; closest ids that can: {', '.join(suggestions)}" if suggestions else ""
-            raise ValueError(
+            raise _catalog_error(
                 f"measure {mid!r} cannot be used in a {context} request "
                 f"(contexts: {', '.join(self.entries[mid].get('contexts') or [])}){hint}"
             )
@@ -140,11 +143,11 @@ class Catalog:
             if dim not in self.dimensions:
                 close = difflib.get_close_matches(dim, list(self.dimensions), n=5, cutoff=0.4)
                 hint = f"; closest: {', '.join(close)}" if close else ""
-                raise ValueError(f"unknown dimension {dim!r}{hint}")
+                raise _catalog_error(f"unknown dimension {dim!r}{hint}")
             for mid in measure_ids:
                 supported = (self.entries.get(mid) or {}).get("dimensions")
                 if isinstance(supported, list) and dim not in supported:
-                    raise ValueError(f"measure {mid!r} does not support dimension {dim!r}")
+                    raise _catalog_error(f"measure {mid!r} does not support dimension {dim!r}")
 
     def frame(self, search: str | None = None) -> pd.DataFrame:
         """The catalog as a DataFrame indexed by measure id, best matches first."""
@@ -254,9 +257,27 @@ def known_entries(ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _catalog_error(message: str) -> ValidationError:
+    """A measure or dimension the catalog does not allow: found before any request."""
+    return invalid_argument(
+        "dimensions" if "dimension" in message else "measures",
+        message,
+        hint="see upstack_pandas.measures() for the ids, titles and their dimensions",
+    )
+
+
 def resolve_client(client: Client | None) -> Client:
-    """``client``, or the default client when it is None."""
-    return client if client is not None else get_default_client()
+    """``client``, or the default client when it is None (``ValidationError`` for a non-client)."""
+    if client is None:
+        return get_default_client()
+    if not callable(getattr(client, "post", None)):
+        raise invalid_argument(
+            "client",
+            f"client must be an upstack_pandas.Client, not {type(client).__name__}",
+            hint="pass client=up.Client(...), or leave it out for the default client",
+            wrong_type=True,
+        )
+    return client
 
 
 def measures(

@@ -125,6 +125,11 @@ class Block:
     codes: dict[str, np.ndarray]  # coded key -> codes into coders[key].uniques
     times: dict[str, np.ndarray]  # parsed key -> datetime64[us] (UTC, NaT when unparseable)
     coders: dict[str, Coder]
+    #: what the shape checks (``_wire.data_problem``) need: how the array was sent ("list",
+    #: "missing", "not a list"), rows that were not objects, values neither numbers nor null
+    array: str = "list"
+    not_objects: int = 0
+    not_numbers: int = 0
 
     def uniques(self, key: str) -> list[Any]:
         return self.coders[key].uniques
@@ -158,6 +163,7 @@ class _Builder:
         self.codes: dict[str, list[np.ndarray]] = {k: [] for k in spec.coded}
         self.times: dict[str, list[np.ndarray]] = {k: [] for k in spec.parsed}
         self.n = 0
+        self.not_numbers = 0
         floats = spec.floats
         self._getter: Callable[[Any], Any] | None = operator.itemgetter(*floats) if floats else None
 
@@ -192,6 +198,9 @@ class _Builder:
         except (TypeError, ValueError):  # strings or other non-numbers: coerce cell by cell
             rows_of = cells if width > 1 else [(c,) for c in cells]
             array = np.array([[_number(v) for v in row] for row in rows_of], dtype=np.float64)
+            self.not_numbers += sum(
+                1 for row in rows_of for v in row if v is not None and not _is_number(v)
+            )
         return array.reshape(len(rows), width)
 
     def finish(self) -> Block:
@@ -206,6 +215,7 @@ class _Builder:
             codes={k: _concat(v, np.intp) for k, v in self.codes.items()},
             times={k: _concat(v, "M8[us]") for k, v in self.times.items()},
             coders=self.coders,
+            not_numbers=self.not_numbers,
         )
 
 
@@ -222,6 +232,10 @@ def _column(rows: list[Any], key: str) -> list[Any]:
         return [r.get(key) for r in rows]
     except TypeError:
         raise _Fallback from None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _number(value: Any) -> float:
@@ -265,7 +279,12 @@ def _block_from_rows(value: Any, decoded: Decoded, kind: str) -> Block:
     builder = _Builder(decoded.spec, decoded.coders[kind])
     if isinstance(value, list):
         builder.add([row for row in value if isinstance(row, dict)])
-    return builder.finish()
+    block = builder.finish()
+    if not isinstance(value, list):
+        block.array = "missing" if value is None else "not a list"
+    else:
+        block.not_objects = sum(1 for row in value if not isinstance(row, dict))
+    return block
 
 
 def _attach_blocks(decoded: Decoded, make: Callable[[Any, str], Block]) -> None:
@@ -305,7 +324,9 @@ def _decode_sliced(content: bytes, spec: RowSpec) -> Decoded:
             used.add(value)
             return blocks[value]
         if value is None:
-            return _Builder(spec, coders[kind]).finish()
+            block = _Builder(spec, coders[kind]).finish()
+            block.array = "missing"
+            return block
         raise _Fallback
 
     _attach_blocks(decoded, take)

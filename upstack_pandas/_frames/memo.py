@@ -2,10 +2,11 @@
 
 requests-cache hands back the stored bytes in a few milliseconds, but turning a 2 MB body into a
 frame costs several times that. The memo keeps the finished primary/compare frames of recent
-responses, keyed by the response's identity: the same stored response (same request id, fetch
-time, size and head/tail bytes; or, without a request id, a digest of the body) always decodes to
-the same frames. A refreshed response has a new request id, so it never hits an old entry. Hits
-return deep copies, so callers may mutate what they get. Bounded by entries and by bytes.
+responses, keyed by their content: the path and a digest (BLAKE2b, 160 bits) of the whole body.
+The same bytes always decode to the same frames, and a different body never hits another's
+entry, whatever its headers say (a server or proxy may repeat a request id or a ``Date``; the
+digest costs about a millisecond per megabyte, a small part of decoding). Hits return deep
+copies, so callers may mutate what they get. Bounded by entries and by bytes.
 
 Each client keeps its own memo (:func:`memo_of`, created on first use and stored on the client);
 ``upstack_pandas.cache.clear(client=...)`` empties it. There is no process-wide memo.
@@ -31,18 +32,13 @@ Frames = tuple[pd.DataFrame, pd.DataFrame, Any]
 
 
 def response_identity(response: ApiResponse) -> Hashable:
-    """What identifies a stored response's body without reading all of it (when possible)."""
+    """What identifies a response's body: its path, length and a digest of every byte.
+
+    Never a header: two responses with the same request id and date but different bodies are
+    two entries.
+    """
     content = response.content
-    if response.request_id:
-        return (
-            response.path,
-            response.request_id,
-            response.fetched_at.isoformat(),
-            len(content),
-            content[:256],
-            content[-256:],
-        )
-    return (response.path, hashlib.blake2b(content, digest_size=20).digest())
+    return (response.path, len(content), hashlib.blake2b(content, digest_size=20).digest())
 
 
 class FrameMemo:

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from upstack_pandas._errors import invalid_argument
 from upstack_pandas._query.checks import (
     ATTRIBUTION_MODELS,
     ATTRIBUTION_WINDOWS,
@@ -24,6 +25,8 @@ from upstack_pandas._query.checks import (
     DateRange,
     check_choice,
     check_filters,
+    check_flag,
+    check_positive_int,
     check_timezone,
     compare_range,
     date_range,
@@ -84,7 +87,7 @@ class Query:
             filters=check_filters(filters),
             compare=compare_range(compare, range_, tz),
             timezone=tz,
-            pacing=bool(pacing),
+            pacing=check_flag(pacing, "pacing"),
             order_settings=_order_settings(order_settings),
             view_filters=_view_filters(view_filters),
         )
@@ -153,7 +156,7 @@ class AttributionQuery:
             model=check_choice(model, ATTRIBUTION_MODELS, "model"),
             window=check_choice(window, ATTRIBUTION_WINDOWS, "window"),
             measures=names(measures, "measures", minimum=1, maximum=MAX_MEASURES)
-            if measures
+            if measures is not None
             else None,
             granularity=check_choice(granularity, GRANULARITIES, "granularity"),
             compare=compare_range(compare, range_, tz),
@@ -275,14 +278,7 @@ class ChannelQuery:
         range_ = date_range(start, end, tz) if ids or start is not None or end is not None else None
         if not ids and compare not in (False, None):
             compare = False  # the API forbids a compare period without measures
-        if (
-            isinstance(page_size, bool)
-            or not isinstance(page_size, int)
-            or not 1 <= page_size <= MAX_PAGE_SIZE
-        ):
-            raise ValueError(
-                f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}; got {page_size!r}"
-            )
+        page_size = check_positive_int(page_size, "page_size", MAX_PAGE_SIZE)
         return cls(
             measures=ids,
             range=range_,
@@ -333,24 +329,32 @@ def _order_settings(value: Any) -> dict[str, Any] | None:
     if callable(to_body) and not isinstance(value, Mapping):
         value = to_body()  # an up.OrderSettings (checked when it was built)
     if not isinstance(value, Mapping):
-        raise TypeError(
+        raise invalid_argument(
+            "order_settings",
             f"order_settings must be a dict such as {{'countPendingOrders': True}} or an "
-            f"up.OrderSettings, got {type(value).__name__}"
+            f"up.OrderSettings, got {type(value).__name__}",
+            wrong_type=True,
         )
     for key, item in value.items():
         kind = _ORDER_SETTINGS_FIELDS.get(key)
         if kind is None:
-            raise ValueError(
+            raise invalid_argument(
+                "order_settings",
                 f"order_settings: {key!r} is not an order settings field; use "
-                f"{', '.join(_ORDER_SETTINGS_FIELDS)}"
+                f"{', '.join(_ORDER_SETTINGS_FIELDS)}",
             )
         if not isinstance(item, kind):
-            raise TypeError(f"order_settings[{key!r}] must be a {kind.__name__}, got {item!r}")
+            raise invalid_argument(
+                "order_settings",
+                f"order_settings[{key!r}] must be a {kind.__name__}, got {item!r}",
+                wrong_type=True,
+            )
     refund = value.get("refundDateAttribution")
     if refund is not None and refund not in _REFUND_DATE_ATTRIBUTIONS:
-        raise ValueError(
+        raise invalid_argument(
+            "order_settings",
             f"order_settings['refundDateAttribution'] must be one of "
-            f"{', '.join(_REFUND_DATE_ATTRIBUTIONS)}; got {refund!r}"
+            f"{', '.join(_REFUND_DATE_ATTRIBUTIONS)}; got {refund!r}",
         )
     return dict(value)
 
@@ -362,10 +366,20 @@ def _view_filters(value: Any) -> tuple[dict[str, Any], ...] | None:
     if isinstance(value, Mapping):
         value = [value]
     if not isinstance(value, Sequence) or isinstance(value, (str, bytes)):
-        raise TypeError(f"view_filters must be a list of dicts, got {type(value).__name__}")
+        raise invalid_argument(
+            "view_filters",
+            f"view_filters must be a list of dicts, got {type(value).__name__}",
+            wrong_type=True,
+        )
     if len(value) > MAX_VIEW_FILTERS:
-        raise ValueError(f"view_filters: at most {MAX_VIEW_FILTERS} filters; got {len(value)}")
+        raise invalid_argument(
+            "view_filters", f"view_filters: at most {MAX_VIEW_FILTERS} filters; got {len(value)}"
+        )
     for i, item in enumerate(value):
         if not isinstance(item, Mapping):
-            raise TypeError(f"view_filters[{i}] must be a dict, got {type(item).__name__}")
+            raise invalid_argument(
+                "view_filters",
+                f"view_filters[{i}] must be a dict, got {type(item).__name__}",
+                wrong_type=True,
+            )
     return tuple(dict(item) for item in value)

@@ -118,9 +118,15 @@ def read_channel_details(
     pages: dict[str, list[pd.DataFrame]] = {kind: [] for kind in kinds}
     results: list[dict[str, Any]] = []
     offset = 0
+    trail = wire.PageTrail()
     with read.progress_bar(None, "channel details") as bar:
         while True:
-            _, decoded = read.fetch(query.path, query.body(read.client.pixel_id, offset), spec)
+            response, decoded = read.fetch(
+                query.path, query.body(read.client.pixel_id, offset), spec
+            )
+            problem = trail.add(offset, wire.page(decoded.body), decoded.results)
+            if problem is not None:
+                raise response.unexpected(f"the pages contradict each other: {problem}")
             for kind in kinds:
                 pages[kind].append(
                     frames.channel_frame(

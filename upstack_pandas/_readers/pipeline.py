@@ -28,13 +28,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import orjson
 import pandas as pd
 
 from upstack_pandas import _wire as wire
 from upstack_pandas import metadata
 from upstack_pandas._frames import decode as _decode
-from upstack_pandas._query.checks import DEFAULT_DAYS, DateRange, range_body
+from upstack_pandas._query.checks import DEFAULT_DAYS, DateRange, check_dtypes, fail, range_body
 from upstack_pandas._readers.progress import Progress, progress_enabled
 from upstack_pandas.catalog import Catalog, get_catalog, resolve_client
 
@@ -76,6 +77,9 @@ class Read:
     def __init__(self, options: ReadOptions) -> None:
         self.options = options
         self.client: Client = resolve_client(options.client)
+        # one deadline for the whole call: every window and page (fake clients have none)
+        deadline = getattr(self.client, "read_deadline_at", None)
+        self.deadline_at: float | None = deadline() if callable(deadline) else None
         self.catalog: Catalog = get_catalog(self.client)
         self.responses: list[ApiResponse] = []
         self._lock = threading.Lock()
@@ -89,18 +93,28 @@ class Read:
         dimensions: Sequence[str] | None = None,
     ) -> tuple[str, ...]:
         """Measure ids for ``names`` in ``context``; checks ``dimensions`` and ``dtypes`` too."""
+        check_dtypes(dtypes)
         ids = self.catalog.resolve(names, context=context) if names else ()
         if dimensions is not None:
             self.catalog.check_dimensions(dimensions, ids)
         if isinstance(dtypes, Mapping):
             unknown = [k for k in dtypes if k not in ids]
             if unknown:
-                raise ValueError(f"dtypes names columns that are not measures asked for: {unknown}")
+                fail(
+                    "dtypes",
+                    f"dtypes names columns that are not measures asked for: {unknown}",
+                    "name only the measure ids of this read",
+                )
         return ids
 
     def send(self, path: str, body: Mapping[str, Any]) -> ApiResponse:
         """POST ``body`` to ``path`` through the client, and remember the response."""
-        response = self.client.post(path, body, refresh=self.options.refresh)
+        if self.deadline_at is None:
+            response = self.client.post(path, body, refresh=self.options.refresh)
+        else:
+            response = self.client.post(
+                path, body, refresh=self.options.refresh, deadline_at=self.deadline_at
+            )
         with self._lock:
             self.responses.append(response)
         return response
@@ -170,8 +184,14 @@ def default_range(read: Read, timezone: str) -> DateRange | None:
     return today - datetime.timedelta(days=DEFAULT_DAYS - 1), today
 
 
-def decode_response(response: ApiResponse, spec: _decode.RowSpec) -> _decode.Decoded:
-    """Decode an analytics response; ``TransportError`` unless it has a ``results`` list."""
+def decode_response(
+    response: ApiResponse, spec: _decode.RowSpec, shape: wire.Shape | None = None
+) -> _decode.Decoded:
+    """Decode an analytics response; ``TransportError`` unless it has the shape promised.
+
+    Without a ``shape``: a ``results`` list of objects, each row an object with numbers or null.
+    A refused body is dropped from the cache (``response.unexpected``).
+    """
     try:
         decoded = _decode.decode(response.content, spec)
     except orjson.JSONDecodeError:
@@ -180,7 +200,50 @@ def decode_response(response: ApiResponse, spec: _decode.RowSpec) -> _decode.Dec
     if wire.results(decoded.body) is None:
         # never an empty frame standing in for an answer that did not come
         raise response.unexpected(f"expected a JSON object with a {wire.RESULTS!r} list of objects")
+    problem = wire.shape_problem(shape or wire.Shape(required=()), _facts(decoded))
+    quoted = wire.quoted_value(response.content, spec.floats) if problem is None else None
+    if quoted is not None:
+        problem = f"{quoted!r} has values that are neither numbers nor null (a string)"
+    if problem is not None:
+        raise response.unexpected(problem)
     return decoded
+
+
+def _facts(decoded: _decode.Decoded) -> list[dict[str, wire.BlockFacts]]:
+    """What the decoder saw of every data array, for :func:`upstack_pandas._wire.shape_problem`."""
+    found = []
+    for result in decoded.results:
+        data = result.get(wire.DATA) or {}
+        facts = {}
+        for kind in wire.DATA_KINDS:
+            block = data.get(kind)
+            if isinstance(block, _decode.Block):
+                missing, repeated = _dt_facts(block)
+                facts[kind] = wire.BlockFacts(
+                    array=block.array,
+                    rows=block.n,
+                    not_objects=block.not_objects,
+                    not_numbers=block.not_numbers,
+                    missing_dt=missing,
+                    repeated_dt=repeated,
+                )
+        found.append(facts)
+    return found
+
+
+def _dt_facts(block: _decode.Block) -> tuple[int, int]:
+    """(rows without a readable ``dt``, rows repeating another's ``dt``) of one block."""
+    times = block.times.get(wire.DT)
+    if times is not None:
+        missing = int(np.isnat(times).sum())
+        return missing, int(len(times) - missing - len(np.unique(times[~np.isnat(times)])))
+    codes = block.codes.get(wire.DT)
+    if codes is None or wire.DT not in block.coders:
+        return 0, 0
+    uniques = block.uniques(wire.DT)
+    bad = {i for i, value in enumerate(uniques) if not isinstance(value, str) or not value}
+    missing = int(np.isin(codes, list(bad)).sum()) if bad else 0
+    return missing, 0  # with dimensions a bucket repeats once per combination
 
 
 def first_details(decoded: _decode.Decoded) -> dict[str, wire.MeasureDetail]:

@@ -16,7 +16,14 @@ from upstack_pandas import _wire as wire
 from upstack_pandas._frames import builders as frames
 from upstack_pandas._frames import decode as _decode
 from upstack_pandas._frames.memo import memo_of, response_identity
-from upstack_pandas._query.checks import CompareArg, DateLike, check_window_days
+from upstack_pandas._query.checks import (
+    MAX_WORKERS,
+    CompareArg,
+    DateLike,
+    bucket_count,
+    check_positive_int,
+    check_window_days,
+)
 from upstack_pandas._query.models import OrderSettingsLike, Query
 from upstack_pandas._readers.chunks import read_chunked
 from upstack_pandas._readers.pipeline import (
@@ -143,8 +150,7 @@ def read_upstack(
     }
     query = Query.build(measures, start, end, **arguments)
     window_days = check_window_days(chunks)
-    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
-        raise ValueError(f"max_workers must be a positive integer; got {max_workers!r}")
+    max_workers = check_positive_int(max_workers, "max_workers", MAX_WORKERS)
     read = Read(ReadOptions(client=client, refresh=refresh, progress=progress))
     server_range = default_range(read, query.timezone) if start is None and end is None else None
     if server_range is not None and server_range != query.range:
@@ -184,7 +190,7 @@ def decode_query(
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, wire.MeasureDetail]]:
     """The primary and compare frames, and the per-measure details, of one ``/query`` response."""
     spec = frames.query_spec(query.measures, query.dimensions, query.granularity)
-    decoded: _decode.Decoded = decode_response(response, spec)
+    decoded: _decode.Decoded = decode_response(response, spec, query_shape(query))
     primary, compare = frames.query_frames(
         decoded,
         measures=query.measures,
@@ -193,6 +199,25 @@ def decode_query(
         timezone=query.timezone,
     )
     return primary, compare, first_details(decoded)
+
+
+def query_shape(query: Query) -> wire.Shape:
+    """What a ``/query`` response promises: one result; without dimensions, every bucket once."""
+    timed = query.granularity != "none"
+    rows: dict[str, int] = {}
+    if not query.dimensions:
+        for kind, range_ in ((wire.PRIMARY, query.range), (wire.COMPARE, query.compare)):
+            count = bucket_count(range_, query.granularity) if range_ else None
+            if count is not None:
+                rows[kind] = count
+    required = (wire.PRIMARY, wire.COMPARE) if query.compare else (wire.PRIMARY,)
+    return wire.Shape(
+        results=1,
+        rows=rows,
+        required=required,
+        dt=timed,
+        distinct_dt=timed and not query.dimensions,
+    )
 
 
 def _memoised_frames(

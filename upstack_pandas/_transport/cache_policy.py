@@ -19,13 +19,22 @@ import orjson
 
 from upstack_pandas import _wire as wire
 from upstack_pandas._endpoints import cache_class
+from upstack_pandas._errors import invalid_argument
 
 __all__ = ["CachePolicy"]
+
+#: Longest freshness and settle window a policy may set (longer ones are mistakes).
+MAX_FRESHNESS = timedelta(days=3650)
+MAX_SETTLE_DAYS = 365
 
 
 @dataclass(frozen=True)
 class CachePolicy:
     """How long responses stay fresh, and where the cache lives.
+
+    Every field is checked when the policy is made (``ValidationError`` naming the field):
+    freshness periods are ``timedelta`` values from 0 to 3,650 days, ``settle_days`` a whole
+    number from 0 to 365.
 
     Parameters
     ----------
@@ -55,6 +64,45 @@ class CachePolicy:
     dashboards: timedelta = timedelta(seconds=60)
     settle_days: int = 3
     location: str | os.PathLike[str] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("catalog", "settled", "recent", "pacing", "dashboards"):
+            value = getattr(self, name)
+            if not isinstance(value, timedelta):
+                raise invalid_argument(
+                    name,
+                    f"CachePolicy.{name} must be a datetime.timedelta, not {value!r}",
+                    hint=f"e.g. {name}=timedelta(hours=1); timedelta(0) stores nothing",
+                    wrong_type=True,
+                )
+            if not timedelta(0) <= value <= MAX_FRESHNESS:
+                raise invalid_argument(
+                    name,
+                    f"CachePolicy.{name} must be from 0 to {MAX_FRESHNESS.days} days; got {value}",
+                    hint="timedelta(0) stores nothing",
+                )
+        days = self.settle_days
+        if isinstance(days, bool) or not isinstance(days, int):
+            raise invalid_argument(
+                "settle_days",
+                f"CachePolicy.settle_days must be a whole number of days, not {days!r}",
+                wrong_type=True,
+            )
+        if not 0 <= days <= MAX_SETTLE_DAYS:
+            raise invalid_argument(
+                "settle_days",
+                f"CachePolicy.settle_days must be from 0 to {MAX_SETTLE_DAYS}; got {days}",
+            )
+        if self.location is not None and not isinstance(self.location, str | os.PathLike):
+            raise invalid_argument(
+                "location",
+                f"CachePolicy.location must be a path, not {self.location!r}",
+                wrong_type=True,
+            )
+        if isinstance(self.location, str) and not self.location.strip():
+            raise invalid_argument(
+                "location", "CachePolicy.location is empty", hint="give a directory or a file"
+            )
 
     @classmethod
     def coerce(cls, value: Any) -> CachePolicy:

@@ -8,6 +8,13 @@ request; ``upstack_pandas.cache`` (``info``, ``clear``) reads what this module r
 a one-way fingerprint of the key to requests-cache's own key, so a different key or pixel never
 receives another's responses, even when they share a file. Files are created 0600 in a 0700
 directory.
+
+A cache that fails at run time (disk full, a file that is corrupt, locked for good or read-only)
+never breaks a request: the first failure warns once (``CacheUnavailableWarning``), and from then
+on the backend answers every lookup with a miss and stores nothing, so requests go to the server
+uncached. An entry is written index first, response last, so a failed write leaves no response
+behind that the indexes do not know of. A 401 drops every cached response of that key
+(``forget_key``): a revoked key must not keep reading from the cache.
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ import hashlib
 import logging
 import os
 import re
+import sqlite3
 import threading
+import warnings
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CacheHooks",
+    "CacheUnavailableWarning",
     "UpstackSQLiteCache",
     "build_session",
     "cache_file",
@@ -66,20 +76,66 @@ def _scrub(response: CachedResponse) -> None:
         )
 
 
+class CacheUnavailableWarning(RuntimeWarning):
+    """The response cache failed (disk full, corrupt or read-only file): requests go uncached."""
+
+
+#: What a failing cache file raises (sqlite3's errors; OSError for the file system itself).
+CACHE_FAILURES = (sqlite3.Error, OSError)
+
+
 class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
-    """SQLite backend that applies a ``CachePolicy`` and never stores secrets."""
+    """SQLite backend that applies a ``CachePolicy``, never stores secrets, and degrades.
+
+    After its first failure (see the module docstring) ``broken`` is True: lookups miss and
+    nothing is stored.
+    """
 
     def __init__(self, db_path: str | Path, policy: CachePolicy, **kwargs: Any) -> None:
         super().__init__(db_path, **kwargs)
         self.policy = policy
-        self.dashboard_keys = SQLiteDict(
-            str(db_path),
-            table_name="upstack_dashboard_keys",
-            lock=self.responses._lock,
-            serializer=None,
-            wal=kwargs.get("wal", False),
-            busy_timeout=kwargs.get("busy_timeout"),
-        )
+        self.broken = False
+        self._warned = threading.Lock()
+        index = {
+            "lock": self.responses._lock,
+            "serializer": None,
+            "wal": kwargs.get("wal", False),
+            "busy_timeout": kwargs.get("busy_timeout"),
+        }
+        self.dashboard_keys = SQLiteDict(str(db_path), table_name="upstack_dashboard_keys", **index)
+        #: cache key → fingerprint of the API key that fetched it (for ``forget_key``)
+        self.key_owners = SQLiteDict(str(db_path), table_name="upstack_key_owners", **index)
+
+    def fail(self, exc: BaseException, doing: str) -> None:
+        """Record a cache failure: warn once, then run uncached."""
+        if self._warned.acquire(blocking=False):
+            warnings.warn(
+                f"the response cache at {self.db_path} failed while {doing} "
+                f"({type(exc).__name__}: {exc}); requests go to the server uncached from now "
+                "on. Run `upstack-pandas cache clear` or delete the file to start afresh, or "
+                "pass cache=False.",
+                CacheUnavailableWarning,
+                stacklevel=2,
+            )
+            logger.warning("response cache disabled after a failure while %s: %s", doing, exc)
+        self.broken = True
+
+    def get_response(self, key: str, default: Any = None) -> CachedResponse | None:
+        if self.broken:
+            return default  # type: ignore[no-any-return]
+        try:
+            return super().get_response(key, default)  # type: ignore[no-any-return]
+        except CACHE_FAILURES as exc:
+            self.fail(exc, "reading a response")
+            return default  # type: ignore[no-any-return]
+
+    def delete(self, *args: Any, **kwargs: Any) -> None:
+        if self.broken:
+            return
+        try:
+            super().delete(*args, **kwargs)
+        except CACHE_FAILURES as exc:
+            self.fail(exc, "deleting responses")
 
     def save_response(
         self,
@@ -90,6 +146,8 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
         request = response.request
         path = urlsplit(request.url or "").path
         body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
+        if self.broken:
+            return
         expiry = self.policy.expire_after(request.method or "GET", path, body, response.content)
         if expiry is None or expiry <= timedelta(0):
             return
@@ -97,17 +155,44 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
         cached = CachedResponse.from_response(response, expires=datetime.now(UTC) + expiry)
         cached = redact_response(cached, self._settings.ignored_parameters)
         _scrub(cached)
-        self.responses[cache_key] = cached
-        if cache_class(request.method or "GET", path) in DROPPED_BY_WRITES:
-            self.dashboard_keys[cache_key] = path
+        secret = CaseInsensitiveDict(request.headers or {}).get("x-api-key") or ""
+        try:
+            # indexes first, the response last: a failure leaves no response they miss
+            self.key_owners[cache_key] = key_fingerprint(str(secret))
+            if cache_class(request.method or "GET", path) in DROPPED_BY_WRITES:
+                self.dashboard_keys[cache_key] = path
+            self.responses[cache_key] = cached
+        except CACHE_FAILURES as exc:
+            self.fail(exc, "storing a response")
+            with contextlib.suppress(*CACHE_FAILURES):
+                self.responses.bulk_delete([cache_key])  # type: ignore[no-untyped-call]
+
+    def forget_key(self, api_key: str) -> int:
+        """Drop every response fetched with ``api_key``; return how many."""
+        if self.broken:
+            return 0
+        fingerprint = key_fingerprint(api_key)
+        try:
+            doomed = [k for k, owner in self.key_owners.items() if owner == fingerprint]
+            if doomed:
+                self.responses.bulk_delete(doomed)  # type: ignore[no-untyped-call]
+                self.key_owners.bulk_delete(doomed)  # type: ignore[no-untyped-call]
+                self.dashboard_keys.bulk_delete(doomed)  # type: ignore[no-untyped-call]
+        except CACHE_FAILURES as exc:
+            self.fail(exc, "dropping a revoked key's responses")
+            return 0
+        return len(doomed)
 
     def clear(self) -> None:
         super().clear()  # type: ignore[no-untyped-call]
         self.dashboard_keys.clear()  # type: ignore[no-untyped-call]
+        self.key_owners.clear()  # type: ignore[no-untyped-call]
+        self.broken = False
 
     def close(self) -> None:
         super().close()  # type: ignore[no-untyped-call]
         self.dashboard_keys.close()  # type: ignore[no-untyped-call]
+        self.key_owners.close()  # type: ignore[no-untyped-call]
 
 
 def _cache_key(request: Any, **kwargs: Any) -> str:
@@ -241,8 +326,13 @@ def check_foreign_session(session: requests.Session) -> None:
 def evict(session: requests.Session, cache_key: str) -> None:
     """Drop one cached response (e.g. one whose body turned out not to be JSON)."""
     backend = getattr(session, "cache", None)
-    if backend is not None:
+    if backend is None or getattr(backend, "broken", False):
+        return
+    try:
         backend.responses.bulk_delete([cache_key])
+    except CACHE_FAILURES as exc:
+        if isinstance(backend, UpstackSQLiteCache):
+            backend.fail(exc, "dropping a response")
 
 
 def invalidate_dashboard_reads(session: requests.Session, keys: Iterable[str] = ()) -> None:
@@ -250,12 +340,18 @@ def invalidate_dashboard_reads(session: requests.Session, keys: Iterable[str] = 
     backend = getattr(session, "cache", None)
     if backend is None:
         return
+    if getattr(backend, "broken", False):
+        return
     doomed = set(keys)
-    if isinstance(backend, UpstackSQLiteCache):
-        doomed |= set(backend.dashboard_keys.keys())
-        backend.dashboard_keys.bulk_delete(list(doomed))  # type: ignore[no-untyped-call]
-    if doomed:
-        backend.responses.bulk_delete(list(doomed))
+    try:
+        if isinstance(backend, UpstackSQLiteCache):
+            doomed |= set(backend.dashboard_keys.keys())
+            backend.dashboard_keys.bulk_delete(list(doomed))  # type: ignore[no-untyped-call]
+        if doomed:
+            backend.responses.bulk_delete(list(doomed))
+    except CACHE_FAILURES as exc:
+        if isinstance(backend, UpstackSQLiteCache):
+            backend.fail(exc, "dropping dashboard reads")
 
 
 _stats: dict[str, list[int]] = {}
@@ -308,6 +404,18 @@ class CacheHooks:
         if cache_key is None:
             return None
         return lambda: evict(self.session, cache_key)
+
+    def forget_key(self, api_key: str) -> None:
+        """Drop the cached responses of a key the server refused (401).
+
+        Only the client's own cache knows which key fetched what; a caller's ``CachedSession``
+        is left alone.
+        """
+        backend = getattr(self.session, "cache", None)
+        if isinstance(backend, UpstackSQLiteCache):
+            dropped = backend.forget_key(api_key)
+            if dropped:
+                logger.info("dropped %d cached responses of a key the server refused", dropped)
 
     def invalidate_dashboards(self) -> None:
         """Drop cached dashboard reads (after any dashboard write)."""

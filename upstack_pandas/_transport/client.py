@@ -6,6 +6,16 @@ exceptions (see ``_errors``) and talks to the cache (see ``cache``; the session 
 from ``session``). It imports no pandas. A ``Client`` is
 safe to share between threads: a 429 seen by one thread pauses the others through a shared
 pacing gate.
+
+Deadlines: ``timeout`` bounds each socket operation; ``deadline`` bounds a whole request
+(connecting, retries, waits and the body, enforced while the body streams, see ``deadline``);
+``read_deadline`` bounds a whole reader call (every window and page of it). A request that runs
+out of time raises ``TransportError`` and is not retried.
+
+Secrets: the key is a ``Secret`` (its ``repr`` is the mask) in every frame of this module, and
+no transport exception is chained to the ``requests``/``http.client`` exception beneath it
+(those frames hold the raw request bytes, key header included): its text, redacted, is kept in
+the message instead.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ import logging
 import math
 import random
 import threading
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -23,11 +34,15 @@ import requests
 from upstack_pandas._endpoints import injects_pixel_id, is_write
 from upstack_pandas._errors import (
     UNKNOWN_OUTCOME,
+    AuthenticationError,
+    ConfigurationError,
     TransportError,
+    UpstackError,
     error_from_response,
     request_id_from_headers,
 )
-from upstack_pandas._redact import mask_key, redact, register_secret
+from upstack_pandas._redact import Secret, mask_key, redact, register_secret
+from upstack_pandas._transport import deadline as _deadline
 from upstack_pandas._transport.clock import ServerClock
 from upstack_pandas._transport.config import resolve_settings
 from upstack_pandas._transport.response import ApiResponse, build_response
@@ -59,6 +74,10 @@ logger = logging.getLogger("upstack_pandas")
 
 USER_AGENT = f"upstack-pandas/{__version__}"
 _DEFAULT_RETRY = RetryPolicy()
+#: Default overall deadline of one request (retries and body included), seconds.
+DEFAULT_DEADLINE = 300.0
+#: Default overall deadline of one reader call (all its requests), seconds.
+DEFAULT_READ_DEADLINE = 1800.0
 
 
 class Client:
@@ -76,6 +95,13 @@ class Client:
     timeout : float or (float, float)
         Seconds to wait for a connection and for each read (or a ``(connect, read)`` pair);
         positive and finite.
+    deadline : float, default 300
+        Seconds one request may take in all: connecting, every retry and wait, and receiving
+        the whole body (checked while it streams, so a server that sends a byte at a time is
+        cut off). Past it the request raises ``TransportError`` and is not retried.
+    read_deadline : float, default 1800
+        Seconds one reader call (``read_upstack``...) may take in all, every window and page
+        included; each of its requests also keeps to ``deadline``.
     max_retries : int or RetryPolicy
         Retries after the first attempt, or a full policy (which also says how to sleep and
         read the clock between attempts: ``RetryPolicy(sleep=..., clock=...)``).
@@ -104,6 +130,8 @@ class Client:
         *,
         profile: str | None = None,
         timeout: float = 30.0,
+        deadline: float = DEFAULT_DEADLINE,
+        read_deadline: float = DEFAULT_READ_DEADLINE,
         max_retries: int | RetryPolicy = _DEFAULT_RETRY,
         cache: bool
         | str
@@ -114,7 +142,16 @@ class Client:
         session: requests.Session | None = None,
         progress: bool | None = None,
     ) -> None:
-        settings = resolve_settings(api_key, pixel_id, base_url, profile=profile)
+        # From here on no frame holds the key as a plain str (tracebacks that print locals).
+        api_key = Secret(api_key) if isinstance(api_key, str) else api_key
+        problem: ConfigurationError | None = None
+        try:
+            settings = resolve_settings(api_key, pixel_id, base_url, profile=profile)
+        except ConfigurationError as exc:
+            problem = exc
+        if problem is not None:
+            # without the frames below (they held the settings being read)
+            raise problem.with_traceback(None) from None
         #: The config-file profile this client was built from (None: not chosen by name).
         self.profile: str | None = profile
         self._api_key = settings.api_key
@@ -122,6 +159,8 @@ class Client:
         self.pixel_id: str = settings.pixel_id
         self.base_url: str = settings.base_url
         self.timeout = _check_timeout(timeout)
+        self.deadline = _check_seconds(deadline, "deadline")
+        self.read_deadline = _check_seconds(read_deadline, "read_deadline")
         self.retry: RetryPolicy = RetryPolicy.coerce(max_retries)
         self._pacer = Pacer(sleep=self.retry.sleep, clock=self.retry.clock)
         self._rng = random.Random()
@@ -141,17 +180,32 @@ class Client:
     @property
     def api_key_masked(self) -> str:
         """The API key as it may be shown: ``upstack_…a1b2``."""
-        return mask_key(self._api_key)
+        return mask_key(getattr(self, "_api_key", None))
+
+    def read_deadline_at(self) -> float:
+        """The instant (``time.monotonic()``) by which a reader call starting now must finish.
+
+        Returns
+        -------
+        float
+            Pass it as ``deadline_at=`` to each request the reader call sends.
+        """
+        return time.monotonic() + self.read_deadline
 
     @property
     def _cache_location(self) -> str | None:
-        return self._cache_hooks.location if self._cache_hooks else None
+        hooks = getattr(self, "_cache_hooks", None)
+        return hooks.location if hooks else None
 
     def __repr__(self) -> str:
+        # getattr: a half-built client (its __init__ raised) must still have a repr
         cache = self._cache_location or "off"
+        pixel = getattr(self, "pixel_id", None)
+        base = getattr(self, "base_url", None)
+        retry = getattr(self, "retry", None)
         return redact(
-            f"Client(api_key={self.api_key_masked!r}, pixel_id={self.pixel_id!r}, "
-            f"base_url={self.base_url!r}, cache={cache!r}, retry={self.retry!r})"
+            f"Client(api_key={self.api_key_masked!r}, pixel_id={pixel!r}, "
+            f"base_url={base!r}, cache={cache!r}, retry={retry!r})"
         )
 
     def __getstate__(self) -> None:
@@ -195,6 +249,7 @@ class Client:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         refresh: bool = False,
+        deadline_at: float | None = None,
     ) -> ApiResponse:
         """Send a request and return the successful response.
 
@@ -212,6 +267,9 @@ class Client:
             Query parameters.
         refresh : bool
             Skip the cache for this request and store the fresh response.
+        deadline_at : float, optional
+            A ``time.monotonic()`` instant the request must finish by (a reader call passes
+            ``read_deadline_at()``); the sooner of it and ``Client.deadline`` from now applies.
 
         Returns
         -------
@@ -220,16 +278,24 @@ class Client:
         Raises
         ------
         UpstackError
-            The subclass of ``UpstackError`` matching the failure.
+            The subclass of ``UpstackError`` matching the failure; ``TransportError`` when the
+            deadline passes.
         """
         method = method.upper()
         path = path if path.startswith("/") else f"/{path}"
+        instant = time.monotonic() + self.deadline
+        if deadline_at is not None:
+            instant = min(instant, deadline_at)
         body = self._body(method, path, json)
         headers = self._headers(body is not None)
         hooks = self._cache_hooks
         extra = hooks.before_request(method, path, headers, refresh) if hooks else {}
         try:
-            response = self._send(method, path, body, headers, params, extra)
+            response = self._send(method, path, body, headers, params, extra, instant)
+        except AuthenticationError:
+            if hooks:
+                hooks.forget_key(self._api_key)  # a revoked key must not keep reading
+            raise
         finally:
             if hooks and is_write(method, path):
                 hooks.invalidate_dashboards()
@@ -243,44 +309,59 @@ class Client:
         headers: dict[str, str],
         params: Mapping[str, Any] | None,
         extra: dict[str, Any],
+        instant: float,
     ) -> requests.Response:
         url = f"{self.base_url}{path}"
         retries, waited = 0, 0.0
         while True:
             waited += self._pacer.wait()
+            problem: UpstackError | None = None
+            failure: FailureKind | None = None
             try:
-                response = self.session.request(
-                    method,
-                    url,
-                    data=body,
-                    headers=headers,
-                    params=params,
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                    **extra,
-                )
+                with _deadline.until(instant):
+                    if _deadline.remaining(instant) <= 0:
+                        raise _deadline.DeadlineExceeded("the deadline passed between attempts")
+                    response = self.session.request(
+                        method,
+                        url,
+                        data=body,
+                        headers=headers,
+                        params=params,
+                        timeout=self.timeout,
+                        allow_redirects=False,
+                        **extra,
+                    )
+                    if not _deadline.is_enforced(self.session, url):
+                        _ = response.content  # a caller's session: checked once it is read
+                        if _deadline.remaining(instant) <= 0:
+                            raise _deadline.DeadlineExceeded("the deadline passed")
             except requests.RequestException as exc:
                 failure = classify_exception(exc)
-                delay = self._plan(method, path, retries, waited, failure=failure)
-                if delay is None:
+                text = redact(str(exc))
+                # never chained to exc: its frames (http.client's) hold the raw request bytes
+                del exc
+                if failure == "deadline":
+                    problem = self._deadline_error(method, path, text)
+                    delay = None
+                else:
+                    delay = self._plan(method, path, retries, waited, instant, failure=failure)
+                if delay is None and problem is None:
                     hint = "check the network and the base URL (retries follow Client.retry)"
                     if is_write(method, path) and failure != "connect":
                         hint = f"{UNKNOWN_OUTCOME}; {hint}"
-                    raise TransportError(
-                        f"{failure or 'request'} failure: {redact(str(exc))}",
+                    problem = TransportError(
+                        f"{failure or 'request'} failure: {text}",
                         method=method,
                         path=path,
                         hint=hint,
-                    ) from exc
-                self._log_retry(method, path, failure or "error", delay, retries)
-                self._pacer.sleep(delay)
+                    )
             else:
                 status = response.status_code
                 if 200 <= status < 300:
                     return response
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 delay = self._plan(
-                    method, path, retries, waited, status=status, retry_after=retry_after
+                    method, path, retries, waited, instant, status=status, retry_after=retry_after
                 )
                 if delay is None:
                     raise error_from_response(
@@ -297,8 +378,30 @@ class Client:
                     delay = self._pacer.wait()
                 else:
                     self._pacer.sleep(delay)
+                waited += delay
+                retries += 1
+                continue
+            if problem is not None:
+                raise problem
+            assert delay is not None
+            self._log_retry(method, path, failure or "error", delay, retries)
+            self._pacer.sleep(delay)
             waited += delay
             retries += 1
+
+    def _deadline_error(self, method: str, path: str, text: str) -> TransportError:
+        hint = (
+            "the server is too slow or the answer too large: narrow the request, or raise "
+            "Client(deadline=..., read_deadline=...)"
+        )
+        if is_write(method, path):
+            hint = f"{UNKNOWN_OUTCOME}; {hint}"
+        return TransportError(
+            f"the request did not finish within its deadline ({text})",
+            method=method,
+            path=path,
+            hint=hint,
+        )
 
     def _plan(
         self,
@@ -306,6 +409,7 @@ class Client:
         path: str,
         retries: int,
         waited: float,
+        instant: float,
         *,
         status: int | None = None,
         failure: FailureKind | None = None,
@@ -317,9 +421,12 @@ class Client:
             self.retry, method, path, retries_done=retries, status=status, failure=failure
         ):
             return None
-        return next_wait(
+        delay = next_wait(
             self.retry, retries_done=retries, waited=waited, retry_after=retry_after, rng=self._rng
         )
+        if delay is not None and delay >= _deadline.remaining(instant):
+            return None  # the wait alone would outlast the deadline
+        return delay
 
     def _log_retry(
         self,
@@ -357,9 +464,16 @@ class Client:
         """Send a GET request; see ``request``."""
         return self.request("GET", path, params=params, refresh=refresh)
 
-    def post(self, path: str, json: Any, *, refresh: bool = False) -> ApiResponse:
+    def post(
+        self,
+        path: str,
+        json: Any,
+        *,
+        refresh: bool = False,
+        deadline_at: float | None = None,
+    ) -> ApiResponse:
         """Send a POST request with a JSON body; see ``request``."""
-        return self.request("POST", path, json=json, refresh=refresh)
+        return self.request("POST", path, json=json, refresh=refresh, deadline_at=deadline_at)
 
     def patch(self, path: str, json: Any) -> ApiResponse:
         """Send a PATCH request with a JSON body; see ``request``."""
@@ -371,7 +485,7 @@ class Client:
 
     def close(self) -> None:
         """Close the session, if this client created it."""
-        if self._owns_session:
+        if getattr(self, "_owns_session", False):
             self.session.close()
 
     def __enter__(self) -> Client:
@@ -396,6 +510,15 @@ def _check_timeout(timeout: Any) -> float | tuple[float, float]:
                 "a request must not wait forever"
             )
     return timeout  # type: ignore[no-any-return]
+
+
+def _check_seconds(value: Any, name: str) -> float:
+    """A positive, finite number of seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of seconds, not {value!r}")
+    if not 0 < value < math.inf:
+        raise ValueError(f"{name} must be positive and finite (seconds), not {value!r}")
+    return float(value)
 
 
 _default_lock = threading.Lock()

@@ -12,6 +12,17 @@ Each setting is looked up on its own, first match wins:
 The base URL defaults to ``https://api.upstackdata.com``. Values are checked locally (a key starts
 with ``upstack_``, the pixel id is not empty, the base URL is http(s)); problems raise
 ``ConfigurationError`` saying where credentials are looked for, and never show the key.
+
+The base URL is read by the same parser the transport connects with (urllib3's ``parse_url``,
+which ``requests`` uses to prepare every request), so the host judged here is the host dialled.
+A base URL is refused outright when its authority could be read two ways: user info (``@``),
+backslashes, percent signs, whitespace or control characters, a query or a fragment. Plain
+``http://`` is allowed only to a loopback host (``127.0.0.1``, ``::1``, ``localhost``).
+
+No frame of this module holds the key as a plain ``str`` or the environment as a mapping whose
+``repr`` shows it: the key is a ``Secret`` from the moment it is read, and the environment is
+seen through ``_Environ`` (whose ``repr`` names no value), so a traceback printed with its local
+variables shows neither.
 """
 
 from __future__ import annotations
@@ -23,7 +34,10 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any
+
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from upstack_pandas._errors import ConfigurationError
 from upstack_pandas._redact import KEY_PREFIX, Secret, mask_key
@@ -39,6 +53,32 @@ ENV_PROFILE = "UPSTACK_PROFILE"
 DEFAULT_SECTION = "default"
 
 logger = logging.getLogger("upstack_pandas")
+
+
+class _Environ(Mapping[str, str]):
+    """A read-only view of the environment whose ``repr`` shows no value (it may hold the key)."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def __getitem__(self, name: str) -> str:
+        value = self._environ[name]
+        return Secret(value) if name == ENV_API_KEY else value
+
+    def __iter__(self) -> Any:
+        return iter(self._environ)
+
+    def __len__(self) -> int:
+        return len(self._environ)
+
+    def __repr__(self) -> str:
+        return f"<environment: {len(self._environ)} variables>"
+
+
+def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    if isinstance(environ, _Environ):
+        return environ
+    return _Environ(os.environ if environ is None else environ)
 
 
 @dataclass(frozen=True)
@@ -78,7 +118,7 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path:
     -------
     pathlib.Path
     """
-    env = os.environ if environ is None else environ
+    env = _environ(environ)
     override = env.get(ENV_CONFIG)
     if override:
         return Path(override).expanduser()
@@ -97,7 +137,7 @@ def where_credentials_are_looked_for(environ: Mapping[str, str] | None = None) -
     -------
     str
     """
-    env = os.environ if environ is None else environ
+    env = _environ(environ)
     profile = env.get(ENV_PROFILE) or DEFAULT_SECTION
     return (
         "upstack-pandas looks for credentials in this order: "
@@ -137,7 +177,10 @@ def _read_config_file(
     values: dict[str, str] = {}
     for section in (DEFAULT_SECTION, profile):
         if parser.has_section(section):
-            values.update({k: v.strip() for k, v in parser.items(section) if v.strip()})
+            for name, raw in parser.items(section):
+                if raw.strip():
+                    values[name] = Secret(raw.strip()) if name == "api_key" else raw.strip()
+    del parser  # its sections hold the key as a plain string
     _warn_if_readable_by_others(path, values)
     label = f"{path} [{profile}]"
     return values, label
@@ -186,20 +229,82 @@ def _validate(settings: Settings, env: Mapping[str, str]) -> None:
             f"the pixel id {pixel!r} from {settings.sources['pixel_id']} contains characters "
             f"that are not printable ASCII; copy it again. {where}"
         )
+    problem = base_url_problem(base)
+    if problem:
+        raise ConfigurationError(
+            f"the base URL {base!r} from {settings.sources['base_url']} {problem}. {where}"
+        )
+
+
+#: Characters that make a URL's authority ambiguous between parsers (user info, escapes,
+#: Windows-style separators, whitespace): a base URL holding any of them is refused.
+_AMBIGUOUS = frozenset("@\\%^`{}|<>\"'")
+
+
+def dialled_host(base_url: str) -> str:
+    """The host a request to ``base_url`` connects to, as urllib3 (and so requests) reads it.
+
+    Parameters
+    ----------
+    base_url : str
+
+    Returns
+    -------
+    str
+        Lower-case host name or address, without the brackets of an IPv6 literal ("" if none).
+
+    Raises
+    ------
+    ValueError
+        When urllib3 cannot parse the URL.
+    """
+    try:
+        parsed = parse_url(base_url)
+    except LocationParseError as exc:
+        raise ValueError(str(exc)) from None
+    return (parsed.host or "").strip("[]").lower()
+
+
+def base_url_problem(base: str) -> str | None:
+    """What is wrong with a base URL, or None when the client may send the key to it.
+
+    Parameters
+    ----------
+    base : str
+        The base URL, without a trailing slash.
+
+    Returns
+    -------
+    str or None
+        The reason (finishing "the base URL ... <reason>"), or None.
+    """
     if not (base.startswith("https://") or base.startswith("http://")):
-        raise ConfigurationError(
-            f"the base URL {base!r} from {settings.sources['base_url']} must start with "
-            f"https:// (e.g. {DEFAULT_BASE_URL}). {where}"
+        return f"must start with https:// (e.g. {DEFAULT_BASE_URL})"
+    bad = sorted({ch for ch in base if ch in _AMBIGUOUS or not ch.isprintable() or ch.isspace()})
+    if bad or not base.isascii():
+        shown = ", ".join(repr(ch) for ch in bad) or "non-ASCII characters"
+        return (
+            f"contains {shown}, which different URL parsers read differently (user info, "
+            "escapes, separators); give scheme, host, optional port and path only, e.g. "
+            f"{DEFAULT_BASE_URL} (write an international domain in its xn-- form)"
         )
-    host = urlsplit(base).hostname or ""
-    if base.startswith("http://") and host not in _LOOPBACK_HOSTS:
+    try:
+        parsed = parse_url(base)
+    except LocationParseError:
+        return f"cannot be parsed as a URL; use e.g. {DEFAULT_BASE_URL}"
+    if parsed.auth or parsed.query is not None or parsed.fragment is not None:
+        return f"must not hold user info, a query or a fragment; use e.g. {DEFAULT_BASE_URL}"
+    host = dialled_host(base)
+    if not host:
+        return f"names no host; use e.g. {DEFAULT_BASE_URL}"
+    if parsed.scheme == "http" and host not in _LOOPBACK_HOSTS:
         # the key travels in a header: plain HTTP would show it to anyone on the path
-        raise ConfigurationError(
-            f"the base URL {base!r} from {settings.sources['base_url']} uses plain http:// to "
-            f"{host or 'an unnamed host'}, which would send the API key unencrypted; use "
-            f"https:// (plain http is allowed only for 127.0.0.1, ::1 and localhost, e.g. the "
-            f"emulator). {where}"
+        return (
+            f"uses plain http:// to {host}, which would send the API key unencrypted; use "
+            "https:// (plain http is allowed only for 127.0.0.1, ::1 and localhost, e.g. the "
+            "emulator)"
         )
+    return None
 
 
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -208,6 +313,10 @@ _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 def _sendable(value: str) -> bool:
     """Whether an HTTP header can carry ``value`` as is (printable ASCII)."""
     return value.isascii() and value.isprintable()
+
+
+def _secret_if_key(name: str, value: str) -> str:
+    return Secret(value) if name == "api_key" else value
 
 
 def resolve_settings(
@@ -241,7 +350,8 @@ def resolve_settings(
     ConfigurationError
         When a value is missing or invalid; the message lists where credentials are looked for.
     """
-    env = os.environ if environ is None else environ
+    env = _environ(environ)
+    api_key = Secret(api_key) if isinstance(api_key, str) else api_key
     if profile is not None and (not isinstance(profile, str) or not profile.strip()):
         raise ConfigurationError(
             f"profile must be the name of a section of {config_path(env)}, not {profile!r}"
@@ -252,9 +362,10 @@ def resolve_settings(
     sources: dict[str, str] = {}
     for name, value in explicit.items():
         if value is not None and str(value).strip():
-            values[name], sources[name] = str(value).strip(), "argument"
+            values[name], sources[name] = _secret_if_key(name, str(value).strip()), "argument"
         elif profile is None and env.get(env_names[name], "").strip():
-            values[name], sources[name] = env[env_names[name]].strip(), env_names[name]
+            found = _secret_if_key(name, env[env_names[name]].strip())
+            values[name], sources[name] = found, env_names[name]
     if len(values) < 3:
         file_values, label = _read_config_file(env, profile.strip() if profile else None)
         for name in explicit:

@@ -30,6 +30,8 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 
 from upstack_pandas._endpoints import is_write
+from upstack_pandas._errors import invalid_argument
+from upstack_pandas._transport.deadline import DeadlineExceeded
 
 __all__ = [
     "FailureKind",
@@ -42,14 +44,22 @@ __all__ = [
     "should_retry",
 ]
 
+#: Upper bounds of the policy's fields: more retries or longer waits than these are mistakes.
+MAX_RETRIES = 100
+MAX_SECONDS = 86_400.0
+
 #: ``connect``: no connection was made (refused, DNS, connect timeout), so nothing was sent;
-#: ``timeout``: no answer in time; ``reset``: the connection broke after the request was sent.
-FailureKind = Literal["connect", "timeout", "reset"]
+#: ``timeout``: no answer in time; ``reset``: the connection broke after the request was sent;
+#: ``deadline``: the request's overall deadline passed (never retried).
+FailureKind = Literal["connect", "timeout", "reset", "deadline"]
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how long to retry.
+
+    Every field is checked when the policy is made (``ValidationError`` naming the field):
+    whole retries from 0 to 100, finite seconds from 0 to 86,400, statuses from 400 to 599.
 
     Parameters
     ----------
@@ -90,10 +100,48 @@ class RetryPolicy:
     clock: Callable[[], float] = field(default=time.monotonic, compare=False)
 
     def __post_init__(self) -> None:
-        if self.max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
-        if self.backoff_base < 0 or self.backoff_max < 0 or self.max_total_wait < 0:
-            raise ValueError("backoff_base, backoff_max and max_total_wait must be >= 0")
+        retries = self.max_retries
+        if isinstance(retries, bool) or not isinstance(retries, int):
+            raise invalid_argument(
+                "max_retries",
+                f"max_retries must be a whole number, not {retries!r}",
+                hint=f"pass 0 to {MAX_RETRIES}",
+                wrong_type=True,
+            )
+        if not 0 <= retries <= MAX_RETRIES:
+            raise invalid_argument(
+                "max_retries",
+                f"max_retries must be from 0 to {MAX_RETRIES}; got {retries}",
+                hint="0 disables retrying",
+            )
+        for name in ("backoff_base", "backoff_max", "max_total_wait"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise invalid_argument(
+                    name, f"{name} must be a number of seconds, not {value!r}", wrong_type=True
+                )
+            if not 0 <= value <= MAX_SECONDS:  # False for NaN too
+                raise invalid_argument(
+                    name,
+                    f"{name} must be from 0 to {MAX_SECONDS:g} seconds; got {value!r}",
+                    hint="a finite, non-negative number of seconds",
+                )
+        statuses = self.retry_statuses
+        if isinstance(statuses, str | bytes) or not all(
+            isinstance(code, int) and not isinstance(code, bool) and 400 <= code <= 599
+            for code in statuses
+        ):
+            raise invalid_argument(
+                "retry_statuses",
+                f"retry_statuses must be HTTP error statuses (400-599); got {statuses!r}",
+                hint="e.g. frozenset({429, 502, 503, 504})",
+            )
+        object.__setattr__(self, "retry_statuses", frozenset(statuses))
+        for name in ("sleep", "clock"):
+            if not callable(getattr(self, name)):
+                raise invalid_argument(
+                    name, f"{name} must be callable, not {getattr(self, name)!r}", wrong_type=True
+                )
 
     @classmethod
     def coerce(cls, value: int | RetryPolicy) -> RetryPolicy:
@@ -110,7 +158,11 @@ class RetryPolicy:
         if isinstance(value, RetryPolicy):
             return value
         if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"max_retries must be an int or a RetryPolicy, not {value!r}")
+            raise invalid_argument(
+                "max_retries",
+                f"max_retries must be an int or a RetryPolicy, not {value!r}",
+                wrong_type=True,
+            )
         return cls(max_retries=value)
 
     def __repr__(self) -> str:
@@ -150,6 +202,8 @@ def should_retry(
     bool
     """
     if retries_done >= policy.max_retries:
+        return False
+    if failure == "deadline":
         return False
     if is_write(method, path):
         # Only when the write cannot have been applied.
@@ -252,9 +306,11 @@ def classify_exception(exc: requests.RequestException) -> FailureKind | None:
 
     Returns
     -------
-    {"connect", "timeout", "reset"} or None
+    {"connect", "timeout", "reset", "deadline"} or None
         ``None`` for failures that retrying cannot fix (TLS errors, invalid URLs...).
     """
+    if isinstance(exc, DeadlineExceeded):
+        return "deadline"
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return "connect"
     if isinstance(exc, requests.exceptions.Timeout):

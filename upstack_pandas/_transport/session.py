@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from upstack_pandas._errors import ConfigurationError
 from upstack_pandas._transport.cache_policy import CachePolicy
+from upstack_pandas._transport.deadline import DeadlineAdapter
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.cache_store import CacheHooks
@@ -79,13 +80,22 @@ def open_session(
 
             policy = CachePolicy.coerce(cache)
             try:
-                cached = cache_store.build_session(policy, base_url, pixel_id, api_key)
-            except (OSError, sqlite3.Error) as exc:
+                session = _pooled(cache_store.build_session(policy, base_url, pixel_id, api_key))
+            except sqlite3.Error as exc:
+                # the file is there but broken (corrupt, locked, read-only): run uncached
+                warnings.warn(
+                    f"cannot use the response cache ({type(exc).__name__}: {exc}); requests go "
+                    "to the server uncached. Delete the cache file (`upstack-pandas cache "
+                    "clear`) to start afresh, or pass cache=False.",
+                    cache_store.CacheUnavailableWarning,
+                    stacklevel=3,
+                )
+                session, policy = _pooled(requests.Session()), None
+            except OSError as exc:
                 raise ConfigurationError(
                     f"cannot open the response cache: {exc}",
                     hint="pass cache=False, or a writable directory via cache= or UPSTACK_CACHE_DIR",
-                ) from exc
-            session = _pooled(cached)
+                ) from None
     hooks = None
     if is_cached_session(session):
         from upstack_pandas._transport.cache_store import CacheHooks
@@ -95,8 +105,11 @@ def open_session(
 
 
 def _pooled(session: requests.Session) -> requests.Session:
-    """Mount connection pools that the client's threads share (up to 32 connections a host)."""
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32)
+    """Mount connection pools that the client's threads share (up to 32 connections a host).
+
+    The adapter enforces each request's overall deadline while its body streams.
+    """
+    adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=32)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session

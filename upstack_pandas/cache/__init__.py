@@ -7,6 +7,10 @@ headers are never part of the cache key material nor stored: they are replaced b
 (case-insensitively) before a response is written. Error responses, empty or non-JSON bodies and
 dashboard writes are never cached; a dashboard write drops cached dashboard reads.
 
+A cache file that fails at run time (disk full, corrupt, read-only) warns once with
+``CacheUnavailableWarning`` and the client goes on uncached; a 401 drops the cached responses of
+that key.
+
 Controls: ``Client(cache=False)``, ``cache="dir"`` / ``cache="file.sqlite"``,
 ``cache=CachePolicy(...)``, ``refresh=True`` on every request, ``info()`` and ``clear()``.
 
@@ -27,10 +31,22 @@ from typing import Any
 from requests_cache.backends.sqlite import SQLiteCache
 
 from upstack_pandas._transport.cache_policy import CachePolicy
-from upstack_pandas._transport.cache_store import default_directory, location_of, lookups
+from upstack_pandas._transport.cache_store import (
+    CacheUnavailableWarning,
+    default_directory,
+    location_of,
+    lookups,
+)
 from upstack_pandas._transport.client import Client, get_default_client
 
-__all__ = ["CacheInfo", "CachePolicy", "clear", "default_directory", "info"]
+__all__ = [
+    "CacheInfo",
+    "CachePolicy",
+    "CacheUnavailableWarning",
+    "clear",
+    "default_directory",
+    "info",
+]
 
 
 # -- public controls ----------------------------------------------------------------------
