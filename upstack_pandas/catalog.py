@@ -22,8 +22,6 @@ import pandas as pd
 
 from upstack_pandas import _wire as wire
 from upstack_pandas._frames.builders import resolve_dtype
-from upstack_pandas._transport.client import get_default_client
-from upstack_pandas._transport.response import json_with
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import Client
@@ -223,6 +221,8 @@ def get_catalog(client: Client, *, refresh: bool = False) -> Catalog:
     cached: Catalog | None = getattr(client, "_catalog", None)
     if cached is not None and not refresh:
         return cached
+    from upstack_pandas._transport.response import json_with  # the transport loads on first use
+
     body = json_with(client.get(MEASURES_PATH, refresh=refresh), wire.CATALOG_MEASURES)
     catalog = Catalog.from_json(body)
     with _LOCK:
@@ -256,7 +256,11 @@ def known_entries(ids: Iterable[str]) -> dict[str, dict[str, Any]]:
 
 def resolve_client(client: Client | None) -> Client:
     """``client``, or the default client when it is None."""
-    return client if client is not None else get_default_client()
+    if client is not None:
+        return client
+    from upstack_pandas._transport.client import get_default_client  # loads requests: on first use
+
+    return get_default_client()
 
 
 def measures(
@@ -311,6 +315,8 @@ def filters(
     pandas.DataFrame
         Columns ``title``, ``type``, ``operators``, ``contexts`` and ``values``.
     """
+    from upstack_pandas._transport.response import json_with
+
     body = json_with(resolve_client(client).get(FILTERS_PATH, refresh=refresh), wire.FILTERS)
     items = wire.filter_list(body)
     entries = {key: f for f in items if (key := wire.entry_id(f)) is not None}
