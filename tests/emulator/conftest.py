@@ -6,11 +6,13 @@ engine's SQL — so the tests compare two independent implementations of the doc
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+import requests
 
 from upstack_pandas.emulator.engine.backend import Backend
 
@@ -76,3 +78,51 @@ def userdata_backend() -> Backend:
 def credit() -> Callable[[pd.DataFrame, pd.DataFrame, str, int, str], pd.DataFrame]:
     """``credit(orders, sessions, model, days, column)``: orders with their credited ``value``."""
     return _credit
+
+
+class Api:
+    """Calls the session emulator over HTTP: ``api("GET", path, key="demo", pixel=None, ...)``."""
+
+    def __init__(self, emulator: Any) -> None:
+        self.emulator = emulator
+
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        *,
+        key: str = "demo",
+        pixel: str | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        headers = self.emulator.headers(key, pixel)
+        return requests.request(
+            method, self.emulator.url + path, headers=headers, timeout=60, **kwargs
+        )
+
+    def ok(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The JSON body of a call that must answer 200."""
+        response = self(method, path, **kwargs)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture
+def api(emulator: Any) -> Iterator[Api]:
+    """HTTP calls to the session emulator; afterwards, its account/costs/products/events state
+    is reset (so tests that change costs leave every other test's numbers as they were)."""
+    yield Api(emulator)
+    emulator.reset_state()
+
+
+@pytest.fixture(scope="session")
+def resource_validator() -> Any:
+    """``check(schema_name, payload)``: asserts the payload matches the spec's schema."""
+    from upstack_pandas.emulator.http.validation import RequestValidator, schema_ref
+
+    validator = RequestValidator()
+
+    def check(schema: str, payload: Any) -> None:
+        assert validator.errors(schema_ref(schema), payload) == [], (schema, payload)
+
+    return check

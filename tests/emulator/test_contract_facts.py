@@ -115,7 +115,10 @@ def _response_examples(op_id: str) -> dict[str, Any]:
 
 
 def _concrete_path(op: Operation) -> str:
-    return op.path.replace("{dashboardViewId}", "no-such-view")
+    path = op.path.replace("{dashboardViewId}", "no-such-view")
+    for name in ("lineId", "productId", "variantId", "cogId"):
+        path = path.replace("{" + name + "}", f"no-such-{name}")
+    return path
 
 
 def _pointer(pointer: str) -> Any:
@@ -214,13 +217,36 @@ DOCUMENTED_OPERATIONS = {
     ("DELETE", "/accounts/api/dashboard/views/{dashboardViewId}"),
     ("POST", "/accounts/api/dashboard/views/{dashboardViewId}/copy"),
     ("POST", "/accounts/api/dashboard/views/from-preset"),
+    # spec.md §3.8-3.11 and raw/account-*, costs-*, products-*, events-*, cli-costs.md (GET
+    # /api/costs) and cli-products.md (PUT .../cogs/{cogId}); test_contract_resources.py pins
+    # their facts.
+    ("GET", "/accounts/api/account"),
+    ("PATCH", "/accounts/api/account"),
+    ("GET", "/accounts/api/account/settings/order"),
+    ("PUT", "/accounts/api/account/settings/order"),
+    ("GET", "/accounts/api/costs"),
+    ("PUT", "/accounts/api/costs/global-product-override"),
+    ("PUT", "/accounts/api/costs/shipping-settings"),
+    ("POST", "/accounts/api/costs/lines"),
+    ("PUT", "/accounts/api/costs/lines/{lineId}"),
+    ("DELETE", "/accounts/api/costs/lines/{lineId}"),
+    ("GET", "/accounts/api/products/search"),
+    ("GET", "/accounts/api/products/{productId}/{variantId}/cost"),
+    ("PUT", "/accounts/api/products/{productId}/{variantId}/handling-fee"),
+    ("POST", "/accounts/api/products/{productId}/{variantId}/cogs"),
+    ("PUT", "/accounts/api/products/{productId}/{variantId}/cogs/{cogId}"),
+    ("DELETE", "/accounts/api/products/{productId}/{variantId}/cogs/{cogId}"),
+    ("POST", "/tr/api/events"),
 }
+#: The operations of the analytics and dashboard surfaces (this module's examples); the
+#: account, costs, products and events operations are pinned by test_contract_resources.py.
+RESOURCE_TAGS = {"Account", "Costs", "Products", "Events"}
 
 
 def test_paths_are_exactly_the_documented_ones() -> None:
     assert {(op.method, op.path) for op in operations()} == DOCUMENTED_OPERATIONS
     for path in SPEC["paths"]:
-        assert path.startswith(("/db-mgmt/api/", "/accounts/api/")), path
+        assert path.startswith(("/db-mgmt/api/", "/accounts/api/", "/tr/api/")), path
 
 
 def test_servers_are_both_documented_builds() -> None:
@@ -673,6 +699,7 @@ ANSWERED_EXAMPLES = [
     (op.operation_id, name)
     for op in operations()
     if op.operation_id != "updateDashboardView"  # needs a view: see the PATCH tests
+    and not RESOURCE_TAGS & set(_operation(op.operation_id).get("tags", []))
     for name in _request_examples(op.operation_id)
     if (op.operation_id, name) != ("runCohortAnalysis", "documented")
 ]
@@ -750,7 +777,17 @@ def test_the_overview_quickstart(emulator: Emulator, conforms: Any) -> None:
 
 def test_spec_scopes_are_the_documented_ones() -> None:
     scopes = SPEC["x-scopes"]
-    assert scopes["scopes"] == ["analytics:read", "dashboards:read", "dashboards:write"]
+    assert scopes["scopes"] == [
+        "analytics:read",
+        "dashboards:read",
+        "dashboards:write",
+        # spec.md §2.3 (from the endpoint pages' "Required scope" lines).
+        "account:read",
+        "account:write",
+        "costs:read",
+        "costs:write",
+        "events:write",
+    ]
     assert scopes["legacy"] == {"db_query": "analytics:read", "attribution_query": "analytics:read"}
     assert scopes["implies"] == {"dashboards:write": ["dashboards:read"]}
     required = {op.operation_id: op.scope for op in operations()}
@@ -768,6 +805,23 @@ def test_spec_scopes_are_the_documented_ones() -> None:
         "deleteDashboardView": "dashboards:write",
         "copyDashboardView": "dashboards:write",
         "createDashboardViewFromPreset": "dashboards:write",
+        "getAccount": "account:read",
+        "renameAccount": "account:write",
+        "getOrderSettings": "account:read",
+        "replaceOrderSettings": "account:write",
+        "getCosts": "costs:read",
+        "updateGlobalProductOverride": "costs:write",
+        "updateShippingSettings": "costs:write",
+        "addCostLine": "costs:write",
+        "updateCostLine": "costs:write",
+        "deleteCostLine": "costs:write",
+        "searchProducts": "costs:read",
+        "getVariantCost": "costs:read",
+        "setVariantHandlingFee": "costs:write",
+        "addCogLine": "costs:write",
+        "updateCogLine": "costs:write",
+        "deleteCogLine": "costs:write",
+        "sendEvents": "events:write",
     }
 
 
@@ -776,6 +830,11 @@ _LACKING = {
     "analytics:read": "dashboards_write",
     "dashboards:read": "analytics_read",
     "dashboards:write": "dashboards_read",
+    "account:read": "account_write",
+    "account:write": "costs_write",
+    "costs:read": "costs_write",
+    "costs:write": "costs_read",
+    "events:write": "analytics_read",
 }
 
 

@@ -49,7 +49,24 @@ def test_scopes_per_operation() -> None:
         "getDashboardView",
     }
     assert set(dashboards.values()) == {"dashboards:read", "dashboards:write"}
-    assert {v for k, v in scopes.items() if k not in dashboards} == {"analytics:read"}
+    resources = {
+        op.operation_id
+        for op in operations()
+        if op.path.startswith(
+            ("/accounts/api/account", "/accounts/api/costs", "/accounts/api/products")
+        )
+        or op.path.startswith("/tr/api/")
+    }
+    assert {scopes[k] for k in resources} == {
+        "account:read",
+        "account:write",
+        "costs:read",
+        "costs:write",
+        "events:write",
+    }
+    assert {v for k, v in scopes.items() if k not in set(dashboards) | resources} == {
+        "analytics:read"
+    }
 
 
 @pytest.mark.parametrize("op", operations(), ids=lambda op: op.operation_id)

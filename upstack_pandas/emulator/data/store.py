@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from upstack_pandas.emulator.data.loaders import load_user_data
+from upstack_pandas.emulator.data.synthetic.catalog import order_lines, products
 from upstack_pandas.emulator.data.synthetic.shop import generate
 from upstack_pandas.emulator.data.taxonomy import ENTITY_COLUMNS, HIERARCHY_COLUMNS
 
@@ -107,17 +108,26 @@ class Store:
         ``success: false``.
     """
 
-    def __init__(self, tables: dict[str, pd.DataFrame], available: frozenset[str]) -> None:
+    def __init__(
+        self, tables: dict[str, pd.DataFrame], available: frozenset[str], seed: int = 0
+    ) -> None:
         self.tables = tables
         self.available = frozenset(available) | ({"entities"} if "ad_spend" in available else set())
         self._con = duckdb.connect(":memory:")
         self._lock = threading.Lock()
+        #: The product catalog (one row per variant) and the orders' lines (``catalog.py``).
+        self.catalog = products(seed)
+        self.lines = order_lines(tables["orders"], self.catalog, seed)
+        #: The orders' ``cogs`` and ``shipping_cost`` as generated or loaded (before any cost
+        #: configuration changed them).
+        self.base_costs = tables["orders"][["order_id", "cogs", "shipping_cost"]].copy()
         self._build()
 
     @classmethod
     def synthetic(cls, seed: int, now: datetime) -> Store:
         """Build the deterministic synthetic store for ``seed`` and ``now``."""
-        return cls(generate(seed, now), frozenset({"orders", "sessions", "ad_spend", "customers"}))
+        tables = generate(seed, now)
+        return cls(tables, frozenset({"orders", "sessions", "ad_spend", "customers"}), seed)
 
     @classmethod
     def from_dir(cls, data_dir: str | Path, now: datetime) -> Store:
@@ -155,6 +165,37 @@ class Store:
                    coalesce(t.lt.platform NOT IN ('(none)', '(direct)'), false) AS lt_paid
             FROM orders o LEFT JOIN t ON t.order_id = o.order_id
             ORDER BY o.ts""")
+
+    def set_order_costs(self, cogs: pd.Series, shipping_cost: pd.Series) -> None:
+        """Replace every order's ``cogs`` and ``shipping_cost`` (aligned with ``tables["orders"]``).
+
+        The raw ``orders`` frame is replaced (never changed in place: frames handed out by
+        :meth:`frames` keep their values) and the DuckDB ``orders`` and ``order_facts`` tables
+        are updated in one transaction, so later queries see the new costs.
+        """
+        with self._lock:
+            orders = self.tables["orders"].assign(
+                cogs=cogs.to_numpy(dtype="float64").round(2),
+                shipping_cost=shipping_cost.to_numpy(dtype="float64").round(2),
+            )
+            changes = orders[["order_id", "cogs", "shipping_cost"]]
+            con = self._con
+            con.register("_cost_changes", pa.Table.from_pandas(changes, preserve_index=False))
+            try:
+                con.execute("BEGIN TRANSACTION")
+                for table in ("orders", "order_facts"):
+                    con.execute(
+                        f"UPDATE {table} SET cogs = CAST(c.cogs AS {MONEY}),"
+                        f" shipping_cost = CAST(c.shipping_cost AS {MONEY})"
+                        f" FROM _cost_changes c WHERE {table}.order_id = c.order_id"
+                    )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.unregister("_cost_changes")
+            self.tables = {**self.tables, "orders": orders}
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new DuckDB cursor for one request (cursors may be used from different threads)."""

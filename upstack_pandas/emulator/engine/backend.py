@@ -8,6 +8,7 @@ safe to call from many threads at once: each call runs on its own DuckDB cursor.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from upstack_pandas.emulator.engine.cohorts import run_cohorts
 from upstack_pandas.emulator.engine.context import Context
 from upstack_pandas.emulator.engine.errors import DataLoadError, QueryError, UnknownMeasureError
 from upstack_pandas.emulator.engine.query import run_query
+from upstack_pandas.emulator.engine.resources.state import PixelState
 from upstack_pandas.emulator.engine.time import to_utc
 
 __all__ = ["Backend", "DataLoadError", "QueryError", "UnknownMeasureError"]
@@ -66,6 +68,23 @@ class Backend:
             if data_dir is not None
             else Store.synthetic(seed, self.now)
         )
+        self._state: PixelState | None = None
+        self._state_lock = threading.Lock()
+
+    @property
+    def state(self) -> PixelState:
+        """The account, costs, products and events of this pixel (built on first use)."""
+        with self._state_lock:
+            if self._state is None:
+                self._state = PixelState(self.store, self.now)
+            return self._state
+
+    def reset_state(self) -> None:
+        """Forget every account, cost, product and event change (the data is restored)."""
+        with self._state_lock:
+            if self._state is not None:
+                self._state.restore()
+            self._state = None
 
     def __repr__(self) -> str:
         source = f"data_dir={str(self.data_dir)!r}" if self.data_dir else f"seed={self.seed}"
@@ -100,6 +119,9 @@ class Backend:
     def _run(self, runner: Runner, body: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise QueryError("The request body must be a JSON object.")
+        state = self._state
+        if state is not None and "orderSettings" not in body:  # the account's flags (D46)
+            body = {**body, "orderSettings": state.account.counting_flags()}
         with self.store.cursor() as cur:
             return runner(Context(cur, self.catalog, self.store.available, self.now), body)
 
@@ -127,3 +149,11 @@ class Backend:
         decimals. Frames are copy-on-write copies: changing them does not change the store.
         """
         return self.store.frames()
+
+    def cost_tables(self) -> dict[str, pd.DataFrame]:
+        """The product catalog (``products``, one row per variant) and the order ``lines``.
+
+        ``lines.base_cost`` is each line's synced cost before any API change; it sums to the
+        generated ``orders.cogs`` per order. Copies: changing them changes nothing.
+        """
+        return {"products": self.store.catalog.copy(), "lines": self.store.lines.copy()}

@@ -32,8 +32,17 @@ __all__ = [
     "expand_scopes",
 ]
 
-#: The modern scopes of the in-scope endpoints.
-ALL_SCOPES: tuple[str, ...] = ("analytics:read", "dashboards:read", "dashboards:write")
+#: The modern scopes of the documented endpoints.
+ALL_SCOPES: tuple[str, ...] = (
+    "analytics:read",
+    "dashboards:read",
+    "dashboards:write",
+    "account:read",
+    "account:write",
+    "costs:read",
+    "costs:write",
+    "events:write",
+)
 _LEGACY = {"db_query": "analytics:read", "attribution_query": "analytics:read"}
 _IMPLIES = {"dashboards:write": ("dashboards:read",)}
 

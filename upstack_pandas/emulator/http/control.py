@@ -6,7 +6,11 @@ No auth, loopback clients only (others get a 403):
 - ``POST /_emulator/faults`` (body: the spec's ``EmulatorFault``) → ``{"fault": {...}}``
 - ``GET /_emulator/faults`` → ``{"faults": [...]}``
 - ``DELETE /_emulator/faults`` → ``{"cleared": n}``
-- ``POST /_emulator/reset`` → ``{"reset": true}`` (dashboards and faults)
+- ``POST /_emulator/reset`` → ``{"reset": true}`` (dashboards, faults and the account, costs,
+  products and events state of every pixel)
+- ``GET /_emulator/state`` → ``{"pixels": {pixel: {...}}}``: per built pixel, the cost
+  configuration, the variants with cost data, the account audit and the events received
+  (``?events=N``: the latest N stored events, default 100)
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ _ROUTES = Map(
         Rule("/_emulator/faults", endpoint="add_fault", methods=["POST"]),
         Rule("/_emulator/faults", endpoint="clear_faults", methods=["DELETE"]),
         Rule("/_emulator/reset", endpoint="reset", methods=["POST"]),
+        Rule("/_emulator/state", endpoint="state", methods=["GET"]),
     ]
 )
 
@@ -60,6 +65,8 @@ class ControlApp:
         Returns the health payload's extra fields (pixels, seed, ...).
     validator : RequestValidator
         Validates fault bodies against the spec's ``EmulatorFault`` schema.
+    state : callable, optional
+        Returns the ``GET /_emulator/state`` body for a number of events to include.
     """
 
     def __init__(
@@ -69,7 +76,9 @@ class ControlApp:
         reset: Callable[[], None],
         health: Callable[[], dict[str, Any]],
         validator: RequestValidator,
+        state: Callable[[int], dict[str, Any]] | None = None,
     ) -> None:
+        self._state = state if state is not None else (lambda _limit: {"pixels": {}})
         self._injector = injector
         self._reset = reset
         self._health = health
@@ -101,6 +110,11 @@ class ControlApp:
         if endpoint == "reset":
             self._reset()
             return json_response({"reset": True})
+        if endpoint == "state":
+            raw = request.args.get("events", "100")
+            if not raw.isdigit() or int(raw) > 10_000:
+                raise ApiError(400, "events must be an integer between 0 and 10000")
+            return json_response(self._state(int(raw)))
         data = request.get_data()
         try:
             body = orjson.loads(data) if data else None

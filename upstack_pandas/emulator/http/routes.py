@@ -24,6 +24,7 @@ from werkzeug.wrappers import Request, Response
 from upstack_pandas.emulator.engine.api_errors import ApiError, FieldError, invalid_body
 from upstack_pandas.emulator.engine.dashboards import DashboardStore
 from upstack_pandas.emulator.engine.errors import DataLoadError, QueryError
+from upstack_pandas.emulator.engine.resources.state import PixelState
 from upstack_pandas.emulator.http.auth import KeyRing, check_body_pixel
 from upstack_pandas.emulator.http.spec import Operation, operations
 from upstack_pandas.emulator.http.validation import RequestValidator
@@ -50,6 +51,8 @@ class Engine(Protocol):
     def attribution(self, body: Any) -> dict[str, Any]: ...
     def cohorts(self, body: Any) -> dict[str, Any]: ...
     def channel_details(self, body: Any) -> dict[str, Any]: ...
+    @property
+    def state(self) -> PixelState: ...
 
 
 @dataclass(frozen=True)
@@ -82,11 +85,22 @@ class Call:
     body: Any
     path_args: Mapping[str, str]
     query: Mapping[str, str]
+    key_name: str = ""
 
     @property
     def view_id(self) -> str:
         """The ``dashboardViewId`` path parameter."""
         return self.path_args["dashboardViewId"]
+
+    @property
+    def variant(self) -> tuple[str, str]:
+        """The ``productId`` and ``variantId`` path parameters."""
+        return self.path_args["productId"], self.path_args["variantId"]
+
+    @property
+    def actor(self) -> str:
+        """The audit actor of an API-key mutation (``cli:{apiKeyPk}``)."""
+        return f"cli:{self.key_name or 'key'}"
 
 
 def _preset(s: ApiServices, c: Call) -> dict[str, Any]:
@@ -117,7 +131,37 @@ _HANDLERS: dict[str, Callable[[ApiServices, Call], Any]] = {
         "dashboardView": s.dashboards.copy(c.pixel, c.view_id, (c.body or {}).get("name"))
     },
     "createDashboardViewFromPreset": lambda s, c: {"dashboardView": _preset(s, c)},
+    # account, costs, products, events: engine.resources (one module per resource)
+    "getAccount": lambda s, c: _state(s, c).account.account(),
+    "renameAccount": lambda s, c: _state(s, c).account.rename(c.body, c.actor),
+    "getOrderSettings": lambda s, c: _state(s, c).account.order_settings(),
+    "replaceOrderSettings": lambda s, c: _state(s, c).account.replace_order_settings(
+        c.body, c.actor
+    ),
+    "getCosts": lambda s, c: _state(s, c).costs.show(c.query.get("type")),
+    "updateGlobalProductOverride": lambda s, c: _state(s, c).set_global_override(c.body),
+    "updateShippingSettings": lambda s, c: _state(s, c).set_shipping(c.body),
+    "addCostLine": lambda s, c: _state(s, c).add_line(c.body),
+    "updateCostLine": lambda s, c: _state(s, c).update_line(c.path_args["lineId"], c.body),
+    "deleteCostLine": lambda s, c: _state(s, c).delete_line(
+        c.path_args["lineId"], c.query["costType"]
+    ),
+    "searchProducts": lambda s, c: _state(s, c).products.search(
+        c.query.get("q"), int(c.query.get("pageSize", 20)), c.query.get("cursor")
+    ),
+    "getVariantCost": lambda s, c: _state(s, c).resolved_cost(*c.variant),
+    "setVariantHandlingFee": lambda s, c: _state(s, c).set_handling_fee(
+        *c.variant, c.body["handlingFee"]
+    ),
+    "addCogLine": lambda s, c: _state(s, c).add_cog(*c.variant, c.body),
+    "updateCogLine": lambda s, c: _state(s, c).update_cog(*c.variant, c.path_args["cogId"], c.body),
+    "deleteCogLine": lambda s, c: _state(s, c).delete_cog(*c.variant, c.path_args["cogId"]),
+    "sendEvents": lambda s, c: _state(s, c).events.ingest(c.body),
 }
+
+
+def _state(s: ApiServices, c: Call) -> PixelState:
+    return s.engine(c.pixel).state
 
 
 def _read_json(request: Request) -> Any:
@@ -216,6 +260,12 @@ class ApiApp:
         query = request.args.to_dict()
         self.services.validator.validate_query(operation, query)
         self.services.validator.validate_body(operation, body)
-        call = Call(pixel=principal.pixel_id, body=body, path_args=path_args, query=query)
+        call = Call(
+            pixel=principal.pixel_id,
+            body=body,
+            path_args=path_args,
+            query=query,
+            key_name=principal.key_name,
+        )
         result = _HANDLERS[operation.operation_id](self.services, call)
         return json_response(result, request_id=request_id)

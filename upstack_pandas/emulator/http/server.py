@@ -74,6 +74,10 @@ def default_keys(pixel_ids: Sequence[str]) -> list[KeySpec]:
         "dashboards_read": ("dashboards:read",),
         "dashboards_write": ("dashboards:write",),
         "measures_only": (),
+        "account_write": ("account:write",),
+        "costs_read": ("costs:read",),
+        "costs_write": ("costs:write",),
+        "events_write": ("events:write",),
         "legacy_db_query": ("db_query",),
         "legacy_attribution_query": ("attribution_query",),
     }
@@ -256,7 +260,11 @@ class Emulator:
         )
         api = FaultMiddleware(ApiApp(services), self.injector, latency_ms=self.latency_ms)
         control = ControlApp(
-            self.injector, reset=self.reset, health=self._health, validator=validator
+            self.injector,
+            reset=self.reset,
+            health=self._health,
+            validator=validator,
+            state=self.state_summary,
         )
 
         def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -371,10 +379,32 @@ class Emulator:
         return self.injector.clear()
 
     def reset(self) -> None:
-        """Delete every dashboard view and clear faults (engines and data are kept)."""
+        """Delete every dashboard view, clear faults and :meth:`reset_state` (data is kept)."""
         if self._dashboards is not None:
             self._dashboards.reset()
         self.injector.clear()
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        """Forget every account, cost, product and event change of every pixel.
+
+        The orders' costs go back to the generated (or loaded) ones; dashboards are kept.
+        """
+        for pixel in self._pool.built():
+            self._pool.get(pixel).reset_state()
+
+    def state_summary(self, events: int = 100) -> dict[str, Any]:
+        """Return the ``GET /_emulator/state`` body (see ``emulator/http/control.py``)."""
+        pixels: dict[str, Any] = {}
+        for pixel in self._pool.built():
+            state = self._pool.get(pixel).state
+            pixels[pixel] = {
+                "costs": state.costs.snapshot(),
+                "variants": state.products.snapshot(),
+                "accountAudit": list(state.account.audit),
+                "events": state.events.summary(events),
+            }
+        return {"pixels": pixels}
 
     def _health(self) -> dict[str, Any]:
         return {

@@ -11,8 +11,10 @@ with ``path`` a dotted path into the body (``""`` for the body itself).
 from __future__ import annotations
 
 import functools
+import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -48,7 +50,27 @@ def _format_checker() -> FormatChecker:
     for name, func in Draft202012Validator.FORMAT_CHECKER.checkers.items():
         checker.checkers[name] = func
     checker.checks("iana-timezone")(lambda v: not isinstance(v, str) or v in _timezones())
+    if "date-time" not in checker.checkers:  # jsonschema checks it only with rfc3339-validator
+        checker.checks("date-time")(_is_date_time)
     return checker
+
+
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _is_date_time(value: object) -> bool:
+    """RFC 3339 ``date-time``: the shape, then a real calendar instant."""
+    if not isinstance(value, str):
+        return True
+    if not _RFC3339.fullmatch(value):
+        return False
+    try:
+        datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 @functools.cache
@@ -246,10 +268,17 @@ class RequestValidator:
                 if param.required:
                     errors.append({"path": param.name, "message": "is required"})
                 continue
-            for error in self.errors(_rebase(param.schema), value):
+            for error in self.errors(_rebase(param.schema), _coerce(param.schema, value)):
                 errors.append({"path": param.name, "message": error["message"]})
         if errors:
             raise invalid_body(errors, "Invalid query parameters")
+
+
+def _coerce(schema: Mapping[str, Any], value: str) -> Any:
+    """Return a query value as the integer its schema declares, when it spells one."""
+    if schema.get("type") == "integer" and re.fullmatch(r"[+-]?[0-9]{1,18}", value):
+        return int(value)
+    return value
 
 
 def _rebase(schema: Mapping[str, Any]) -> dict[str, Any]:
