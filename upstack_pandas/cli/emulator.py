@@ -48,6 +48,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=7, help="seed of the generated data (default 7)"
     )
     parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="size of the generated shop relative to the default one (default 1; 16 is about "
+        "1.3 million orders and 10 million sessions); ignored with --data",
+    )
+    parser.add_argument(
         "--now",
         type=when_arg,
         metavar="WHEN",
@@ -93,8 +101,15 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     if args.data is not None and not args.data.is_dir():
         raise CommandError(f"--data {args.data}: not a directory")
+    if not args.scale > 0:
+        raise CommandError(f"--scale {args.scale:g}: must be a positive number")
     emu = Emulator(
-        seed=args.seed, now=args.now, data_dir=args.data, port=args.port, persist=args.persist
+        seed=args.seed,
+        now=args.now,
+        data_dir=args.data,
+        port=args.port,
+        persist=args.persist,
+        scale=args.scale,
     )
     try:
         emu.start()  # bind first: a busy port fails before seconds of data preparation
@@ -109,7 +124,13 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         log.addHandler(handler)
         log.setLevel(logging.INFO)
-    source = f"{args.data}" if args.data is not None else f"generated, seed {args.seed}"
+    source = (
+        f"{args.data}"
+        if args.data is not None
+        else (
+            f"generated, seed {args.seed}" + (f", scale {args.scale:g}" if args.scale != 1 else "")
+        )
+    )
     try:
         print(f"Preparing data ({source})...", file=sys.stderr, flush=True)
         try:
