@@ -205,7 +205,11 @@ def _memory_case(section: Section, directory: str, body: bytes, measures: list[s
 
 
 def run_sections(
-    names: Sequence[str], *, quick: bool, emulator: Emulator | None = None
+    names: Sequence[str],
+    *,
+    quick: bool,
+    emulator: Emulator | None = None,
+    scales: list[float] | None = None,
 ) -> list[Section]:
     """Run the named sections (see ``SECTIONS``) in the suite's order.
 
@@ -218,6 +222,8 @@ def run_sections(
     emulator : Emulator, optional
         A running emulator with ``now`` at ``bench_emulator.NOW`` for the emulator sections;
         by default one is started for them and stopped after.
+    scales : list of float, optional
+        Scales of the ``load`` section (default: ``bench_load.run``'s).
 
     Returns
     -------
@@ -247,7 +253,7 @@ def run_sections(
                 sections.append(_RUNNERS[name](emulator, quick=quick))
                 _log(f"{name}: {time.perf_counter() - started:.1f} s")
     if "load" in names:
-        sections.append(bench_load.run(quick=quick))
+        sections.append(bench_load.run(quick=quick, scales=scales))
     if quick:  # only the guards decide a quick run; the rest are shown
         for section in sections:
             section.checks = [
@@ -330,6 +336,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", help="Markdown file to update ('-': print only); default "
                         "docs/benchmarks.md, or print only with --quick")  # fmt: skip
     parser.add_argument("--check", action="store_true", help="exit with status 1 if a target fails")
+    parser.add_argument("--scales", help="comma-separated scales of the load section "
+                        "(default 1,4,16; 0.25 with --quick)")  # fmt: skip
     return parser
 
 
@@ -349,7 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     names = [n.strip() for n in args.sections.split(",") if n.strip()]
     try:
-        sections = run_sections(names, quick=args.quick)
+        scales = [float(x) for x in args.scales.split(",")] if args.scales else None
+        sections = run_sections(names, quick=args.quick, scales=scales)
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
     generated = render(sections, quick=args.quick)
