@@ -66,3 +66,20 @@ def test_a_large_store_lives_in_a_temporary_file_removed_on_close(
     cur.close()
     store.close()
     assert not os.path.exists(directory)
+
+
+def test_the_generators_new_visitors_match_the_sql_derivation() -> None:
+    tables = generate(3, NOW, scale=0.05)
+    given = Store(tables, frozenset({"orders", "sessions", "ad_spend", "customers"}), 3)
+    sessions = tables["sessions"]
+    derived_tables = {**tables, "sessions": sessions.drop(["is_new_visitor"])}
+    derived = Store(derived_tables, frozenset({"orders", "sessions", "ad_spend", "customers"}), 3)
+    sql = "SELECT session_id FROM session_facts WHERE is_new_visitor ORDER BY session_id"
+    try:
+        first, second = given.cursor(), derived.cursor()
+        assert first.execute(sql).fetchall() == second.execute(sql).fetchall()
+        first.close()
+        second.close()
+    finally:
+        given.close()
+        derived.close()

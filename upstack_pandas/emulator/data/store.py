@@ -8,7 +8,8 @@ order in which parallel threads add floats. Derived tables:
   ``session_id`` wins) and ``lt_paid`` (that touchpoint's
   channel belongs to an ad platform);
 * ``session_facts`` — sessions plus ``is_new_visitor`` (the visitor's first session, by
-  ``ts`` then ``session_id``), computed in SQL.
+  ``ts`` then ``session_id``), computed in SQL (the generator, whose rows are already in that
+  order, hands it over with its sessions).
 
 The tables live in DuckDB only (the generator hands over Arrow tables, loaded without a pandas
 copy). A large shop (more than ``ON_DISK_ROWS`` sessions) is kept in a temporary database file
@@ -216,8 +217,14 @@ class Store:
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         for name, specs in _TABLES.items():
             source = self._orders if name == "orders" else tables[name]
-            con.register(f"_{name}_src", _as_arrow(source))
-            if name == "sessions":  # each visitor's first session, by ts then session_id
+            arrow = _as_arrow(source)
+            con.register(f"_{name}_src", arrow)
+            if name == "sessions" and "is_new_visitor" in arrow.column_names:  # the generator's
+                con.execute(
+                    f"CREATE TABLE session_facts AS SELECT {_select(specs)}, is_new_visitor"
+                    " FROM _sessions_src"
+                )
+            elif name == "sessions":  # each visitor's first session, by ts then session_id
                 con.execute(f"""
                     CREATE TABLE session_facts AS
                     WITH firsts AS (

@@ -11,6 +11,7 @@ from upstack_pandas.emulator.data.synthetic.common import (
     DEVICES,
     US_PER_DAY,
     US_PER_HOUR,
+    id_bytes,
     times,
 )
 from upstack_pandas.emulator.data.taxonomy import CHANNEL_PLATFORM, CHANNELS
@@ -180,6 +181,9 @@ def sessions_frame(
     )
     platforms = [CHANNEL_PLATFORM.get(c, "(none)") for c in CHANNELS]
     n_pages = len(_PAGES[0])
+    # each visitor's first session by (ts, session_id): rows are in that order already
+    is_new_visitor = np.zeros(n, dtype=bool)
+    is_new_visitor[np.unique(cust, return_index=True)[1]] = True
     return pa.table(
         {
             "session_id": pa.array(np.arange(1, n + 1, dtype=np.int64)),
@@ -194,6 +198,7 @@ def sessions_frame(
             "country": _dictionary(COUNTRIES[0], cust_country),
             "landing_page": _dictionary(_PAGES[0], rng.choice(n_pages, n, p=_PAGES[1])),
             "pageviews": pa.array(np.where(engaged, 2 + rng.poisson(3.0, n), 1).astype(np.int64)),
+            "is_new_visitor": pa.array(is_new_visitor),
         }
     )
 
@@ -208,6 +213,6 @@ def _dictionary(names: list[str] | pd.Series, codes: np.ndarray) -> pa.Dictionar
 def _customer_ids(cust: np.ndarray, n_cust: int) -> pa.DictionaryArray:
     """``C0000042`` for customers, ``V0000042`` for anonymous visitors."""
     unique, codes = np.unique(cust, return_inverse=True)
-    prefix = pd.Series(np.where(unique < n_cust, "C", "V"), dtype="str")
-    names = prefix + pd.Series(unique, dtype=np.int64).astype(str).str.zfill(7)
-    return _dictionary(names, codes)
+    names = np.where(unique < n_cust, id_bytes("C", unique, 7), id_bytes("V", unique, 7))
+    dictionary = pa.array(names, type=pa.binary()).cast(pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), dictionary)
