@@ -231,11 +231,15 @@ def _copy(frames: Frames) -> Frames:
 
 
 def disk_directory(client: Client) -> Path | None:
-    """Where ``client``'s memo keeps entries on disk: beside its SQLite cache file, if any."""
+    """Where ``client``'s memo keeps entries on disk: beside the SQLite cache file the client
+    made (``Client(cache=...)``), if any; never beside a session of the user's own."""
     session = getattr(client, "session", None)
     if session is None or getattr(session, "cache", None) is None:
         return None
-    from upstack_pandas._transport.cache_store import location_of
+    from upstack_pandas._transport.cache_store import UpstackSQLiteCache, location_of
+
+    if not isinstance(session.cache, UpstackSQLiteCache):
+        return None
 
     location = location_of(session)
     if location is None or not os.path.isfile(location):
