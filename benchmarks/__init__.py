@@ -49,7 +49,7 @@ class Check:
         ``"<="``: the value must be at most the limit; ``">="``: at least.
     unit : str
         How to print value and limit: ``"x"`` (a ratio), ``"%"`` (a ratio shown as a
-        percentage) or ``"s"`` (seconds).
+        percentage), ``"s"`` (seconds) or ``"MB"``.
     applies : bool
         ``False`` when measured away from the target's conditions (``--quick`` sizes): shown,
         but neither PASS nor FAIL.
@@ -85,6 +85,8 @@ class Check:
             return f"{value * 100:.1f} %"
         if self.unit == "s":
             return fmt_seconds(value)
+        if self.unit == "MB":
+            return f"{value:.0f} MB"
         return f"{value:.2f}x"
 
 

@@ -9,26 +9,48 @@ hit ≤ 25 % of cold for the small query, ≤ 10 % for the large one.
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import upstack_pandas as up
 from benchmarks import Check, Section, fmt_bytes, fmt_seconds, sample
 from benchmarks.bench_emulator import LARGE, QUERY_PATH, SMALL, QuerySpec
 
+ROOT = Path(__file__).resolve().parent.parent
+
 if TYPE_CHECKING:
     from upstack_pandas import Client
     from upstack_pandas.emulator.http.server import Emulator
 
-__all__ = ["LIMITS", "run"]
+__all__ = ["LIMITS", "PROCESS_LIMIT", "READER_LIMIT", "SHAPES", "run"]
 
-#: Query name → (query, largest hit / cold ratio).
-LIMITS: dict[str, tuple[QuerySpec, float]] = {
+SMALL_COMPARE = replace(SMALL, compare=True)
+LARGE_COMPARE = replace(LARGE, compare=True)
+#: Query name → (query, largest hit / cold ratio through client.post, None: not measured there).
+SHAPES: dict[str, tuple[QuerySpec, float | None]] = {
     "small (1 measure, 30 days)": (SMALL, 0.25),
+    "small, with compare": (SMALL_COMPARE, None),
     "large (10 measures, 2 years daily, by channel)": (LARGE, 0.10),
+    "large, with compare, by channel": (LARGE_COMPARE, None),
 }
+#: Largest hit / cold ratio through the reader, in process (any shape).
+READER_LIMIT = 0.05
+#: Largest hit / cold ratio through the reader from the on-disk cache in a new process.
+PROCESS_LIMIT = 0.10
+#: Shapes measured across processes.
+PROCESS_SHAPES = ("small, with compare", "large, with compare, by channel")
+#: ``--quick`` measures these shapes only, through the reader (the guards of a CI run).
+QUICK_SHAPES = ("large (10 measures, 2 years daily, by channel)", "large, with compare, by channel")
+LIMITS = {name: (query, limit if limit is not None else READER_LIMIT)
+          for name, (query, limit) in SHAPES.items()}  # fmt: skip
 
 
 def _transport(client: Client, query: QuerySpec) -> Callable[[], Any]:
@@ -59,51 +81,117 @@ def _from_cache(result: Any) -> bool:
     return bool(result.attrs["upstack"]["fromCache"])
 
 
+_CHILD = """
+import json, sys, time
+import upstack_pandas as up
+from benchmarks.bench_emulator import QuerySpec
+spec = QuerySpec(**json.loads(sys.argv[1]))
+warm = QuerySpec(spec.measures, "2024-01-01", "2024-01-31", spec.dimensions, spec.compare)
+client = up.Client(cache=sys.argv[2])
+warm.read(client)  # imports, the catalog, first-call caches: not in the figure
+started = time.perf_counter()
+frame = spec.read(client)
+print(json.dumps([time.perf_counter() - started, frame.attrs["upstack"]["fromCache"]]))
+"""
+
+
+def _in_new_process(emu: Emulator, query: QuerySpec, cache: str) -> tuple[float, bool]:
+    """Seconds of one reader call in a fresh interpreter (after a warm-up read), and fromCache."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "UPSTACK_API_KEY": emu.api_key, "UPSTACK_PIXEL_ID": emu.pixel_id,
+        "UPSTACK_BASE_URL": emu.url,
+    }  # fmt: skip
+    spec = {"measures": list(query.measures), "start": query.start, "end": query.end,
+            "dimensions": list(query.dimensions), "compare": query.compare}  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, json.dumps(spec), cache],
+        check=True, capture_output=True, text=True, cwd=ROOT, env=env,
+    ).stdout  # fmt: skip
+    seconds, from_cache = json.loads(out.strip().splitlines()[-1])
+    return float(seconds), bool(from_cache)
+
+
 def run(emu: Emulator, *, quick: bool = False) -> Section:
-    """Measure cache hits against cold requests for both queries and both levels.
+    """Measure cache hits against cold requests: every shape in process, some across processes.
 
     Parameters
     ----------
     emu : Emulator
         A running emulator.
     quick : bool
-        One round of two hits instead of seven rounds of five.
+        Three rounds of three hits (one process pair) instead of seven rounds of five (three pairs),
+        for the large shapes through the reader only (:data:`QUICK_SHAPES`).
 
     Returns
     -------
     Section
     """
-    rounds, hits = (1, 2) if quick else (7, 5)
+    rounds, hits = (3, 3) if quick else (7, 5)
+    pairs = 1 if quick else 3
     section = Section(
         title="3. Cache hit vs cold",
         note=(
             f"Emulator on 127.0.0.1, a client with an on-disk cache in a temporary directory. "
-            f"{rounds} rounds of: clear the cache, one cold request (miss, server, store), "
-            f"{hits} hits; medians. `transport` is `client.post`; `reader` is "
+            f"In process: {rounds} rounds of: clear the cache, one cold request (miss, server, "
+            f"store), {hits} hits; medians. `transport` is `client.post`; `reader` is "
             "`up.read_upstack(..., client=client)` to the finished frame with its metadata "
-            "(the catalog already fetched; a hit reuses the frame decoded from that stored "
-            "response, see docs/caching.md; `up.cache.clear()` empties that memo too)."
+            "(the catalog already fetched; a hit reuses the frames decoded from that stored "
+            "response and its compare frame already encoded, see docs/caching.md). `new process`"
+            f": {pairs} pairs of fresh interpreters, one after clearing the cache (cold), one "
+            "reading from the on-disk cache left by the first (hit); each times one reader call "
+            "after a warm-up read of another range. Targets: transport ≤ 25 % (small) and "
+            f"≤ 10 % (large); reader ≤ {READER_LIMIT:.0%} for any shape in process, "
+            f"≤ {PROCESS_LIMIT:.0%} in a new process."
         ),
         headers=["query", "level", "body", "cold", "hit", "hit / cold", "target", "result"],
     )
+
+    def add(name: str, level: str, size: int, cold: float, hot: float, limit: float) -> None:
+        ratio = hot / cold
+        check = Check(f"cache hit / cold, {name}, {level}", ratio, limit, unit="%")
+        section.checks.append(check)
+        section.rows.append([
+            name, level, fmt_bytes(size), fmt_seconds(cold), fmt_seconds(hot), check.show(ratio),
+            f"≤ {check.show(limit)}", check.result,
+        ])  # fmt: skip
+
     with tempfile.TemporaryDirectory() as directory:
         client = emu.client(cache=directory)
         try:
-            for name, (query, limit) in LIMITS.items():
-                for level, make in (("transport", _transport), ("reader", _reader)):
+            for name, (query, transport_limit) in SHAPES.items():
+                if quick and name not in QUICK_SHAPES:
+                    continue
+                size = len(_transport(client, query)().content)
+                levels = [("reader", _reader, READER_LIMIT)]
+                if transport_limit is not None and not quick:
+                    levels.insert(0, ("transport", _transport, transport_limit))
+                for level, make, limit in levels:
                     call = make(client, query)
-                    size = len(_transport(client, query)().content)
                     call()  # warm-up (imports, the catalog), stored
                     assert _from_cache(call()), f"{name} {level}: the second request missed"
                     cold, hot = _rounds(client, call, rounds, hits)
-                    ratio = statistics.median(hot) / statistics.median(cold)
-                    check = Check(f"cache hit / cold, {name}, {level}", ratio, limit, unit="%")
-                    section.checks.append(check)
-                    section.rows.append([
-                        name, level, fmt_bytes(size), fmt_seconds(statistics.median(cold)),
-                        fmt_seconds(statistics.median(hot)), check.show(ratio),
-                        f"≤ {check.show(limit)}", check.result,
-                    ])  # fmt: skip
+                    add(name, level, size, statistics.median(cold), statistics.median(hot), limit)
+            location = up.cache.info(client=client).location
+            assert location is not None
+            for name in PROCESS_SHAPES:
+                if quick and name not in QUICK_SHAPES:
+                    continue
+                query = SHAPES[name][0]
+                size = len(_transport(client, query)().content)
+                cold_s: list[float] = []
+                hot_s: list[float] = []
+                for _ in range(pairs):
+                    up.cache.clear(client=client)
+                    seconds, from_cache = _in_new_process(emu, query, location)
+                    assert not from_cache, f"{name}: the cold read was a hit"
+                    cold_s.append(seconds)
+                    seconds, from_cache = _in_new_process(emu, query, location)
+                    assert from_cache, f"{name}: the new process missed the on-disk cache"
+                    hot_s.append(seconds)
+                add(name, "reader, new process", size, statistics.median(cold_s),
+                    statistics.median(hot_s), PROCESS_LIMIT)  # fmt: skip
         finally:
             client.close()
     return section

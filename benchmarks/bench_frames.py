@@ -93,11 +93,76 @@ def library(body: bytes, measures: list[str], dims: Sequence[str]) -> pd.DataFra
 PATHS: dict[str, Callable[..., Any]] = {"floor": floor, "naive": naive, "library": library}
 
 
+def _rows(body: bytes) -> list[Any]:
+    return list(orjson.loads(body)["results"][0]["data"]["primary"])
+
+
+def json_normalize(body: bytes, measures: list[str], dims: Sequence[str]) -> pd.DataFrame:
+    """``pd.json_normalize`` of the data points (the frame pandas' own helper gives)."""
+    return pd.json_normalize(json.loads(body)["results"][0]["data"]["primary"])
+
+
+def _optional_peers() -> dict[str, Callable[..., Any]]:
+    """Peers from the ``bench`` extra, those installed: parse-only or columnar readers."""
+    peers: dict[str, Callable[..., Any]] = {"json_normalize": json_normalize}
+    try:
+        import msgspec
+
+        decoder = msgspec.json.Decoder()
+        peers["msgspec"] = lambda body, measures, dims: decoder.decode(body)
+    except ImportError:
+        pass
+    try:
+        import simdjson
+
+        parser = simdjson.Parser()
+        peers["simdjson"] = lambda body, measures, dims: parser.parse(body)
+    except ImportError:
+        pass
+    import io
+
+    try:
+        import pyarrow.json as pa_json
+
+        peers["pyarrow.json"] = lambda body, measures, dims: pa_json.read_json(
+            io.BytesIO(ndjson_view(body))
+        )
+    except ImportError:
+        pass
+    try:
+        import polars as pl
+
+        peers["polars"] = lambda body, measures, dims: pl.read_ndjson(io.BytesIO(ndjson_view(body)))
+    except ImportError:
+        pass
+    return peers
+
+
+_NDJSON: dict[int, bytes] = {}
+
+
+def ndjson_view(body: bytes) -> bytes:
+    """The data points of ``body`` as NDJSON (made once per body, outside the timings)."""
+    key = id(body)
+    if key not in _NDJSON:
+        _NDJSON.clear()
+        _NDJSON[key] = b"\n".join(orjson.dumps(r) for r in _rows(body))
+    return _NDJSON[key]
+
+
+#: Peers timed beside the library (not checked equal: they stop at parsed values or own types).
+PEERS: dict[str, Callable[..., Any]] = _optional_peers()
+
+
 def timings(body: bytes, measures: list[str], dims: Sequence[str], repeat: int) -> dict[str, float]:
     """Best time of each path, the paths interleaved so machine noise hits them alike."""
-    best = dict.fromkeys(PATHS, float("inf"))
+    paths = {**PATHS, **PEERS}
+    for name in ("pyarrow.json", "polars"):
+        if name in PEERS:
+            ndjson_view(body)  # the NDJSON view is made outside the timings
+    best = dict.fromkeys(paths, float("inf"))
     for _ in range(repeat):
-        for name, fn in PATHS.items():
+        for name, fn in paths.items():
             gc.collect()
             start = time.perf_counter()
             result = fn(body, measures, dims)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as _dt
 import itertools
 import os
@@ -41,6 +42,8 @@ from benchmarks import (
     bench_chunks,
     bench_emulator,
     bench_frames,
+    bench_import,
+    bench_load,
     bench_sync,
     fmt_bytes,
     fmt_seconds,
@@ -55,7 +58,17 @@ __all__ = ["SECTIONS", "conversion", "main", "render", "run_sections", "write_re
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
-SECTIONS = ("conversion", "memory", "cache", "chunks", "emulator", "sync", "dask")
+SECTIONS = ("import", "conversion", "memory", "cache", "chunks", "emulator", "load", "sync", "dask")
+#: The targets ``--quick`` checks (``--check`` fails on them): ratios measured at the quick
+#: sizes that hold with margin on a loaded machine, so a regression shows and noise does not.
+#: Every other target is shown as ``n/a (quick)`` and is checked by the full run only.
+QUICK_GUARDS = (
+    "import, added / `import pandas`",
+    "import, heavy modules loaded",
+    "cache hit / cold, large (10 measures, 2 years daily, by channel), reader",
+    "cache hit / cold, large, with compare, by channel, reader",
+    "cache hit / cold, large, with compare, by channel, reader, new process",
+)
 FLOOR_LIMIT, NAIVE_LIMIT, MEMORY_LIMIT = 1.5, 2.0, 3.0
 TARGET_CELLS = 1_000_000  # the conversion and memory targets are set at this size
 _RUNNERS: dict[str, Callable[..., Section]] = {
@@ -103,12 +116,17 @@ def conversion(sizes: Sequence[int], memory_sizes: Sequence[int], *, quick: bool
             "point, hourly buckets in America/New_York, ~3 % nulls, without dimensions or with "
             "two (10 x 10 values). `floor`: `orjson.loads` alone; `library`: the readers' conversion "
             "(`bench_frames.library`) to the finished tz-aware indexed frame; `naive`: `json.loads`, "
-            "`pd.DataFrame(records)`, `to_datetime` index (checked equal to the library's). Best "
+            "`pd.DataFrame(records)`, `to_datetime` index (checked equal to the library's). Peers "
+            "(the `bench` extra, those installed; not checked equal, most stop short of a "
+            "frame): `pd.json_normalize` of the data points, `msgspec.json` and `simdjson` "
+            "parse alone, `pyarrow.json` and `polars` over an NDJSON view of the rows (made "
+            "outside the timings). Best "
             f"of interleaved runs. Targets at the largest size: library / floor ≤ {FLOOR_LIMIT:g}x, "
             f"naive / library ≥ {NAIVE_LIMIT:g}x."
         ),
         headers=["cells", "dims", "body", "floor", "library", "naive",
-                 "library / floor", "naive / library"],
+                 "library / floor", "naive / library",
+                 *(f"{peer} (x library)" for peer in bench_frames.PEERS)],
     )  # fmt: skip
     memory = Section(
         title="2. Peak memory",
@@ -149,6 +167,7 @@ def _time_case(section: Section, body: bytes, measures: list[str], dims: Sequenc
         _cells(cells), str(len(dims)), fmt_bytes(len(body)),
         *(fmt_seconds(best[k]) for k in ("floor", "library", "naive")),
         f"{vs_floor:.2f}x", f"{vs_naive:.2f}x",
+        *(f"{fmt_seconds(best[p])} ({best[p] / best['library']:.2f}x)" for p in bench_frames.PEERS),
     ])  # fmt: skip
     if check:
         label, applies = _label(cells, dims), cells == TARGET_CELLS
@@ -188,7 +207,11 @@ def _memory_case(section: Section, directory: str, body: bytes, measures: list[s
 
 
 def run_sections(
-    names: Sequence[str], *, quick: bool, emulator: Emulator | None = None
+    names: Sequence[str],
+    *,
+    quick: bool,
+    emulator: Emulator | None = None,
+    scales: list[float] | None = None,
 ) -> list[Section]:
     """Run the named sections (see ``SECTIONS``) in the suite's order.
 
@@ -201,6 +224,8 @@ def run_sections(
     emulator : Emulator, optional
         A running emulator with ``now`` at ``bench_emulator.NOW`` for the emulator sections;
         by default one is started for them and stopped after.
+    scales : list of float, optional
+        Scales of the ``load`` section (default: ``bench_load.run``'s).
 
     Returns
     -------
@@ -212,11 +237,13 @@ def run_sections(
     sizes = [1_000, 10_000] if quick else [1_000, 10_000, 100_000, TARGET_CELLS]
     memory_sizes = [10_000] if quick else [10_000, 100_000, TARGET_CELLS]
     sections: list[Section] = []
+    if "import" in names:
+        sections.append(bench_import.run(quick=quick))
     if "conversion" in names or "memory" in names:
         sections += conversion(sizes if "conversion" in names else [],
                                memory_sizes if "memory" in names else [],
                                quick=quick, timings="conversion" in names)  # fmt: skip
-    served = [n for n in SECTIONS[2:] if n in names]
+    served = [n for n in ("cache", "chunks", "emulator") if n in names]
     if served:
         with contextlib.ExitStack() as stack:
             if emulator is None:
@@ -227,6 +254,14 @@ def run_sections(
                 started = time.perf_counter()
                 sections.append(_RUNNERS[name](emulator, quick=quick))
                 _log(f"{name}: {time.perf_counter() - started:.1f} s")
+    if "load" in names:
+        sections.append(bench_load.run(quick=quick, scales=scales))
+    if quick:  # only the guards decide a quick run; the rest are shown
+        for section in sections:
+            section.checks = [
+                c if c.name in QUICK_GUARDS else dataclasses.replace(c, applies=False)
+                for c in section.checks
+            ]
     return sections
 
 
@@ -303,6 +338,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", help="Markdown file to update ('-': print only); default "
                         "docs/benchmarks.md, or print only with --quick")  # fmt: skip
     parser.add_argument("--check", action="store_true", help="exit with status 1 if a target fails")
+    parser.add_argument("--scales", help="comma-separated scales of the load section "
+                        "(default 1,4,16; 0.25 with --quick)")  # fmt: skip
     return parser
 
 
@@ -322,7 +359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     names = [n.strip() for n in args.sections.split(",") if n.strip()]
     try:
-        sections = run_sections(names, quick=args.quick)
+        scales = [float(x) for x in args.scales.split(",")] if args.scales else None
+        sections = run_sections(names, quick=args.quick, scales=scales)
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
     generated = render(sections, quick=args.quick)

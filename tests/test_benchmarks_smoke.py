@@ -43,7 +43,11 @@ def test_quick_suite_writes_every_section_between_the_markers(
     for title in ("1. Response to DataFrame", "2. Peak memory", "| 10k | 2 |"):
         assert title in printed
     checks = [c for s in sections for c in s.checks]
-    assert len(checks) == 6 and all(c.result in ("PASS", "**FAIL**", "n/a (quick)") for c in checks)
+    assert len(checks) == 6 and all(
+        c.result in ("PASS", "**FAIL**", "n/a (quick)") for c in checks
+    )
+    guards = [c for c in checks if c.applies]  # only run.QUICK_GUARDS decide a quick run
+    assert guards and all(c.name in run.QUICK_GUARDS for c in guards)
     assert not emulator.injector.active()  # the latency fault was removed
 
 

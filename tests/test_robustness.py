@@ -146,12 +146,12 @@ READERS = [
             "orders.orders",
             "2026-01-01",
             "2026-02-28",
-            chunks="20D",
+            chunks="10D",
             max_workers=3,
             progress=False,
             client=c,
         ),
-        requests=7,  # 3 primary + 3 compare windows + the summary
+        requests=7,  # 6 windows (each with its compare window) + the summary
     ),
     Reader(
         "read_attribution_models",

@@ -23,8 +23,6 @@ import pandas as pd
 from upstack_pandas import _wire as wire
 from upstack_pandas._errors import ValidationError, invalid_argument
 from upstack_pandas._frames.builders import resolve_dtype
-from upstack_pandas._transport.client import get_default_client
-from upstack_pandas._transport.response import json_with
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import Client
@@ -226,6 +224,8 @@ def get_catalog(client: Client, *, refresh: bool = False) -> Catalog:
     cached: Catalog | None = getattr(client, "_catalog", None)
     if cached is not None and not refresh:
         return cached
+    from upstack_pandas._transport.response import json_with  # the transport loads on first use
+
     body = json_with(client.get(MEASURES_PATH, refresh=refresh), wire.CATALOG_MEASURES)
     catalog = Catalog.from_json(body)
     with _LOCK:
@@ -269,6 +269,10 @@ def _catalog_error(message: str) -> ValidationError:
 def resolve_client(client: Client | None) -> Client:
     """``client``, or the default client when it is None (``ValidationError`` for a non-client)."""
     if client is None:
+        from upstack_pandas._transport.client import (
+            get_default_client,  # loads requests: on first use
+        )
+
         return get_default_client()
     if not callable(getattr(client, "post", None)):
         raise invalid_argument(
@@ -332,6 +336,8 @@ def filters(
     pandas.DataFrame
         Columns ``title``, ``type``, ``operators``, ``contexts`` and ``values``.
     """
+    from upstack_pandas._transport.response import json_with
+
     body = json_with(resolve_client(client).get(FILTERS_PATH, refresh=refresh), wire.FILTERS)
     items = wire.filter_list(body)
     entries = {key: f for f in items if (key := wire.entry_id(f)) is not None}

@@ -143,10 +143,13 @@ def build(
     date_range: Mapping[str, Any] | None,
     compare_date_range: Mapping[str, Any] | None,
     measures: Mapping[str, Mapping[str, Any]],
-    compare: pd.DataFrame | None = None,
+    compare: pd.DataFrame | Mapping[str, str] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """The ``attrs["upstack"]`` dict (see ``docs/metadata.md``)."""
+    """The ``attrs["upstack"]`` dict (see ``docs/metadata.md``).
+
+    ``compare`` is the compare-period frame, or its :func:`encode_frame` encoding already made.
+    """
     meta: dict[str, Any] = {
         "version": VERSION,
         "endpoint": endpoint,
@@ -159,7 +162,11 @@ def build(
         "dateRange": json_safe(date_range),
         "compareDateRange": json_safe(compare_date_range),
         "measures": {k: dict(v) for k, v in measures.items()},
-        "compare": encode_frame(compare) if compare is not None else None,
+        "compare": (
+            encode_frame(compare)
+            if isinstance(compare, pd.DataFrame)
+            else (dict(compare) if compare is not None else None)
+        ),
     }
     meta.update(json_safe(extra))
     skipped: dict[tuple[Any, Any], dict[str, Any]] = {}

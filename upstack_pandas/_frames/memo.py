@@ -1,4 +1,4 @@
-"""An in-process memo of frames decoded from responses, so a cache hit skips decoding too.
+"""A memo of what a cache hit needs (decoded frames, encoded compare), in memory and on disk.
 
 requests-cache hands back the stored bytes in a few milliseconds, but turning a 2 MB body into a
 frame costs several times that. The memo keeps the finished primary/compare frames of recent
@@ -8,17 +8,29 @@ entry, whatever its headers say (a server or proxy may repeat a request id or a 
 digest costs about a millisecond per megabyte, a small part of decoding). Hits return deep
 copies, so callers may mutate what they get. Bounded by entries and by bytes.
 
-Each client keeps its own memo (:func:`memo_of`, created on first use and stored on the client);
-``upstack_pandas.cache.clear(client=...)`` empties it. There is no process-wide memo.
+Each client keeps its own memo (:func:`memo_of`, created on first use and stored on the client).
+When the client's cache is a SQLite file, the memo also keeps its entries beside it, in the
+``<cache file>.frames/`` directory (one file per entry, 0600 in a 0700 directory, written
+atomically), so a hit from the on-disk cache in a new process skips decoding too. Entries are
+Python pickles, like the responses requests-cache stores in the SQLite file next to them: the
+directory is trusted exactly as much as the cache file. ``upstack_pandas.cache.clear(client=...)``
+empties both. Bounded by entries and by bytes in memory (sizes from ``nbytes``), by bytes on disk
+(oldest files removed first).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
+import logging
+import os
+import pickle
+import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -27,8 +39,12 @@ if TYPE_CHECKING:
     from upstack_pandas._transport.client import Client
     from upstack_pandas._transport.response import ApiResponse
 
-#: primary frame, compare frame, and the response's extras (its per-measure details...)
-Frames = tuple[pd.DataFrame, pd.DataFrame, Any]
+#: primary frame, compare (a frame, or the encoded compare), and the response's extras
+Frames = tuple[pd.DataFrame, Any, Any]
+
+_LOG = logging.getLogger("upstack_pandas.cache")
+_SUFFIX = ".frames"
+_FORMAT = 1  # bumped when what an entry holds changes: older files are then ignored
 
 
 def response_identity(response: ApiResponse) -> Hashable:
@@ -41,44 +57,80 @@ def response_identity(response: ApiResponse) -> Hashable:
     return (response.path, len(content), hashlib.blake2b(content, digest_size=20).digest())
 
 
+def nbytes(value: Any) -> int:
+    """Memory held by a memo value: array ``nbytes`` for frames (no per-cell scan), text length."""
+    if isinstance(value, pd.DataFrame):
+        columns = sum(int(series.array.nbytes) for _, series in value.items())
+        return columns + int(value.index.nbytes)
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, Mapping):
+        return sum(nbytes(v) for v in value.values())
+    if isinstance(value, tuple | list):
+        return sum(nbytes(v) for v in value)
+    return 0
+
+
 class FrameMemo:
-    """A thread-safe LRU of decoded frames.
+    """A thread-safe LRU of decoded frames, optionally kept on disk too.
 
     Parameters
     ----------
     max_entries
-        How many responses' frames to keep.
+        How many responses' frames to keep in memory.
     max_bytes
         Upper bound on the memory the kept frames use; a frame larger than this is not kept.
+    directory
+        Where to keep entries on disk (None: memory only).
+    max_disk_bytes
+        Upper bound on the entries on disk; the oldest files are removed first.
     """
 
-    def __init__(self, max_entries: int = 32, max_bytes: int = 512 * 2**20) -> None:
+    def __init__(
+        self,
+        max_entries: int = 32,
+        max_bytes: int = 512 * 2**20,
+        *,
+        directory: str | os.PathLike[str] | None = None,
+        max_disk_bytes: int = 1024 * 2**20,
+    ) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
+        self.directory = Path(directory) if directory is not None else None
+        self.max_disk_bytes = max_disk_bytes
         self._items: OrderedDict[Hashable, tuple[Frames, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> Frames | None:
-        """Deep copies of the frames stored under ``key``, or ``None``."""
+        """Copies of the frames stored under ``key`` (memory, then disk), or ``None``."""
         with self._lock:
             item = self._items.get(key)
-            if item is None:
-                return None
-            self._items.move_to_end(key)
-        return _copy(item[0])
+            if item is not None:
+                self._items.move_to_end(key)
+        if item is not None:
+            return _copy(item[0])
+        found = self._load(key)
+        if found is None:
+            return None
+        self._keep(key, found, nbytes(found))
+        return _copy(found)
 
     def put(self, key: Hashable, frames: Frames) -> None:
-        """Keep deep copies of ``frames`` under ``key`` (evicting the oldest when full)."""
-        size = sum(int(f.memory_usage(index=True, deep=False).sum()) for f in frames[:2])
+        """Keep copies of ``frames`` under ``key`` (evicting the oldest when full)."""
+        size = nbytes(frames)
         if size > self.max_bytes:
             return
         kept = _copy(frames)
+        self._keep(key, kept, size)
+        self._store(key, kept, size)
+
+    def _keep(self, key: Hashable, frames: Frames, size: int) -> None:
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:
                 self._bytes -= old[1]
-            self._items[key] = (kept, size)
+            self._items[key] = (frames, size)
             self._bytes += size
             while self._items and (
                 len(self._items) > self.max_entries or self._bytes > self.max_bytes
@@ -86,19 +138,107 @@ class FrameMemo:
                 _, (_, evicted) = self._items.popitem(last=False)
                 self._bytes -= evicted
 
+    # --------------------------------------------------------------------------- on disk
+
+    def _path(self, key: Hashable) -> Path | None:
+        if self.directory is None:
+            return None
+        digest = hashlib.blake2b(repr((_FORMAT, key)).encode(), digest_size=20).hexdigest()
+        return self.directory / f"{digest}.pickle"
+
+    def _load(self, key: Hashable) -> Frames | None:
+        path = self._path(key)
+        if path is None:
+            return None
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        try:
+            stored_key, frames = pickle.loads(raw)  # trusted like the cache file beside it
+        except Exception:  # a truncated or foreign file: drop it, decode again
+            with contextlib.suppress(OSError):
+                path.unlink()
+            return None
+        if stored_key != key:  # a digest collision: never someone else's frames
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used: evicted last
+        return frames  # type: ignore[no-any-return]
+
+    def _store(self, key: Hashable, frames: Frames, size: int) -> None:
+        path = self._path(key)
+        if path is None or self.directory is None or size > self.max_disk_bytes:
+            return
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            data = pickle.dumps((key, frames), protocol=pickle.HIGHEST_PROTOCOL)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")  # created 0600
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            self._trim_disk()
+        except OSError as exc:  # a full or read-only disk costs a decode next time, nothing more
+            _LOG.debug("frame memo: could not write %s: %s", path.name, exc)
+
+    def _trim_disk(self) -> None:
+        assert self.directory is not None
+        files = []
+        for entry in os.scandir(self.directory):
+            if entry.name.endswith(".pickle"):
+                with contextlib.suppress(OSError):
+                    stat = entry.stat()
+                    files.append((stat.st_mtime, stat.st_size, entry.path))
+        total = sum(size for _, size, _ in files)
+        for _, size, name in sorted(files):
+            if total <= self.max_disk_bytes:
+                break
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+                total -= size
+
     def clear(self) -> None:
-        """Forget every kept frame."""
+        """Forget every kept frame, in memory and on disk."""
         with self._lock:
             self._items.clear()
             self._bytes = 0
+        if self.directory is not None and self.directory.is_dir():
+            for entry in os.scandir(self.directory):
+                if entry.name.endswith((".pickle", ".tmp")):
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
 
     def __len__(self) -> int:
         return len(self._items)
 
 
 def _copy(frames: Frames) -> Frames:
-    primary, compare, extras = frames
-    return primary.copy(deep=True), compare.copy(deep=True), copy.deepcopy(extras)
+    return tuple(  # type: ignore[return-value]
+        item.copy(deep=True) if isinstance(item, pd.DataFrame) else copy.deepcopy(item)
+        for item in frames
+    )
+
+
+def disk_directory(client: Client) -> Path | None:
+    """Where ``client``'s memo keeps entries on disk: beside the SQLite cache file the client
+    made (``Client(cache=...)``), if any; never beside a session of the user's own."""
+    session = getattr(client, "session", None)
+    if session is None or getattr(session, "cache", None) is None:
+        return None
+    from upstack_pandas._transport.cache_store import UpstackSQLiteCache, location_of
+
+    if not isinstance(session.cache, UpstackSQLiteCache):
+        return None
+
+    location = location_of(session)
+    if location is None or not os.path.isfile(location):
+        return None
+    return Path(location + _SUFFIX)
 
 
 _CREATE = threading.Lock()
@@ -111,6 +251,6 @@ def memo_of(client: Client) -> FrameMemo:
         with _CREATE:
             memo = getattr(client, "_frame_memo", None)
             if memo is None:
-                memo = FrameMemo()
+                memo = FrameMemo(directory=disk_directory(client))
                 client._frame_memo = memo
     return memo

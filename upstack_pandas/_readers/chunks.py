@@ -3,7 +3,9 @@
 ``read_upstack(..., chunks="90D")`` lands here. The range (and the compare range) is cut into
 windows of about that many days whose cuts fall on bucket boundaries (a Monday for weeks, the
 1st for months...), so no bucket is split and every window returns exactly the rows a single
-request would. The windows run on a bounded thread pool (``max_workers`` at a time, the summary
+request would. Each request carries one primary and one compare window (a request has both a
+date range and a compare range), so the compare period costs no extra requests; a range that
+fits in one window is one plain request. The windows run on a bounded thread pool (``max_workers`` at a time, the summary
 request beside them) sharing one client, hence its retries, cache and rate-limit pacing.
 Per-measure totals cannot be added up across windows (averages and ratios do not add), so they
 come from one extra request with granularity ``"none"``; the per-bucket averages of additive
@@ -36,7 +38,6 @@ __all__ = ["Chunked", "bucket_count", "read_chunked", "windows"]
 Decoded = tuple[pd.DataFrame, pd.DataFrame, dict[str, wire.MeasureDetail]]
 #: decodes one ``/query`` response (``upstack_pandas._readers.query.decode_query``)
 Decoder = Callable[["Query", "ApiResponse"], Decoded]
-_SUMMARY = "summary"
 
 _DAY = _dt.timedelta(days=1)
 _SUB_DAY = {"second": 1, "minute": 60, "hour": 3600}
@@ -105,22 +106,61 @@ class Chunked:
     info: dict[str, int]
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One request of a chunked read, and which windows its frames fill.
+
+    ``primary`` / ``compare``: the index of the primary / compare window this request's primary /
+    compare frame is; ``compare_as_primary``: a compare window sent on its own (its data comes
+    back as the request's primary frame). The summary request fills no window.
+    """
+
+    query: Query
+    primary: int | None = None
+    compare: int | None = None
+    compare_as_primary: int | None = None
+
+
+def _jobs(query: Query, window_days: int) -> list[_Job]:
+    """The window requests (each primary window paired with a compare window), then the summary.
+
+    A request carries a date range and a compare range, so a primary window and a compare window
+    travel together: the compare period costs no extra requests. Windows left over (when the two
+    ranges split into different numbers of windows) are sent on their own.
+    """
+    primary = windows(query.range, query.granularity, window_days)
+    compare = windows(query.compare, query.granularity, window_days) if query.compare else []
+    jobs: list[_Job] = []
+    for i in range(max(len(primary), len(compare))):
+        if i < len(primary):
+            pacing = query.pacing and i == len(primary) - 1  # pacedSum needs the last bucket
+            paired = compare[i] if i < len(compare) else None
+            jobs.append(_Job(replace(query, range=primary[i], compare=paired, pacing=pacing), i,
+                             i if paired is not None else None))  # fmt: skip
+        else:
+            jobs.append(_Job(replace(query, range=compare[i], compare=None, pacing=False),
+                             compare_as_primary=i))  # fmt: skip
+    jobs.append(_Job(replace(query, granularity="none")))  # the totals of the whole range
+    return jobs
+
+
 def read_chunked(
     read: Read, query: Query, decode: Decoder, *, window_days: int, max_workers: int
 ) -> Chunked:
-    """Fetch ``query`` window by window, concurrently; the frames a single request would give."""
-    jobs: list[tuple[str, Query]] = [
-        (wire.PRIMARY, replace(query, range=w, compare=None, pacing=False))
-        for w in windows(query.range, query.granularity, window_days)
-    ]
-    if query.pacing:  # pacedSum needs the last bucket: ask for it in the last window
-        jobs[-1] = (wire.PRIMARY, replace(jobs[-1][1], pacing=True))
-    if query.compare:
-        jobs += [
-            (wire.COMPARE, replace(query, range=w, compare=None, pacing=False))
-            for w in windows(query.compare, query.granularity, window_days)
-        ]
-    jobs.append((_SUMMARY, replace(query, granularity="none")))
+    """Fetch ``query`` window by window, concurrently; the frames a single request would give.
+
+    When the range (and the compare range) fits in one window, chunking cannot help: the read is
+    one request, as without ``chunks=``.
+    """
+    n_windows = len(windows(query.range, query.granularity, window_days))
+    n_compare = len(windows(query.compare, query.granularity, window_days)) if query.compare else 0
+    if n_windows <= 1 and n_compare <= 1:
+        primary, compare, details = decode(
+            query, read.send(query.path, query.body(read.client.pixel_id))
+        )
+        info = {"days": window_days, "windows": 1, "requests": 1}
+        return Chunked(primary, compare, details, info)
+    jobs = _jobs(query, window_days)
     done: dict[int, Decoded] = {}
 
     def fetch(job: Query) -> Decoded:
@@ -131,10 +171,11 @@ def read_chunked(
         max_workers=min(max_workers, len(jobs) - 1), thread_name_prefix="upstack"
     )
     summary_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upstack-summary")
+    last = len(jobs) - 1
     with read.progress_bar(len(jobs), "windows") as bar:
         futures: dict[Future[Decoded], int] = {
-            (summary_pool if kind == _SUMMARY else windows_pool).submit(fetch, q): i
-            for i, (kind, q) in enumerate(jobs)
+            (summary_pool if i == last else windows_pool).submit(fetch, job.query): i
+            for i, job in enumerate(jobs)
         }
         try:
             for future in as_completed(futures):
@@ -146,23 +187,23 @@ def read_chunked(
             raise
     for pool in (windows_pool, summary_pool):
         pool.shutdown(wait=True)
-    primary = _stitch(wire.PRIMARY, jobs, done)
-    compare = _stitch(wire.COMPARE, jobs, done) if query.compare else primary.iloc[:0]
-    info = {
-        "days": window_days,
-        "windows": sum(k == wire.PRIMARY for k, _ in jobs),
-        "requests": len(jobs),
-    }
+    primary = concat([done[i][0] for i, job in enumerate(jobs) if job.primary is not None])
+    if query.compare:
+        parts = {job.compare: done[i][1] for i, job in enumerate(jobs) if job.compare is not None}
+        parts |= {
+            job.compare_as_primary: done[i][0]
+            for i, job in enumerate(jobs)
+            if job.compare_as_primary is not None
+        }
+        compare = concat([parts[k] for k in sorted(parts)])
+    else:
+        compare = primary.iloc[:0]
+    info = {"days": window_days, "windows": n_windows, "requests": len(jobs)}
     return Chunked(primary, compare, _details(query, jobs, done), info)
 
 
-def _stitch(kind: str, jobs: list[tuple[str, Query]], done: dict[int, Decoded]) -> pd.DataFrame:
-    """The primary frames of the ``kind`` windows, in order, as one frame."""
-    return concat([done[i][0] for i, (k, _) in enumerate(jobs) if k == kind])
-
-
 def _details(
-    query: Query, jobs: list[tuple[str, Query]], done: dict[int, Decoded]
+    query: Query, jobs: list[_Job], done: dict[int, Decoded]
 ) -> dict[str, wire.MeasureDetail]:
     """The single request's details, from the ``none`` request (and the last window)."""
     details = done[len(jobs) - 1][2]
@@ -170,7 +211,7 @@ def _details(
     compare_count = (
         bucket_count(query.compare, query.granularity, query.timezone) if query.compare else None
     )
-    last_window = max(i for i, (k, _) in enumerate(jobs) if k == wire.PRIMARY)
+    last_window = max(i for i, job in enumerate(jobs) if job.primary is not None)
     paced = done[last_window][2] if query.pacing else {}
     for mid, detail in details.items():
         if detail.is_average:

@@ -147,10 +147,13 @@ class Read:
         date_range: DateRange | None,
         compare_range: DateRange | None,
         details: Mapping[str, wire.MeasureDetail],
-        compare: pd.DataFrame | None = None,
+        compare: pd.DataFrame | Mapping[str, str] | None = None,
         **extra: Any,
     ) -> pd.DataFrame:
-        """Attach ``attrs["upstack"]`` to ``frame`` and apply the ``dtypes=`` override."""
+        """Attach ``attrs["upstack"]`` to ``frame`` and apply the ``dtypes=`` override.
+
+        ``compare`` is the compare frame, or already encoded (a memoised cache hit).
+        """
         responses = self.responses
         meta = metadata.build(
             endpoint=endpoint,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from upstack_pandas import _wire as wire
+from upstack_pandas import metadata
 from upstack_pandas._frames import builders as frames
 from upstack_pandas._frames import decode as _decode
 from upstack_pandas._frames.memo import memo_of, response_identity
@@ -163,7 +164,10 @@ def read_upstack(
         chunked = read_chunked(
             read, query, decode_query, window_days=window_days, max_workers=max_workers
         )
-        primary, compare_frame, details = chunked.primary, chunked.compare, chunked.details
+        primary, details = chunked.primary, chunked.details
+        compare_frame: pd.DataFrame | dict[str, str] | None = (
+            chunked.compare if query.compare else None
+        )
         extra["chunks"] = chunked.info
     else:
         response = read.send(query.path, request)
@@ -180,7 +184,7 @@ def read_upstack(
         date_range=query.range,
         compare_range=query.compare,
         details=details,
-        compare=compare_frame if query.compare else None,
+        compare=compare_frame,
         **extra,
     )
 
@@ -222,8 +226,10 @@ def query_shape(query: Query) -> wire.Shape:
 
 def _memoised_frames(
     client: Client, query: Query, response: ApiResponse
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, wire.MeasureDetail]]:
-    """:func:`decode_query`, through the client's memo (a cache hit skips decoding)."""
+) -> tuple[pd.DataFrame, dict[str, str] | None, dict[str, wire.MeasureDetail]]:
+    """:func:`decode_query` through the client's memo: the primary frame, the compare frame
+    already encoded for the attrs (None without a compare period), the details. A cache hit
+    skips decoding and encoding (in memory, or from the memo's files beside the cache)."""
     memo = memo_of(client)
     key = (
         response_identity(response),
@@ -231,10 +237,13 @@ def _memoised_frames(
         tuple(query.dimensions),
         query.granularity,
         query.timezone,
+        query.compare is not None,
     )
     found = memo.get(key)
     if found is None:
-        found = decode_query(query, response)
+        primary, compare, details = decode_query(query, response)
+        encoded = metadata.encode_frame(compare) if query.compare else None
+        found = (primary, encoded, details)
         memo.put(key, found)
-    primary, compare, details = found
-    return primary, compare, details
+    primary, encoded, details = found
+    return primary, encoded, details

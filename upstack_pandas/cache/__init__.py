@@ -30,6 +30,7 @@ from typing import Any
 
 from requests_cache.backends.sqlite import SQLiteCache
 
+from upstack_pandas._frames.memo import memo_of
 from upstack_pandas._transport.cache_policy import CachePolicy
 from upstack_pandas._transport.cache_store import (
     CacheUnavailableWarning,
@@ -162,9 +163,8 @@ def clear(expired_only: bool = False, client: Client | None = None) -> int:
         Number of responses removed.
     """
     client = _resolve(client)
-    memo = getattr(client, "_frame_memo", None)
-    if not expired_only and memo is not None:
-        memo.clear()  # frames this client decoded from cached responses
+    if not expired_only:  # frames decoded from cached responses, in memory and beside the file
+        memo_of(client).clear()
     backend = getattr(client.session, "cache", None)
     if backend is None:
         return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -132,6 +133,7 @@ def _clear_all() -> int:
             for suffix in _SUFFIXES:
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(f"{path}{suffix}")
+            shutil.rmtree(f"{path}.frames", ignore_errors=True)  # the frame memo beside it
     print(f"Deleted {len(files)} cache file(s) from {directory}")
     return 0
 

@@ -51,6 +51,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=7, help="seed of the generated data (default 7)"
     )
     parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="size of the generated shop relative to the default one (default 1; 16 is about "
+        "1.3 million orders and 10 million sessions); ignored with --data",
+    )
+    parser.add_argument(
         "--now",
         type=when_arg,
         metavar="WHEN",
@@ -154,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"--data {args.data}: not a directory")
     if args.pixels < 1:
         raise CommandError(f"--pixels {args.pixels}: give at least 1")
+    if not args.scale > 0:
+        raise CommandError(f"--scale {args.scale:g}: must be a positive number")
     emu = Emulator(
         seed=args.seed,
         now=args.now,
@@ -161,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         persist=args.persist,
         pixels=pixel_ids(args.pixels),
+        scale=args.scale,
     )
     try:
         emu.start()  # bind first: a busy port fails before seconds of data preparation
@@ -175,7 +186,13 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         log.addHandler(handler)
         log.setLevel(logging.INFO)
-    source = f"{args.data}" if args.data is not None else f"generated, seed {args.seed}"
+    source = (
+        f"{args.data}"
+        if args.data is not None
+        else (
+            f"generated, seed {args.seed}" + (f", scale {args.scale:g}" if args.scale != 1 else "")
+        )
+    )
     try:
         print(f"Preparing data ({source})...", file=sys.stderr, flush=True)
         try:

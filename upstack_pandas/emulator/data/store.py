@@ -8,14 +8,29 @@ order in which parallel threads add floats. Derived tables:
   ``session_id`` wins) and ``lt_paid`` (that touchpoint's
   channel belongs to an ad platform);
 * ``session_facts`` — sessions plus ``is_new_visitor`` (the visitor's first session, by
-  ``ts`` then ``session_id``).
+  ``ts`` then ``session_id``), computed in SQL (the generator, whose rows are already in that
+  order, hands it over with its sessions).
+
+The tables live in DuckDB only (the generator hands over Arrow tables, loaded without a pandas
+copy). A large shop (more than ``ON_DISK_ROWS`` sessions) is kept in a temporary database file
+rather than in memory: DuckDB compresses stored tables and keeps only what queries touch in its
+buffer pool (bounded by ``MEMORY_LIMIT``), so a shop of a million orders and ten million sessions
+fits in a few hundred MB; smaller ones stay in memory, where they build fastest. The ``orders`` frame alone is
+also kept in pandas (cost configuration recomputes per-order costs from it); :attr:`Store.tables`
+reads the other tables back from DuckDB when asked (tests that recompute numbers). The file is
+removed when the store is closed or garbage collected.
 
 Callers use :meth:`Store.cursor` (one DuckDB cursor per request), which is thread-safe.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import threading
+import weakref
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -30,6 +45,10 @@ from upstack_pandas.emulator.data.taxonomy import ENTITY_COLUMNS, HIERARCHY_COLU
 
 LAST_TOUCH_DAYS = 30
 MONEY = "DECIMAL(18,2)"
+#: DuckDB's buffer pool (its working memory); stored tables beyond it stay compressed on disk.
+MEMORY_LIMIT = os.environ.get("UPSTACK_EMULATOR_MEMORY_LIMIT", "1GB")
+#: Stores with more sessions than this keep their tables in a temporary database file.
+ON_DISK_ROWS = 2_000_000
 
 _TABLES = {
     "orders": [
@@ -95,38 +114,91 @@ def _select(specs: list[str]) -> str:
     return ", ".join(cols)
 
 
+class _Tables(Mapping[str, pd.DataFrame]):
+    """The raw tables: ``orders`` as kept in pandas, the others read back from DuckDB."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name == "orders":
+            return self._store._orders
+        if name not in _TABLES:
+            raise KeyError(name)
+        return self._store._read_back(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_TABLES)
+
+    def __len__(self) -> int:
+        return len(_TABLES)
+
+
+def _as_arrow(table: pd.DataFrame | pa.Table) -> pa.Table:
+    if isinstance(table, pa.Table):
+        return table
+    return pa.Table.from_pandas(table, preserve_index=False)
+
+
+def _remove(con: duckdb.DuckDBPyConnection, directory: str | None) -> None:
+    try:
+        con.close()
+    finally:
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
 class Store:
-    """Raw tables as pandas frames plus an in-memory DuckDB database built from them.
+    """Raw tables in a DuckDB database (a temporary file), plus the orders as a pandas frame.
 
     Parameters
     ----------
     tables
-        ``orders``, ``sessions``, ``ad_spend``, ``entities`` and ``customers`` frames (the
-        optional ones may be empty, with their columns).
+        ``orders``, ``sessions``, ``ad_spend``, ``entities`` and ``customers`` as pandas frames
+        or Arrow tables (the optional ones may be empty, with their columns).
     available
         Names of the tables that hold real data; measures needing another come back
         ``success: false``.
+    seed
+        Seed of the product catalog and order lines.
     """
 
     def __init__(
-        self, tables: dict[str, pd.DataFrame], available: frozenset[str], seed: int = 0
+        self,
+        tables: Mapping[str, pd.DataFrame | pa.Table],
+        available: frozenset[str],
+        seed: int = 0,
     ) -> None:
-        self.tables = tables
+        orders = tables["orders"]
+        self._orders: pd.DataFrame = orders.to_pandas() if isinstance(orders, pa.Table) else orders
         self.available = frozenset(available) | ({"entities"} if "ad_spend" in available else set())
-        self._con = duckdb.connect(":memory:")
+        sessions = tables["sessions"]
+        rows = sessions.num_rows if isinstance(sessions, pa.Table) else len(sessions)
+        if rows > ON_DISK_ROWS:  # large shops: compressed blocks, evicted beyond memory_limit
+            self._directory: str | None = tempfile.mkdtemp(prefix="upstack-emulator-")
+            self._con = duckdb.connect(os.path.join(self._directory, "store.duckdb"))
+        else:  # small ones (the demo's): in memory, built fastest
+            self._directory = None
+            self._con = duckdb.connect(":memory:")
+        self._finalizer = weakref.finalize(self, _remove, self._con, self._directory)
         self._lock = threading.Lock()
         #: The product catalog (one row per variant) and the orders' lines (``catalog.py``).
         self.catalog = products(seed)
-        self.lines = order_lines(tables["orders"], self.catalog, seed)
+        self.lines = order_lines(self._orders, self.catalog, seed)
         #: The orders' ``cogs`` and ``shipping_cost`` as generated or loaded (before any cost
         #: configuration changed them).
-        self.base_costs = tables["orders"][["order_id", "cogs", "shipping_cost"]].copy()
-        self._build()
+        self.base_costs = self._orders[["order_id", "cogs", "shipping_cost"]].copy()
+        self._build(tables)
+
+    @property
+    def tables(self) -> Mapping[str, pd.DataFrame]:
+        """The raw tables by name (``orders`` from memory, the others read from DuckDB)."""
+        return _Tables(self)
 
     @classmethod
-    def synthetic(cls, seed: int, now: datetime) -> Store:
-        """Build the deterministic synthetic store for ``seed`` and ``now``."""
-        tables = generate(seed, now)
+    def synthetic(cls, seed: int, now: datetime, scale: float = 1.0) -> Store:
+        """Build the deterministic synthetic store for ``seed``, ``now`` and ``scale``."""
+        tables = generate(seed, now, scale=scale)
         return cls(tables, frozenset({"orders", "sessions", "ad_spend", "customers"}), seed)
 
     @classmethod
@@ -135,21 +207,36 @@ class Store:
         tables, available = load_user_data(data_dir, now)
         return cls(tables, available | {"customers"})
 
-    def _build(self) -> None:
+    def close(self) -> None:
+        """Close the database and remove its file (also done when the store is collected)."""
+        self._finalizer()
+
+    def _build(self, tables: Mapping[str, pd.DataFrame | pa.Table]) -> None:
         con = self._con
         con.execute("SET TimeZone = 'UTC'")
-        frames = dict(self.tables)
-        sessions = frames["sessions"]
-        first = ~sessions.sort_values(["ts", "session_id"], kind="stable")[
-            "customer_id"
-        ].duplicated()
-        frames["sessions"] = sessions.assign(is_new_visitor=first.sort_index().to_numpy(dtype=bool))
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         for name, specs in _TABLES.items():
-            con.register(f"_{name}_df", pa.Table.from_pandas(frames[name], preserve_index=False))
-            target = "session_facts" if name == "sessions" else name
-            extra = ", is_new_visitor" if name == "sessions" else ""
-            con.execute(f"CREATE TABLE {target} AS SELECT {_select(specs)}{extra} FROM _{name}_df")
-            con.unregister(f"_{name}_df")
+            source = self._orders if name == "orders" else tables[name]
+            arrow = _as_arrow(source)
+            con.register(f"_{name}_src", arrow)
+            if name == "sessions" and "is_new_visitor" in arrow.column_names:  # the generator's
+                con.execute(
+                    f"CREATE TABLE session_facts AS SELECT {_select(specs)}, is_new_visitor"
+                    " FROM _sessions_src"
+                )
+            elif name == "sessions":  # each visitor's first session, by ts then session_id
+                con.execute(f"""
+                    CREATE TABLE session_facts AS
+                    WITH firsts AS (
+                        SELECT arg_min(session_id, (ts, session_id)) AS first_id
+                        FROM _sessions_src GROUP BY customer_id
+                    )
+                    SELECT {_select(specs)},
+                           session_id IN (SELECT first_id FROM firsts) AS is_new_visitor
+                    FROM _sessions_src""")
+            else:
+                con.execute(f"CREATE TABLE {name} AS SELECT {_select(specs)} FROM _{name}_src")
+            con.unregister(f"_{name}_src")
         fields = ", ".join(f"'{c}': s.{c}" for c in _LT)
         lt_cols = ", ".join(f"coalesce(t.lt.{c}, '(direct)') AS lt_{c}" for c in _LT)
         con.execute(f"""
@@ -174,7 +261,7 @@ class Store:
         are updated in one transaction, so later queries see the new costs.
         """
         with self._lock:
-            orders = self.tables["orders"].assign(
+            orders = self._orders.assign(
                 cogs=cogs.to_numpy(dtype="float64").round(2),
                 shipping_cost=shipping_cost.to_numpy(dtype="float64").round(2),
             )
@@ -195,7 +282,7 @@ class Store:
                 raise
             finally:
                 con.unregister("_cost_changes")
-            self.tables = {**self.tables, "orders": orders}
+            self._orders = orders
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new DuckDB cursor for one request (cursors may be used from different threads)."""
@@ -205,5 +292,25 @@ class Store:
         return cur
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        """Copies (copy-on-write) of the raw tables, for tests that recompute numbers."""
+        """Copies of the raw tables, for tests that recompute numbers."""
         return {name: frame.copy(deep=False) for name, frame in self.tables.items()}
+
+    def _read_back(self, name: str) -> pd.DataFrame:
+        """A raw table read from DuckDB, with the column types the generator and loaders give."""
+        table = "session_facts" if name == "sessions" else name
+        columns = [spec.partition(" ")[0] for spec in _TABLES[name]]
+        order = " ORDER BY ts, session_id" if name == "sessions" else ""
+        cur = self.cursor()
+        try:
+            frame: pd.DataFrame = cur.execute(
+                f"SELECT {', '.join(columns)} FROM {table}{order}"
+            ).df()
+        finally:
+            cur.close()
+        for spec in _TABLES[name]:
+            column, _, sql_type = spec.partition(" ")
+            if sql_type == MONEY:
+                frame[column] = frame[column].astype("float64")
+            elif sql_type == "TIMESTAMPTZ":
+                frame[column] = frame[column].dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        return frame

@@ -45,6 +45,8 @@ class Backend:
     data_dir
         Serve the user's files from this directory instead of synthetic data
         (``docs/emulator-data.md`` documents the schema).
+    scale
+        Size of the synthetic shop relative to the default one (ignored with ``data_dir``).
 
     Raises
     ------
@@ -58,6 +60,7 @@ class Backend:
         seed: int = 7,
         now: datetime | date | str | None = None,
         data_dir: str | Path | None = None,
+        scale: float = 1.0,
     ) -> None:
         self.now: datetime = to_utc(now)
         self.seed = seed
@@ -66,7 +69,7 @@ class Backend:
         self.store = (
             Store.from_dir(data_dir, self.now)
             if data_dir is not None
-            else Store.synthetic(seed, self.now)
+            else Store.synthetic(seed, self.now, scale=scale)
         )
         self._state: PixelState | None = None
         self._state_lock = threading.Lock()

@@ -162,9 +162,11 @@ class BackendPool:
         now: datetime | date | str | None,
         data_dir: str | Path | None,
         factory: Callable[..., Backend] | None = None,
+        scale: float = 1.0,
     ) -> None:
         self.pixel_ids = tuple(pixel_ids)
         self._seed, self._now, self._data_dir = seed, now, data_dir
+        self._scale = scale
         self._factory = factory
         self._built: dict[str, Backend] = {}
         self._locks = {pixel: threading.Lock() for pixel in self.pixel_ids}
@@ -194,8 +196,9 @@ class BackendPool:
                     from upstack_pandas.emulator.engine.backend import Backend
 
                     factory = Backend
+                extra = {"scale": self._scale} if self._scale != 1.0 else {}
                 self._built[pixel_id] = factory(
-                    seed=self.seed_for(pixel_id), now=self._now, data_dir=self._data_dir
+                    seed=self.seed_for(pixel_id), now=self._now, data_dir=self._data_dir, **extra
                 )
                 logger.info("built the engine of pixel %s", pixel_id)
             return self._built[pixel_id]
@@ -338,6 +341,9 @@ class Emulator:
     request_timeout : float
         Seconds a connection has to send its whole request, and its socket timeout
         (default :data:`REQUEST_TIMEOUT_S`); a slower request gets a 408 and is closed.
+    scale : float
+        Size of the generated shop relative to the default (``16``: about 1.3 million orders
+        and 10 million sessions); ignored with ``data_dir``.
     """
 
     def __init__(
@@ -353,7 +359,10 @@ class Emulator:
         latency_ms: int = 0,
         persist: str | os.PathLike[str] | None = None,
         request_timeout: float = REQUEST_TIMEOUT_S,
+        scale: float = 1.0,
     ) -> None:
+        if not scale > 0:
+            raise ValueError(f"scale must be positive; got {scale!r}")
         if not 0 < request_timeout < float("inf"):
             raise ValueError(f"request_timeout must be a positive number, not {request_timeout!r}")
         self.request_timeout = float(request_timeout)
@@ -382,7 +391,8 @@ class Emulator:
         self.host, self.latency_ms, self.persist = host, latency_ms, persist
         self._port = port
         self.injector = FaultInjector()
-        self._pool = BackendPool(self.pixel_ids, seed=seed, now=now, data_dir=data_dir)
+        self.scale = scale
+        self._pool = BackendPool(self.pixel_ids, seed=seed, now=now, data_dir=data_dir, scale=scale)
         self._dashboards: DashboardStore | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

@@ -52,9 +52,34 @@ def utc_index(us: np.ndarray) -> pd.DatetimeIndex:
     )
 
 
+def id_bytes(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
+    """``prefix`` + zero-padded ``numbers`` as fixed-width bytes, built with integer arithmetic.
+
+    The same text as ``prefix + str(n).zfill(width)``, without a Python string per value (numbers
+    wider than ``width`` take the per-value route).
+    """
+    numbers = np.asarray(numbers, dtype=np.int64)
+    if len(numbers) and (int(numbers.max()) >= 10**width or int(numbers.min()) < 0):
+        # wider than ``width`` (zfill pads, never truncates): one string per value
+        text = prefix + pd.Series(numbers).astype(str).str.zfill(width)
+        return np.asarray(text.str.encode("ascii").to_numpy(), dtype=np.bytes_)
+    digits = width
+    head = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
+    out = np.empty((len(numbers), len(head) + digits), dtype=np.uint8)
+    out[:, : len(head)] = head
+    rest = numbers.copy()
+    for column in range(out.shape[1] - 1, len(head) - 1, -1):  # one pass per digit
+        out[:, column] = rest % 10 + 48
+        rest //= 10
+    return out.view(f"S{out.shape[1]}").ravel()
+
+
 def ids(prefix: str, numbers: np.ndarray, width: int) -> pd.Series:
     """Readable ids: ``prefix`` + zero-padded ``numbers`` (``C0000042``)."""
-    return prefix + pd.Series(numbers, dtype=np.int64).astype(str).str.zfill(width)
+    text = pa.array(id_bytes(prefix, numbers, width), type=pa.binary()).cast(pa.string())
+    if _PANDAS_MAJOR >= 3:
+        return pd.Series(pd.array(text, dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
+    return pd.Series(text.to_pandas(), dtype=object)
 
 
 def strings(names: list[str] | pd.Series, codes: np.ndarray) -> pd.Series:

@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from upstack_pandas.emulator.data.synthetic.ads import ads
 from upstack_pandas.emulator.data.synthetic.common import (
@@ -44,26 +45,33 @@ SPAN_DAYS = 1096  # three years of history up to "now"
 _WEEKLY = np.array([1.06, 1.03, 1.0, 0.99, 0.97, 0.92, 1.03])  # Monday .. Sunday
 
 
-def generate(seed: int, now: datetime) -> dict[str, pd.DataFrame]:
+def generate(seed: int, now: datetime, scale: float = 1.0) -> dict[str, pd.DataFrame | pa.Table]:
     """Generate the synthetic store's raw tables.
 
     Parameters
     ----------
     seed
-        Seed of the random generator; same ``seed`` and ``now`` give identical tables.
+        Seed of the random generator; same ``seed``, ``now`` and ``scale`` give identical tables.
     now
         Timezone-aware "now"; data covers the ``SPAN_DAYS`` UTC days up to it, nothing after.
+    scale
+        Multiplies the demand: customers, orders, sessions and ad spend grow in proportion
+        (``1``: about 83 thousand orders and 620 thousand sessions; ``16``: about 1.3 million
+        orders and 10 million sessions).
 
     Returns
     -------
-    dict of str to pandas.DataFrame
-        ``orders``, ``sessions``, ``ad_spend``, ``entities`` and ``customers``.
+    dict of str to pandas.DataFrame or pyarrow.Table
+        ``orders``, ``sessions`` (an Arrow table of dictionary-encoded strings: no Python
+        string per cell), ``ad_spend``, ``entities`` and ``customers``.
     """
+    if not scale > 0:
+        raise ValueError(f"scale must be positive; got {scale!r}")
     rng = np.random.default_rng(seed)
     now_us = int(pd.Timestamp(now).tz_convert("UTC").value // 1000)
     last_day = now_us // US_PER_DAY
     days = np.arange(last_day - SPAN_DAYS + 1, last_day + 1)
-    demand = _demand(days)
+    demand = _demand(days) * scale
     entities, ad_spend, campaign_pick = ads(rng, days, demand, now_us)
 
     # customers and their first orders

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from upstack_pandas.emulator.data.synthetic.common import (
     COUNTRIES,
     DEVICES,
     US_PER_DAY,
     US_PER_HOUR,
-    strings,
+    id_bytes,
     times,
-    utc_index,
 )
 from upstack_pandas.emulator.data.taxonomy import CHANNEL_PLATFORM, CHANNELS
 
@@ -135,7 +135,7 @@ def sessions_frame(
     anon: dict[str, np.ndarray],
     country: np.ndarray,
     campaign_pick: dict[str, tuple[list[str], np.ndarray]],
-) -> pd.DataFrame:
+) -> pa.Table:
     ts = np.concatenate([touches["ts"], anon["ts"]])
     cust = np.concatenate([touches["cust"], anon["cust"]])
     channel = np.concatenate([touches["channel"], anon["channel"]])
@@ -180,27 +180,39 @@ def sessions_frame(
         rng.choice(len(COUNTRIES[0]), n, p=COUNTRIES[1]),
     )
     platforms = [CHANNEL_PLATFORM.get(c, "(none)") for c in CHANNELS]
-    return pd.DataFrame(
+    n_pages = len(_PAGES[0])
+    # each visitor's first session by (ts, session_id): rows are in that order already
+    is_new_visitor = np.zeros(n, dtype=bool)
+    is_new_visitor[np.unique(cust, return_index=True)[1]] = True
+    return pa.table(
         {
-            "session_id": np.arange(1, n + 1, dtype=np.int64),
+            "session_id": pa.array(np.arange(1, n + 1, dtype=np.int64)),
             "customer_id": _customer_ids(cust, len(country)),
-            "ts": utc_index(ts),
-            "utm_source": strings(sources, source),
-            "utm_medium": strings(media, medium),
-            "utm_campaign": strings(campaigns, campaign),
-            "channel": strings(list(CHANNELS), channel),
-            "platform": strings(platforms, channel),
-            "device": strings(DEVICES[0], device),
-            "country": strings(COUNTRIES[0], cust_country),
-            "landing_page": strings(_PAGES[0], rng.choice(len(_PAGES[0]), n, p=_PAGES[1])),
-            "pageviews": np.where(engaged, 2 + rng.poisson(3.0, n), 1).astype(np.int64),
+            "ts": pa.array(ts.astype("datetime64[us]"), type=pa.timestamp("us", tz="UTC")),
+            "utm_source": _dictionary(sources, source),
+            "utm_medium": _dictionary(media, medium),
+            "utm_campaign": _dictionary(campaigns, campaign),
+            "channel": _dictionary(list(CHANNELS), channel),
+            "platform": _dictionary(platforms, channel),
+            "device": _dictionary(DEVICES[0], device),
+            "country": _dictionary(COUNTRIES[0], cust_country),
+            "landing_page": _dictionary(_PAGES[0], rng.choice(n_pages, n, p=_PAGES[1])),
+            "pageviews": pa.array(np.where(engaged, 2 + rng.poisson(3.0, n), 1).astype(np.int64)),
+            "is_new_visitor": pa.array(is_new_visitor),
         }
     )
 
 
-def _customer_ids(cust: np.ndarray, n_cust: int) -> pd.Series:
+def _dictionary(names: list[str] | pd.Series, codes: np.ndarray) -> pa.DictionaryArray:
+    """``names[codes]`` as an Arrow dictionary array: a 4-byte code per cell, no string copies."""
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.asarray(codes, dtype=np.int32)), pa.array(list(names), type=pa.string())
+    )
+
+
+def _customer_ids(cust: np.ndarray, n_cust: int) -> pa.DictionaryArray:
     """``C0000042`` for customers, ``V0000042`` for anonymous visitors."""
     unique, codes = np.unique(cust, return_inverse=True)
-    prefix = pd.Series(np.where(unique < n_cust, "C", "V"), dtype="str")
-    names = prefix + pd.Series(unique, dtype=np.int64).astype(str).str.zfill(7)
-    return strings(names, codes)
+    names = np.where(unique < n_cust, id_bytes("C", unique, 7), id_bytes("V", unique, 7))
+    dictionary = pa.array(names, type=pa.binary()).cast(pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), dictionary)

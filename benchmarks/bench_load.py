@@ -1,0 +1,136 @@
+"""Emulator data at scale and the demo: time to the first answer and peak RSS, fresh processes.
+
+``emulator load``: for each scale of the synthetic shop (``Emulator(scale=N)``,
+``upstack-pandas emulator --scale N``), a fresh interpreter builds the engine and answers a
+two-year daily query by channel; it reports the seconds from its start to that first answer, the
+query's own time once built, and its peak RSS (``VmHWM``). ``demo``: ``upstack-pandas demo``
+(the README's quickstart on an embedded emulator) in a fresh interpreter, its wall time and peak
+RSS. Targets (absolute, issue 13): at scale 16 (about 1.3 million orders and 10 million
+sessions) the first answer in under 15 s with under 1.5 GB peak RSS; the demo under 350 MB.
+They are shown for the full run only; ``--quick`` runs scale 0.25 and skips the demo.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks import Check, Section, fmt_seconds
+
+__all__ = ["DEMO_RSS_LIMIT_MB", "FIRST_ANSWER_LIMIT_S", "RSS_LIMIT_MB", "TARGET_SCALE", "run"]
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_SCALE = 16.0
+FIRST_ANSWER_LIMIT_S = 15.0
+RSS_LIMIT_MB = 1500.0
+DEMO_RSS_LIMIT_MB = 350.0
+
+_LOAD_CHILD = """
+import json, sys, time
+started = time.perf_counter()
+from upstack_pandas.emulator.engine.backend import Backend
+backend = Backend(seed=7, now="2026-11-26T12:00:00Z", scale=float(sys.argv[1]))
+body = {"granularity": "day", "dimensions": ["channel"],
+        "measures": [{"measure": m} for m in ("orders.total_revenue", "orders.orders")],
+        "dateRange": {"start": "2024-11-27", "end": "2026-11-25"}, "compareDateRange": None}
+backend.query(body)
+first = time.perf_counter() - started
+again = time.perf_counter()
+backend.query(body)
+query = time.perf_counter() - again
+hwm = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) * 1024
+print(json.dumps({"first": first, "query": query, "rss": hwm}))
+"""
+
+_DEMO_CHILD = """
+import json, resource, subprocess, sys, time
+started = time.perf_counter()
+subprocess.run([sys.executable, "-m", "upstack_pandas.cli", "demo", "--out", sys.argv[1]],
+               check=True, capture_output=True)
+seconds = time.perf_counter() - started
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+print(json.dumps({"seconds": seconds, "rss": rss}))
+"""
+
+
+def _child(code: str, *args: str) -> dict[str, float]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        check=True, capture_output=True, text=True, cwd=ROOT, env=env,
+    ).stdout  # fmt: skip
+    found: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return found
+
+
+def _mb(size: float) -> str:
+    return f"{size / 2**20:.0f} MB"
+
+
+def run(*, quick: bool = False, scales: list[float] | None = None) -> Section:
+    """Measure the emulator's load by scale (and the demo, in the full run).
+
+    Parameters
+    ----------
+    quick : bool
+        Scale 0.25 only, no demo.
+    scales : list of float, optional
+        The scales to measure (default 1, 4 and 16; 0.25 with ``quick``).
+
+    Returns
+    -------
+    Section
+    """
+    if scales is None:
+        scales = [0.25] if quick else [1.0, 4.0, TARGET_SCALE]
+    section = Section(
+        title="Emulator load by scale, and the demo",
+        note=(
+            "Fresh interpreters (`benchmarks/bench_load.py`): the synthetic shop at each scale "
+            "builds and answers a two-year daily query of 2 measures by channel (`first answer`"
+            " counts from the interpreter's start, imports included; `query` is the same query "
+            "again); `upstack-pandas demo` end to end. Peak RSS from `VmHWM`. Targets (full run)"
+            f": scale {TARGET_SCALE:g} first answer ≤ {FIRST_ANSWER_LIMIT_S:g} s and peak RSS ≤ "
+            f"{RSS_LIMIT_MB:g} MB; demo peak RSS ≤ {DEMO_RSS_LIMIT_MB:g} MB."
+        ),
+        headers=["what", "first answer / wall time", "query", "peak RSS"],
+    )
+    for scale in scales:
+        found = _child(_LOAD_CHILD, str(scale))
+        section.rows.append([f"emulator, scale {scale:g}", fmt_seconds(found["first"]),
+                             fmt_seconds(found["query"]), _mb(found["rss"])])  # fmt: skip
+        if scale == TARGET_SCALE:
+            section.checks += [
+                Check(
+                    f"emulator scale {scale:g}: first answer",
+                    found["first"],
+                    FIRST_ANSWER_LIMIT_S,
+                    unit="s",
+                ),
+                Check(
+                    f"emulator scale {scale:g}: peak RSS (MB)",
+                    found["rss"] / 2**20,
+                    RSS_LIMIT_MB,
+                    unit="MB",
+                ),
+            ]
+    if not quick:
+        with tempfile.TemporaryDirectory() as out:
+            found = _child(_DEMO_CHILD, out)
+        section.rows.append(["`upstack-pandas demo`", fmt_seconds(found["seconds"]), "",
+                             _mb(found["rss"])])  # fmt: skip
+        section.checks.append(
+            Check("demo: peak RSS (MB)", found["rss"] / 2**20, DEMO_RSS_LIMIT_MB, unit="MB")
+        )
+    return section
+
+
+if __name__ == "__main__":
+    print(run(quick="--quick" in sys.argv).markdown())
