@@ -8,11 +8,14 @@ models and bodies, and names are resolved to measure ids afterwards by :mod:`.ca
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+
+from upstack_pandas._query import dates
 
 __all__ = [
     "ATTRIBUTION_MODELS",
@@ -62,12 +65,18 @@ DEFAULT_DAYS = 30
 
 DateLike = str | _dt.date | _dt.datetime | pd.Timestamp
 DateRange = tuple[_dt.date, _dt.date]
-CompareArg = bool | tuple[DateLike, DateLike] | Sequence[DateLike]
+CompareArg = bool | str | tuple[DateLike, DateLike] | Sequence[DateLike]
+
+# ISO 8601 dates, optionally with a time ("2026-05-11", "2026-05-11T08:00:00+02:00"); anything
+# else ("05/11/2026", "May 11") is ambiguous or locale-bound and refused, listing the accepted forms.
+_ISO_DATE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+)
 
 
-def today(timezone: str) -> _dt.date:
-    """Today's date in ``timezone`` (the end of the default range)."""
-    return _dt.datetime.now(zoneinfo.ZoneInfo(timezone)).date()
+def today(timezone: str, now: _dt.datetime | None = None) -> _dt.date:
+    """Today's date in ``timezone`` by ``now`` (None → the local clock; the end of the default range)."""
+    return dates.today(timezone, now)
 
 
 # ----------------------------------------------------------------------------------- scalars
@@ -105,6 +114,8 @@ def to_date(value: DateLike, name: str, timezone: str) -> _dt.date:
         raise TypeError(
             f"{name} must be a date, datetime, Timestamp or 'YYYY-MM-DD' string, not {type(value).__name__}"
         )
+    if isinstance(value, str) and not _ISO_DATE.match(value.strip()):
+        raise dates.unreadable(value, name)
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError):
@@ -116,16 +127,27 @@ def to_date(value: DateLike, name: str, timezone: str) -> _dt.date:
     return stamp.date()
 
 
-def date_range(start: DateLike | None, end: DateLike | None, timezone: str) -> DateRange:
-    """(start, end) inclusive; missing ends default to the last 30 days ending today."""
-    end_date = today(timezone) if end is None else to_date(end, "end", timezone)
-    if start is None:
-        start_date = end_date - _dt.timedelta(days=DEFAULT_DAYS - 1)
-    else:
-        start_date = to_date(start, "start", timezone)
-    if start_date > end_date:
-        raise ValueError(f"start ({start_date}) is after end ({end_date})")
-    return start_date, end_date
+def date_range(
+    start: DateLike | None,
+    end: DateLike | None,
+    timezone: str,
+    now: _dt.datetime | None = None,
+) -> DateRange:
+    """(start, end) inclusive; missing ends default to the last 30 days ending today.
+
+    Relative forms ("-7D", "mtd", "last_month", "yesterday", ...) are resolved by
+    :mod:`.dates` against ``now`` (the server's clock when known, else the local one).
+    """
+    if now is None:  # the local clock, read through today() (one place to pin it)
+        now = _dt.datetime.combine(today(timezone), _dt.time(12), zoneinfo.ZoneInfo(timezone))
+    return dates.resolve_range(
+        start,
+        end,
+        timezone=timezone,
+        now=now,
+        parse_absolute=lambda value, name: to_date(value, name, timezone),
+        default_days=DEFAULT_DAYS,
+    )
 
 
 def range_body(range_: DateRange) -> dict[str, str]:
@@ -147,8 +169,13 @@ def compare_range(compare: CompareArg, range_: DateRange, timezone: str) -> Date
         return preceding(range_)
     if compare is False or compare is None:
         return None
+    if dates.is_compare_keyword(compare):
+        return dates.compare_range(str(compare), range_)
     if isinstance(compare, str) or not isinstance(compare, Sequence) or len(compare) != 2:
-        raise TypeError("compare must be True, False or a (start, end) pair")
+        raise TypeError(
+            "compare must be True, False, a (start, end) pair or one of "
+            + ", ".join(repr(k) for k in dates.COMPARE_KEYWORDS)
+        )
     start = to_date(compare[0], "compare start", timezone)
     end = to_date(compare[1], "compare end", timezone)
     if start > end:
