@@ -32,6 +32,7 @@ import pandas as pd
 
 from upstack_pandas import _wire as wire
 from upstack_pandas import metadata
+from upstack_pandas._frames import backends
 from upstack_pandas._frames import decode as _decode
 from upstack_pandas._query.checks import DateRange, range_body
 from upstack_pandas._readers.progress import Progress, progress_enabled
@@ -133,10 +134,16 @@ class Read:
         compare_range: DateRange | None,
         details: Mapping[str, wire.MeasureDetail],
         compare: pd.DataFrame | None = None,
+        dtype_backend: str | None = None,
         **extra: Any,
     ) -> pd.DataFrame:
-        """Attach ``attrs["upstack"]`` to ``frame`` and apply the ``dtypes=`` override."""
+        """Attach ``attrs["upstack"]`` to ``frame``; apply ``dtype_backend=``, then ``dtypes=``."""
         responses = self.responses
+        frame = backends.convert_frame(frame, dtype_backend)
+        if compare is not None:
+            compare = backends.convert_frame(compare, dtype_backend)
+        if dtype_backend is not None:
+            extra["dtypeBackend"] = dtype_backend  # the compare frame is decoded back into it
         meta = metadata.build(
             endpoint=endpoint,
             request=request,

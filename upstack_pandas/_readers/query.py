@@ -15,6 +15,7 @@ import pandas as pd
 from upstack_pandas import _wire as wire
 from upstack_pandas._frames import builders as frames
 from upstack_pandas._frames import decode as _decode
+from upstack_pandas._frames.backends import check_dtype_backend
 from upstack_pandas._frames.memo import memo_of, response_identity
 from upstack_pandas._query.checks import CompareArg, DateLike, check_window_days
 from upstack_pandas._query.models import Query
@@ -46,6 +47,7 @@ def read_upstack(
     pacing: bool = False,
     order_settings: Mapping[str, Any] | None = None,
     dtypes: DtypesArg = None,
+    dtype_backend: str | None = None,
     client: Client | None = None,
     refresh: bool = False,
     chunks: str | int | None = None,
@@ -85,6 +87,12 @@ def read_upstack(
     dtypes : dict or dtype, optional
         Override the documented dtypes (``float64`` per measure): ``{"orders.orders": "Int64"}``,
         or one dtype for every measure column.
+    dtype_backend : {"numpy_nullable", "pyarrow"}, optional
+        As in :func:`pandas.read_csv`: ``"numpy_nullable"`` gives nullable dtypes
+        (``Float64``, ``Int64``, ``string``), ``"pyarrow"`` Arrow-backed ones
+        (``double[pyarrow]``, ``timestamp[us, tz][pyarrow]``...), for every column and every
+        index level, also when the result is empty; ``dtypes=`` still wins for the columns it
+        names. Default: NumPy dtypes.
     client : Client, optional
         The client to use; the default client (``upstack_pandas.get_default_client()``) when
         omitted.
@@ -139,6 +147,7 @@ def read_upstack(
     window_days = check_window_days(chunks)
     if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
         raise ValueError(f"max_workers must be a positive integer; got {max_workers!r}")
+    backend = check_dtype_backend(dtype_backend)
     read = Read(ReadOptions(client=client, refresh=refresh, progress=progress))
     ids = read.measures(query.measures, context="query", dtypes=dtypes, dimensions=query.dimensions)
     query = replace(query, measures=ids)
@@ -157,6 +166,7 @@ def read_upstack(
         primary,
         ids=ids,
         dtypes=dtypes,
+        dtype_backend=backend,
         endpoint=query.path,
         request=request,
         timezone=query.timezone,
