@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from upstack_pandas.emulator.data.errors import DataLoadError
 from upstack_pandas.emulator.data.taxonomy import (
     AD_LEVELS,
     DIRECT,
@@ -24,7 +25,6 @@ from upstack_pandas.emulator.data.taxonomy import (
     classify_channel,
     platform_of_channel,
 )
-from upstack_pandas.emulator.engine.errors import DataLoadError
 
 
 @dataclass(frozen=True)

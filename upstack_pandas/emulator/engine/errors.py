@@ -7,11 +7,16 @@
      │    └── UnknownMeasureError     (also a KeyError, for catalog lookups)
      └── DataLoadError           user data (``--data DIR``) that cannot be loaded
 
-This module imports nothing from the project, so every engine module may import it. The HTTP
+This module imports nothing from the engine, so every engine module may import it;
+``DataLoadError`` is the data layer's (``emulator/data/errors.py``), re-exported here. The HTTP
 layer's own errors live in ``api_errors.py``.
 """
 
 from __future__ import annotations
+
+from upstack_pandas.emulator.data.errors import DataLoadError
+
+__all__ = ["DataLoadError", "QueryError", "UnknownMeasureError", "fail"]
 
 
 class QueryError(Exception):
@@ -51,7 +56,3 @@ def fail(path: str, message: str) -> QueryError:
 
 class UnknownMeasureError(QueryError, KeyError):
     """A measure id that is not in the catalog (the message lists the closest ids)."""
-
-
-class DataLoadError(Exception):
-    """User data that cannot be loaded: a missing file or column, or an unparsable value."""
