@@ -86,39 +86,10 @@ def query(client: Client, today: date) -> pd.DataFrame:
         f"({meta.get('timezone', 'UTC')}), compared with the {DAYS} days before: "
         f"{len(df)} rows. Summary:"
     )
-    _say(_table(summary_text(df.upstack.summary())), 3)
+    from upstack_pandas._display.style import summary_text
+
+    _say(summary_text(df.upstack.summary()), 3)  # the renderer print() and the notebook use
     return df
-
-
-def summary_text(summary: pd.DataFrame) -> pd.DataFrame:
-    """Format ``df.upstack.summary()`` for a terminal: values as the catalog says, a verdict.
-
-    Parameters
-    ----------
-    summary : pandas.DataFrame
-        Columns ``title``, ``format``, ``primary``, ``compare``, ``change_pct``, ``good``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Text columns ``title``, ``last 30 days``, ``30 days before``, ``change``, ``verdict``.
-    """
-    import pandas as pd
-
-    from upstack_pandas._display.formatting import format_change, format_value
-
-    verdicts = {True: "good", False: "bad"}
-    rows = {
-        measure: {
-            "title": row["title"],
-            f"last {DAYS} days": format_value(row["primary"], row["format"]),
-            f"{DAYS} days before": format_value(row["compare"], row["format"]),
-            "change": format_change(row["change_pct"]),
-            "verdict": verdicts.get(row["good"], "–"),
-        }
-        for measure, row in summary.iterrows()
-    }
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("measure")
 
 
 def dashboard(client: Client, today: date, *, live: bool) -> DashboardView | None:
