@@ -124,8 +124,10 @@ def dashboard(client: Client, today: date, *, live: bool) -> DashboardView | Non
     columns = ("title", "chartType", "measures", "x", "y", "columns", "rows")
     _say(_table(widgets[[c for c in columns if c in widgets.columns]], index=False), 3)
     if live:
+        _say(f"   To see it, {view.open_hint}; remove it with up.dashboards.delete({view.id!r}).")
+    else:
         _say(
-            f"   Open it at app.upstackdata.com; remove it with up.dashboards.delete({view.id!r})."
+            "   (An emulator view: the app cannot open it; dashboard.html draws it with its numbers.)"
         )
     return view
 
@@ -225,8 +227,9 @@ def write_files(
     heatmap.savefig(paths[3], **SAVE)
     plt.close(heatmap)
     if view is not None:
-        files["the dashboard view's layout"] = out / "dashboard.html"
-        files["the dashboard view's layout"].write_text(_dashboard_page(view), encoding="utf-8")
+        key = "the dashboard view: each widget's value and sparkline"
+        files[key] = out / "dashboard.html"
+        files[key].write_text(_dashboard_page(view), encoding="utf-8")
     return files
 
 

@@ -94,7 +94,7 @@ class Dashboards:
         -------
         DashboardView
         """
-        return _view(self._client.get(view_path(view)))
+        return _view(self._client.get(view_path(view))).bound_to(self._client)
 
     def create(
         self,
@@ -129,7 +129,7 @@ class Dashboards:
         }
         if order is not None:
             body["order"] = check_order(order)
-        return _view(self._client.post(PATH, json=body))
+        return _view(self._client.post(PATH, json=body)).bound_to(self._client)
 
     def update(
         self,
@@ -172,7 +172,7 @@ class Dashboards:
             body["order"] = check_order(order)
         if not body:
             raise ValueError("update needs at least one of name=, configuration= or order=")
-        return _view(self._client.patch(view_path(view), json=body))
+        return _view(self._client.patch(view_path(view), json=body)).bound_to(self._client)
 
     def delete(self, view: ViewRef) -> None:
         """Delete a view.
@@ -200,7 +200,7 @@ class Dashboards:
             The new view.
         """
         body = {} if name is None else {"name": check_name(name)}
-        return _view(self._client.post(f"{view_path(view)}/copy", json=body))
+        return _view(self._client.post(f"{view_path(view)}/copy", json=body)).bound_to(self._client)
 
     def build(
         self,
@@ -267,7 +267,7 @@ class Dashboards:
         client = self._client
         catalog = get_catalog(client)  # a tile per name: the same measure may appear twice
         body["measures"] = [catalog.resolve([name])[0] for name in names]
-        return _view(client.post(f"{PATH}/from-preset", json=body))
+        return _view(client.post(f"{PATH}/from-preset", json=body)).bound_to(client)
 
     def to_dashboard(self, df: pd.DataFrame, name: str, **build_kwargs: Any) -> DashboardView:
         """Build a dashboard view showing the measures of a frame.
