@@ -217,3 +217,22 @@ def test_an_ambiguous_date_is_refused_before_any_request() -> None:
 
     with pytest.raises(ValueError, match="cannot read '05/11/2026' as a date"):
         up.read_upstack("orders.orders", "05/11/2026", client=RefusingClient())  # type: ignore[arg-type]
+
+
+def test_the_docs_table_lists_every_form() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "reading.md").read_text(encoding="utf-8")
+    table = text[text.index("| `start=` |") :]
+    for keyword in (*dates.RANGE_KEYWORDS, *dates.COMPARE_KEYWORDS, "-7D", "last_7_days"):
+        assert f'`"{keyword}"`' in table, keyword
+    # the examples of the table are what the parser gives on Tue 12 May 2026
+    tuesday = dt.datetime(2026, 5, 12, 12, tzinfo=dt.UTC)
+    for keyword in (*dates.RANGE_KEYWORDS, "-7D", "-2W"):
+        first, last = dates.relative_range(keyword, timezone="UTC", now=tuesday)
+        row = next(line for line in table.splitlines() if f'`"{keyword}"`' in line)
+        assert row.rstrip(" |").endswith(f"{first} – {last}"), row
+    for keyword in dates.COMPARE_KEYWORDS:
+        first, last = dates.compare_range(keyword, RANGE)
+        row = next(line for line in table.splitlines() if f'`"{keyword}"`' in line)
+        assert row.rstrip(" |").endswith(f"{first} – {last}"), row
