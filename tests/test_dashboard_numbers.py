@@ -126,3 +126,11 @@ def test_sparkline_heights_follow_the_values() -> None:
     (x0, y0), (x1, y1) = (tuple(map(float, p.split(","))) for p in points)
     assert x0 < x1 and y0 > y1  # the higher value is drawn higher (smaller y)
     assert (y0, y1) == (28.0, 2.0)
+
+
+def test_the_demo_page_draws_the_numbers(view: DashboardView) -> None:
+    from upstack_pandas.cli._demo_steps import _dashboard_page
+
+    page = _dashboard_page(view)
+    assert page.startswith("<!doctype html>")
+    assert set(widget_numbers(page)) == set(MEASURES)
