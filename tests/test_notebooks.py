@@ -5,7 +5,8 @@ and seed and stores the outputs. Here each notebook runs again (nbclient, a kern
 ``tmp_path`` running ``sys.executable``, so this checkout's ``upstack_pandas``) and its outputs
 must equal the stored ones as ``_build.comparable`` sees them: all text after masking ports,
 random ids and addresses (so every number and shape shown), images by pixel size. A changed
-number means: run ``python notebooks/_build.py`` and review the diff.
+number means: run ``python notebooks/_build.py`` and review the diff. On pandas 2 the notebooks
+run top to bottom but are not compared (the stored outputs are pandas 3's formatting).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pandas as pd
 import pytest
 
 import upstack_pandas
@@ -26,6 +28,7 @@ nbclient = pytest.importorskip("nbclient")
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 KERNEL = "upstack-pandas-tests"
+PANDAS_MAJOR = int(pd.__version__.split(".")[0])
 
 pytestmark = pytest.mark.slow
 
@@ -104,6 +107,8 @@ def test_re_executing_gives_the_stored_outputs(
     assert Path(module).parent == Path(str(upstack_pandas.__file__)).parent
     notebook.cells.pop()
     assert list(run_dir.iterdir()) == [], "notebooks must clean up the files they write"
+    if PANDAS_MAJOR < 3:  # the stored outputs are pandas 3's formatting (as the README's)
+        return
     got, want = build.comparable(notebook), build.comparable(stored)
     sources = [c.source for c in stored.cells if c.cell_type == "code"]
     for source, mine, theirs in zip(sources, got, want, strict=True):
