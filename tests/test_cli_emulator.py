@@ -28,6 +28,22 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
     return code, out, err
 
 
+def _interruptible() -> None:
+    """In the child: let SIGINT raise KeyboardInterrupt (Ctrl-C) even when the suite runs as a
+    background job, whose shell starts it with SIGINT ignored (Python then keeps it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _wait_or_kill(proc: subprocess.Popen[str]) -> int:
+    """Wait for the interrupted emulator; kill it if it does not stop (no stray process)."""
+    try:
+        return proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
+        raise
+
+
 def test_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(["emulator", "--help"], capsys)
     assert code == 0
@@ -76,10 +92,13 @@ def test_module_entry_point_serves_until_interrupted(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=_interruptible,
     )
     assert proc.stdout is not None and proc.stderr is not None
     banner: list[str] = []
-    reader = threading.Thread(target=lambda: banner.extend(iter(proc.stdout.readline, "")))
+    reader = threading.Thread(
+        target=lambda: banner.extend(iter(proc.stdout.readline, "")), daemon=True
+    )
     reader.start()
     try:
         deadline = time.monotonic() + 120
@@ -97,10 +116,85 @@ def test_module_entry_point_serves_until_interrupted(tmp_path: Path) -> None:
         assert measures.status_code == 200 and measures.json()["measures"]
     finally:
         proc.send_signal(signal.SIGINT)
-        code = proc.wait(timeout=30)
+        code = _wait_or_kill(proc)
         reader.join(timeout=10)
         stderr = proc.stderr.read()
         proc.stdout.close()
         proc.stderr.close()
     assert code == 0, stderr
     assert "Stopped." in stderr
+
+
+def test_request_log_to_a_pipe_has_no_colour_codes() -> None:
+    """werkzeug colours 4xx/5xx request lines; with stderr not a terminal none may remain."""
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env["PYTHONUNBUFFERED"] = "1"
+    command = [sys.executable, "-m", "upstack_pandas.emulator", "--port", "0"]
+    command += ["--now", "2026-11-26T12:00:00Z"]
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=_interruptible,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    banner: list[str] = []
+    reader = threading.Thread(
+        target=lambda: banner.extend(iter(proc.stdout.readline, "")), daemon=True
+    )
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not any("Press Ctrl-C" in line for line in list(banner)):
+            assert time.monotonic() < deadline and proc.poll() is None, banner
+            time.sleep(0.1)
+        url = re.search(r"running at (http://127\.0\.0\.1:\d+)", "".join(banner))
+        assert url, banner
+        views = url.group(1) + "/accounts/api/dashboard/views"
+        statuses = [
+            requests.get(views, timeout=30).status_code,  # no key: 401
+            requests.get(url.group(1) + "/no/such/path", timeout=30).status_code,  # 404
+        ]
+        assert statuses == [401, 404]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = _wait_or_kill(proc)
+        reader.join(timeout=10)
+        stderr = proc.stderr.read()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert code == 0, stderr
+    request_lines = [line for line in stderr.splitlines() if '"GET ' in line]
+    assert len(request_lines) == 2, stderr
+    assert '"GET /accounts/api/dashboard/views HTTP/1.1" 401' in request_lines[0]
+    assert '"GET /no/such/path HTTP/1.1" 404' in request_lines[1]
+    assert "\x1b" not in stderr
+
+
+def test_request_log_is_coloured_only_for_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import logging
+
+    from upstack_pandas.cli.emulator import _RequestLogFormatter, _wants_colour
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert _wants_colour(Terminal()) and not _wants_colour(io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not _wants_colour(Terminal())
+
+    def record(status: str) -> logging.LogRecord:
+        made = logging.LogRecord("upstack_pandas.emulator", logging.INFO, "", 0, "GET /", (), None)
+        made.http_status = status
+        return made
+
+    coloured = _RequestLogFormatter(colour=True)
+    assert coloured.format(record("401")).startswith("\x1b[1;31m")
+    assert coloured.format(record("404")).startswith("\x1b[33m")
+    assert "\x1b" not in coloured.format(record("200"))
+    assert "\x1b" not in _RequestLogFormatter(colour=False).format(record("500"))

@@ -100,8 +100,8 @@ def test_bodies_that_are_not_objects(
 def test_oversized_body(emulator: Emulator, session: requests.Session) -> None:
     body = {"pixelId": emulator.pixel_id, "padding": "x" * (1 << 20)}
     response = _post(emulator, session, "query", body)
-    assert response.status_code == 400
-    assert response.json()["errors"] == [{"path": "", "message": "must be at most 1 MiB"}]
+    assert response.status_code == 413  # D70 (tests/emulator/test_hardening.py: every edge)
+    assert response.json() == {"message": "Request body too large: at most 1048576 bytes (1 MiB)"}
 
 
 # --- validation: 400 with per-field errors ------------------------------------------------------

@@ -15,7 +15,7 @@ import pandas as pd
 from upstack_pandas._frames import builders as frames
 from upstack_pandas._frames.backends import check_dtype_backend
 from upstack_pandas._query.checks import DateLike
-from upstack_pandas._query.models import CohortQuery
+from upstack_pandas._query.models import CohortQuery, OrderSettingsLike
 from upstack_pandas._readers.pipeline import DtypesArg, Read, ReadOptions, first_details
 
 if TYPE_CHECKING:
@@ -32,7 +32,8 @@ def read_cohorts(
     granularity: str = "month",
     filters: Any = None,
     timezone: str | None = None,
-    order_settings: Mapping[str, Any] | None = None,
+    order_settings: Mapping[str, Any] | OrderSettingsLike | None = None,
+    view_filters: Sequence[Mapping[str, Any]] | None = None,
     dtypes: DtypesArg = None,
     dtype_backend: str | None = None,
     client: Client | None = None,
@@ -58,8 +59,13 @@ def read_cohorts(
     timezone : str, optional
         IANA timezone the dates and buckets are in (default ``"UTC"``); the index is tz-aware in
         it.
-    order_settings : dict, optional
-        Query-level order settings.
+    order_settings : dict or OrderSettings, optional
+        Order settings for this request, replacing the account's (``countPendingOrders``,
+        ``countVoidedOrders``, ``refundDateAttribution``, ``exclusionFilters``); an
+        ``up.OrderSettings`` (e.g. from ``up.account.order_settings()``) works too.
+    view_filters : list of dict, optional
+        ``viewFilters``: up to 100 view filter objects, sent as given (their shape is not
+        documented; the API accepts and stores them).
     dtypes : dict or dtype, optional
         Override the documented dtypes (``float64`` per measure): ``{"orders.orders": "Int64"}``,
         or one dtype for every measure column.
@@ -99,6 +105,7 @@ def read_cohorts(
         filters=filters,
         timezone=timezone,
         order_settings=order_settings,
+        view_filters=view_filters,
     )
     backend = check_dtype_backend(dtype_backend)
     read = Read(ReadOptions(client=client, refresh=refresh))

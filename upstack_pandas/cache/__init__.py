@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import html
 import os
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,4 +157,19 @@ def clear(expired_only: bool = False, client: Client | None = None) -> int:
         backend.delete(expired=True)
     else:
         backend.clear()
+    if isinstance(backend, SQLiteCache):
+        _compact(backend.responses.db_path)
     return before - _entries(backend)
+
+
+def _compact(path: str | os.PathLike[str]) -> None:
+    """Give the freed pages back to the file system: VACUUM, then empty the write-ahead log.
+
+    In WAL mode a VACUUM alone writes the rebuilt database into the ``-wal`` file, so the cache
+    would grow on ``clear()``; the TRUNCATE checkpoint copies it back and truncates the log.
+    """
+    if str(path) in ("", ":memory:") or not os.path.exists(path):
+        return
+    with contextlib.closing(sqlite3.connect(path, timeout=30, isolation_level=None)) as db:
+        db.execute("VACUUM")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

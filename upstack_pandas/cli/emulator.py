@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -63,6 +64,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="do not log requests to stderr")
 
 
+_COLOURS = {"1": "1", "3": "32", "304": "36", "404": "33", "4": "1;31", "5": "1;35"}
+
+
+class _RequestLogFormatter(logging.Formatter):
+    """``HH:MM:SS message``, the request line coloured by status when ``colour`` is true.
+
+    Parameters
+    ----------
+    colour : bool
+        Add ANSI colours (werkzeug's scheme: 4xx red, 5xx magenta, 404 yellow, 3xx green).
+    """
+
+    def __init__(self, colour: bool) -> None:
+        super().__init__("%(asctime)s %(message)s", "%H:%M:%S")
+        self.colour = colour
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format ``record``; colour it when enabled and it carries an ``http_status``."""
+        text = super().format(record)
+        status = str(getattr(record, "http_status", ""))
+        code = (_COLOURS.get(status) or _COLOURS.get(status[:1])) if status else None
+        if not self.colour or code is None:
+            return text
+        return f"\x1b[{code}m{text}\x1b[0m"
+
+
+def _wants_colour(stream: object) -> bool:
+    """Whether to colour output to ``stream``: a terminal, and ``NO_COLOR`` unset.
+
+    Parameters
+    ----------
+    stream : file-like
+
+    Returns
+    -------
+    bool
+    """
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
 def _banner(url: str, api_key: str, pixel_id: str, data: str) -> str:
     return f"""\
 Upstack Data API emulator running at {url}
@@ -105,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     log = logging.getLogger("upstack_pandas.emulator")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    handler.setFormatter(_RequestLogFormatter(colour=_wants_colour(sys.stderr)))
     if not args.quiet:
         log.addHandler(handler)
         log.setLevel(logging.INFO)

@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-import orjson
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, MapAdapter, Rule
 from werkzeug.wrappers import Request, Response
 
-from upstack_pandas.emulator.engine.api_errors import ApiError, FieldError, invalid_body
+from upstack_pandas.emulator.engine.api_errors import ApiError, FieldError
 from upstack_pandas.emulator.engine.dashboards import DashboardStore
 from upstack_pandas.emulator.engine.errors import DataLoadError, QueryError
 from upstack_pandas.emulator.engine.resources.state import PixelState
 from upstack_pandas.emulator.http.auth import KeyRing, check_body_pixel
+from upstack_pandas.emulator.http.limits import MAX_BODY_BYTES, parse_json_body
 from upstack_pandas.emulator.http.spec import Operation, operations
 from upstack_pandas.emulator.http.validation import RequestValidator
 from upstack_pandas.emulator.http.wire import error_response, json_response, new_request_id
@@ -33,9 +33,6 @@ from upstack_pandas.emulator.http.wire import error_response, json_response, new
 __all__ = ["MAX_BODY_BYTES", "ApiApp", "ApiServices", "Engine"]
 
 logger = logging.getLogger("upstack_pandas.emulator")
-
-#: Largest accepted request body (``x-limits`` in the spec).
-MAX_BODY_BYTES = 1 << 20
 
 
 class Engine(Protocol):
@@ -165,18 +162,8 @@ def _state(s: ApiServices, c: Call) -> PixelState:
 
 
 def _read_json(request: Request) -> Any:
-    """Return the parsed JSON body, None when empty; 400 when too large or not JSON."""
-    declared = request.content_length or 0  # refuse before reading when it says too much
-    data = b"" if declared > MAX_BODY_BYTES else request.get_data(cache=False)
-    if max(declared, len(data)) > MAX_BODY_BYTES:
-        raise invalid_body([{"path": "", "message": "must be at most 1 MiB"}], "Request too large")
-    if not data.strip():
-        return None
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        message = "Request body is not valid JSON"
-        raise invalid_body([{"path": "", "message": str(exc)}], message) from None
+    """Return the parsed JSON body, None when empty (size and encoding: ``limits.py``)."""
+    return parse_json_body(request.get_data(cache=False))
 
 
 class ApiApp:

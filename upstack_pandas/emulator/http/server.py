@@ -10,15 +10,28 @@ The server binds ``127.0.0.1`` on a free port (``port=0``) and runs werkzeug's t
 server in a background thread; ``start()`` returns once it accepts connections. Each pixel
 gets its own engine (``Backend``), built on first use: the first pixel with ``seed`` itself,
 the others with a seed derived from ``seed`` and the pixel id.
+
+Every connection has ``request_timeout`` seconds (default :data:`REQUEST_TIMEOUT_S`) to send
+its whole request (line, headers and body): past that it gets a 408 and is closed, so a slow
+or half-sent request never holds a server thread. The same number is the connection's socket
+timeout (a peer silent that long while the response is written is dropped too). Body size,
+encodings and JSON depth are limited by :mod:`upstack_pandas.emulator.http.limits`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import functools
 import hashlib
 import logging
 import os
+import shutil
 import socket
+import tempfile
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,6 +44,7 @@ from upstack_pandas.emulator.engine.dashboards import DashboardStore
 from upstack_pandas.emulator.http.auth import ALL_SCOPES, KeyRing, KeySpec
 from upstack_pandas.emulator.http.control import PREFIX, ControlApp
 from upstack_pandas.emulator.http.faults import Fault, FaultInjector, FaultKind, FaultMiddleware
+from upstack_pandas.emulator.http.limits import BODY_READ_KEY, RequestLimits
 from upstack_pandas.emulator.http.routes import ApiApp, ApiServices
 from upstack_pandas.emulator.http.validation import RequestValidator
 
@@ -40,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "DEMO_PIXEL_ID",
+    "REQUEST_TIMEOUT_S",
     "SECOND_PIXEL_ID",
     "BackendPool",
     "Emulator",
@@ -53,6 +68,15 @@ logger = logging.getLogger("upstack_pandas.emulator")
 DEMO_PIXEL_ID = "5f1e6a4f-2d0b-4c7e-9a51-6f1c0b2e7d01"
 #: A second pixel, for isolation tests.
 SECOND_PIXEL_ID = "8c2d9b7e-41f3-4a6d-b0e5-2f9a7c3d1e02"
+#: Seconds a connection has to send its whole request, and its socket timeout (D72).
+REQUEST_TIMEOUT_S = 10.0
+
+_TIMEOUT_BODY = b'{"message":"Request timeout: the request was not sent in time"}'
+_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+    + f"Content-Length: {len(_TIMEOUT_BODY)}\r\nConnection: close\r\n\r\n".encode()
+    + _TIMEOUT_BODY
+)
 
 
 def derive_key(name: str) -> str:
@@ -150,8 +174,94 @@ class BackendPool:
             return self._built[pixel_id]
 
 
+class _Deadlines:
+    """One watchdog thread closing the connections whose request is not read in time.
+
+    A connection is armed when accepted and released once its request has been read (by
+    :class:`~upstack_pandas.emulator.http.limits.RequestLimits`) or its handler ends; one
+    still armed at its deadline gets a 408 and is shut down, which unblocks its thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._armed: dict[socket.socket, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="upstack-emulator-deadlines")
+        self._thread.daemon = True
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def arm(self, connection: socket.socket, seconds: float) -> None:
+        with self._lock:
+            self._armed[connection] = time.monotonic() + seconds
+
+    def release(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._armed.pop(connection, None)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.05):
+            now = time.monotonic()
+            with self._lock:
+                expired = [c for c, deadline in self._armed.items() if deadline <= now]
+                for connection in expired:
+                    del self._armed[connection]
+            for connection in expired:
+                logger.warning("closed a connection whose request was not sent in time")
+                with contextlib.suppress(OSError):  # the peer may be gone already
+                    connection.send(_TIMEOUT_RESPONSE)
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+
+
 class _Handler(WSGIRequestHandler):
-    """Request handler logging to ``upstack_pandas.emulator`` instead of stderr."""
+    """Request handler with a request deadline, logging to ``upstack_pandas.emulator``.
+
+    The request line is logged as plain text (werkzeug's own ``log_request`` wraps it in ANSI
+    colour codes whatever the destination); the status code travels in the record as
+    ``http_status``, so a terminal handler may colour it (see ``upstack_pandas.cli.emulator``).
+    """
+
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.request_timeout)  # per read and write
+        self.server.deadlines.arm(self.connection, self.server.request_timeout)
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        # http.server collapses leading slashes of the target; keep what the client sent.
+        parts = self.requestline.split()
+        if len(parts) >= 2:
+            environ["RAW_URI"] = parts[1]
+        environ[BODY_READ_KEY] = functools.partial(self.server.deadlines.release, self.connection)
+        return environ
+
+    def finish(self) -> None:
+        self.server.deadlines.release(self.connection)
+        super().finish()
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        try:
+            line = f"{self.command} {self.path} {self.request_version}"
+        except AttributeError:  # no path: the request line was bad
+            line = self.requestline
+        line = line.translate(self._control_char_table)
+        logger.info(
+            '%s - "%s" %s %s',
+            self.address_string(),
+            line,
+            code,
+            size,
+            extra={"http_status": str(code)},
+        )
 
     def log(self, type: str, message: str, *args: Any) -> None:
         level = logging.INFO if type == "info" else logging.WARNING
@@ -159,6 +269,9 @@ class _Handler(WSGIRequestHandler):
 
 
 class _Server(ThreadedWSGIServer):
+    request_timeout: float = REQUEST_TIMEOUT_S
+    deadlines: _Deadlines
+
     def log(self, type: str, message: str, *args: Any) -> None:
         logger.log(logging.ERROR if type == "error" else logging.INFO, message, *args)
 
@@ -187,6 +300,9 @@ class Emulator:
         Latency added to every API request.
     persist : path, optional
         SQLite file keeping dashboard views across restarts (default: in memory).
+    request_timeout : float
+        Seconds a connection has to send its whole request, and its socket timeout
+        (default :data:`REQUEST_TIMEOUT_S`); a slower request gets a 408 and is closed.
     """
 
     def __init__(
@@ -201,7 +317,11 @@ class Emulator:
         pixels: Sequence[str] | None = None,
         latency_ms: int = 0,
         persist: str | os.PathLike[str] | None = None,
+        request_timeout: float = REQUEST_TIMEOUT_S,
     ) -> None:
+        if not 0 < request_timeout < float("inf"):
+            raise ValueError(f"request_timeout must be a positive number, not {request_timeout!r}")
+        self.request_timeout = float(request_timeout)
         given = list(keys) if keys is not None else None
         if pixels is None:
             pixels = (
@@ -231,6 +351,8 @@ class Emulator:
         self._dashboards: DashboardStore | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._cache_dir: tuple[str, weakref.finalize[Any, Any]] | None = None  # see client()
+        self._cached_clients: weakref.WeakSet[Client] = weakref.WeakSet()
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -272,7 +394,7 @@ class Emulator:
                 return control(environ, start_response)
             return api(environ, start_response)
 
-        return app
+        return RequestLimits(app)
 
     def start(self) -> Emulator:
         """Bind, start serving in a background thread and return once ready.
@@ -299,6 +421,9 @@ class Emulator:
             except BaseException:
                 dashboards.close()
                 raise
+        server.request_timeout = self.request_timeout
+        server.deadlines = _Deadlines()
+        server.deadlines.start()
         self._dashboards = dashboards
         ready = threading.Event()
 
@@ -316,16 +441,22 @@ class Emulator:
         return self
 
     def stop(self) -> None:
-        """Stop serving, close the socket and the dashboard store (idempotent)."""
+        """Stop serving; close the socket, the dashboard store and the clients' cache (idempotent).
+
+        Clients made by :meth:`client` with the emulator's temporary cache are closed and
+        the cache directory is removed.
+        """
         server, thread, self._server, self._thread = self._server, self._thread, None, None
         if server is not None:
             server.shutdown()
             server.server_close()
+            server.deadlines.stop()
         if thread is not None:
             thread.join(timeout=10)
         if self._dashboards is not None:
             self._dashboards.close()
             self._dashboards = None
+        self._remove_client_cache()
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -340,13 +471,58 @@ class Emulator:
     # ----------------------------------------------------------------- helpers
 
     def client(self, **kwargs: Any) -> Client:
-        """Return an ``upstack_pandas.Client`` for this emulator (kwargs override or add)."""
+        """Return an ``upstack_pandas.Client`` for this emulator (kwargs override or add).
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to ``Client``. Without ``cache`` (or with ``cache=True``, or a
+            ``CachePolicy`` without ``location``) the client caches in a temporary directory
+            of this emulator, removed by :meth:`stop`: a notebook's emulators, each on a new
+            port, leave no cache files in the user's cache directory. Any other ``cache``
+            (``False``, a path, a session) is used as given.
+
+        Returns
+        -------
+        Client
+        """
         from upstack_pandas._transport.client import Client
+        from upstack_pandas._transport.cache_policy import CachePolicy
 
         kwargs.setdefault("api_key", self.api_key)
         kwargs.setdefault("pixel_id", self.pixel_id)
         kwargs.setdefault("base_url", self.url)
-        return Client(**kwargs)
+        cache = kwargs.get("cache", True)
+        temporary = "session" not in kwargs and (
+            cache is True or (isinstance(cache, CachePolicy) and cache.location is None)
+        )
+        if temporary:
+            policy = cache if isinstance(cache, CachePolicy) else CachePolicy()
+            kwargs["cache"] = dataclasses.replace(policy, location=self._client_cache_dir())
+        client = Client(**kwargs)
+        if temporary:
+            self._cached_clients.add(client)
+        return client
+
+    def _client_cache_dir(self) -> str:
+        """The clients' temporary cache directory, made on first use.
+
+        Removed by ``stop()``, or when the emulator is garbage-collected or the interpreter
+        exits without ``stop()``.
+        """
+        if self._cache_dir is None:
+            directory = tempfile.mkdtemp(prefix="upstack-emulator-cache-")
+            cleanup = weakref.finalize(self, shutil.rmtree, directory, ignore_errors=True)
+            self._cache_dir = (directory, cleanup)
+        return self._cache_dir[0]
+
+    def _remove_client_cache(self) -> None:
+        for client in list(self._cached_clients):
+            client.close()
+        self._cached_clients.clear()
+        made, self._cache_dir = self._cache_dir, None
+        if made is not None:
+            made[1]()  # rmtree, once
 
     def headers(self, key: str = "demo", pixel_id: str | None = None) -> dict[str, str]:
         """Return auth headers for the named key (``emu.keys``) and pixel (default first)."""
