@@ -152,6 +152,14 @@ The change is judged against each measure's preferred direction: a falling CPM i
         "## 5. Formatted for reading\n\nCurrency, multipliers and percentages as the catalog says:",
     ),
     ("code", "df.upstack.format().tail()"),
+    (
+        "md",
+        """
+`df.upstack.format()` turns the values into text; `df.upstack.style()` formats only the display
+(a pandas `Styler`), so the numbers underneath still sort as numbers:
+""",
+    ),
+    ("code", 'df.sort_values("meta.cpm", ascending=False).head().upstack.style()'),
     ("md", "The compare period (the 30 days before) is one call away, with the same columns:"),
     ("code", "df.upstack.compare.tail()"),
     (
@@ -163,7 +171,7 @@ One tile per measure: the period value, the change coloured good or bad, the com
 drawn faintly, the minimum and maximum marked, and a hollow last point when today is not over.
 """,
     ),
-    ("code", "fig = up.sparklines(df)"),
+    ("code", "df.upstack.sparklines()  # a Figure as the cell's value: shown once"),
     (
         "md",
         """
@@ -192,6 +200,26 @@ totals = by_source.groupby(level="utm_source").sum()
 totals.sort_values("orders.gross_revenue", ascending=False).head()
 """,
     ),
+    (
+        "md",
+        """
+## 8. Year over year, and pandas' own dtypes
+
+`compare="yoy"` compares with the same dates a year earlier (`"previous_period"` and
+`"previous_year_same_weekday"` too); `start=` also takes `"mtd"`, `"last_month"`, `"-7D"`...,
+counted in the query's timezone. `dtype_backend=` works as in `pd.read_csv`.
+""",
+    ),
+    (
+        "code",
+        """
+yoy = up.read_upstack(
+    "orders.gross_revenue", "2026-11-01", "2026-11-25", compare="yoy", dtype_backend="pyarrow"
+)
+yoy.attrs["upstack"]["compareDateRange"], yoy.dtypes.to_dict(), yoy.index.dtype
+""",
+    ),
+    ("code", "yoy.upstack.summary()"),
     *parquet_round_trip("df"),
     (
         "md",
@@ -199,10 +227,10 @@ totals.sort_values("orders.gross_revenue", ascending=False).head()
 ## From a frame to a dashboard view
 
 The quickstart's last step: a dashboard view with one sparkline tile per measure of the frame.
-In Jupyter the view shows its grid layout.
+In Jupyter the view shows its grid, each widget with its current value and a sparkline.
 """,
     ),
-    ("code", 'view = df.upstack.to_dashboard("Quickstart pulse")\nview'),
+    ("code", 'view = df.upstack.to_dashboard("Quickstart pulse")\nprint(view)\nview'),
     ("code", "up.dashboards.delete(view)  # the emulator's views live in memory anyway"),
     *TEARDOWN,
 ]
@@ -427,7 +455,8 @@ DASHBOARDS: list[Cell] = [
 ## Build a view from measures
 
 `build` uses the API's `from-preset` endpoint: one tile per measure (titles are resolved
-through the catalog), four per row on a 12-column grid. In Jupyter the view shows its layout.
+through the catalog), four per row on a 12-column grid. In Jupyter the view shows its grid with
+each widget's current value and sparkline.
 """,
     ),
     (

@@ -487,8 +487,9 @@ def test_progress_setting_order(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_client_progress_setting_shows_the_bar(
-    emulator: Emulator, capsys: pytest.CaptureFixture[str]
+    emulator: Emulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(_progress, "DELAY_SECONDS", 0)  # these pages are quick; show them anyway
     quiet = emulator.client(cache=False)
     assert quiet.progress is None
     up.read_channel_details(level="adset", page_size=10, client=quiet)
@@ -501,7 +502,10 @@ def test_client_progress_setting_shows_the_bar(
     assert "channel details" not in capsys.readouterr().err
 
 
-def test_progress_bar_runs(client: up.Client, capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_bar_runs(
+    client: up.Client, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_progress, "DELAY_SECONDS", 0)
     df = up.read_channel_details(level="adset", page_size=10, progress=True, client=client)
     assert len(df) > 10
     assert "channel details" in capsys.readouterr().err

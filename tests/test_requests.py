@@ -158,8 +158,10 @@ def test_compare_forms() -> None:
         build(compare=("2026-03-15", "2026-04-01"))
     with pytest.raises(ValueError, match="after compare end"):
         build(compare=("2026-02-01", "2026-01-01"))
+    with pytest.raises(ValueError, match="a \\(start, end\\) pair or one of 'previous_period'"):
+        build(compare="2026-01-01")  # a string is a compare name (issue 15); unknown ones listed
     with pytest.raises(TypeError):
-        build(compare="2026-01-01")
+        build(compare=3)  # type: ignore[arg-type]
 
 
 def test_filters_validation() -> None:

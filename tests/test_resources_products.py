@@ -80,8 +80,11 @@ def test_search_filters_case_insensitively(client: up.Client) -> None:
 
 
 def test_search_shows_a_progress_bar_when_asked(
-    client: up.Client, capsys: pytest.CaptureFixture[str]
+    client: up.Client, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from upstack_pandas._readers import progress as _progress
+
+    monkeypatch.setattr(_progress, "DELAY_SECONDS", 0)  # quick pages: show the bar anyway
     up.products.search(page_size=20, progress=True, client=client)
     assert "products" in capsys.readouterr().err
 

@@ -171,6 +171,16 @@ class UpstackAccessor:
         """A display copy: each measure column as text per its catalog format (``$1,234.50``)."""
         return _frame_views.formatted(self._frame)
 
+    def style(self) -> Any:
+        """A pandas ``Styler`` showing each measure as its catalog format says; numbers stay numbers.
+
+        Currency in the measure's currency, ``%``, ``x`` and whole counts; ``styler.data`` is
+        the frame itself, so it still sorts by value. See ``docs/reading.md``.
+        """
+        from upstack_pandas._display.style import style
+
+        return style(self._frame)
+
     def cohort_matrix(
         self, measure: str | None = None, *, incomplete: str = "keep"
     ) -> pd.DataFrame:

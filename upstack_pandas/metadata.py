@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from upstack_pandas._frames import backends
+
 if TYPE_CHECKING:
     from upstack_pandas._wire import MeasureDetail
 
@@ -240,7 +242,11 @@ def compare_frame(frame: pd.DataFrame | pd.Series) -> pd.DataFrame | None:
     """
     meta = get(frame)
     encoded = meta.get("compare") if meta else None
-    return decode_frame(encoded) if isinstance(encoded, Mapping) else None
+    if not isinstance(encoded, Mapping):
+        return None
+    decoded = decode_frame(encoded)
+    backend = meta.get("dtypeBackend") if meta else None  # Arrow IPC keeps columns, not the index
+    return backends.convert_frame(decoded, backend) if isinstance(backend, str) else decoded
 
 
 def decode_frame(encoded: Mapping[str, Any]) -> pd.DataFrame:

@@ -8,7 +8,6 @@ delegates to them in one line.
 
 from __future__ import annotations
 
-import html
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -16,7 +15,8 @@ from typing import Any
 import pandas as pd
 
 from upstack_pandas import metadata
-from upstack_pandas._display.formatting import format_change, format_value, is_good_change
+from upstack_pandas._display import style
+from upstack_pandas._display.formatting import format_value, is_good_change
 from upstack_pandas._errors import IncompleteTotalsWarning
 from upstack_pandas.catalog import known_entries
 
@@ -51,28 +51,11 @@ class SummaryFrame(pd.DataFrame):
     def _constructor(self) -> type[pd.DataFrame]:
         return pd.DataFrame
 
+    def __repr__(self) -> str:
+        return style.summary_text(self)  # print() shows what the notebook and the demo show
+
     def _repr_html_(self) -> str:
-        currency = self.attrs.get("currencies", {})
-        rows = []
-        for mid, row in self.iterrows():
-            fmt = row.get("format")
-            good = row.get("good")
-            colour = ("#1a7f37" if good else "#cf222e") if isinstance(good, bool) else "inherit"
-            cells = [
-                f"<th>{html.escape(str(mid))}</th>",
-                f"<td>{html.escape(str(row.get('title') or ''))}</td>",
-                f"<td style='text-align:right'>{format_value(row.get('primary'), fmt, currency=currency.get(mid, 'USD'))}</td>",
-                f"<td style='text-align:right'>{format_value(row.get('compare'), fmt, currency=currency.get(mid, 'USD'))}</td>",
-                f"<td style='text-align:right;color:{colour}'>{format_change(row.get('change_pct'))}</td>",
-            ]
-            rows.append("<tr>" + "".join(cells) + "</tr>")
-        head = "".join(
-            f"<th>{h}</th>" for h in ("measure", "title", "primary", "compare", "change")
-        )
-        return (
-            "<table class='dataframe upstack-summary'><thead><tr>"
-            f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        )
+        return style.summary_html(self)
 
 
 #: the response's totals of a measure entry: they describe the query's rows only

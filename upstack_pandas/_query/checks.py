@@ -237,8 +237,12 @@ def to_date(value: DateLike, name: str, timezone: str) -> _dt.date:
         else:
             found = _relative(text, name, timezone)
             if found is None:
+                dates = _dates_module()
+                forms = getattr(dates, "ACCEPTED_DATE_FORMS", "'YYYY-MM-DD'")
                 fail(
-                    name, f"{name}: cannot read {_short(value)} as a date (use 'YYYY-MM-DD')", hint
+                    name,
+                    f"{name}: cannot read {_short(value)} as a date; accepted forms: {forms}",
+                    hint,
                 )
             day = found
     elif isinstance(value, _dt.datetime):  # pd.Timestamp included

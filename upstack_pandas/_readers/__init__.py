@@ -7,7 +7,9 @@ endpoint; ``chunks`` fetches long ranges in windows and ``progress`` draws progr
 Adding a read endpoint, client side: its request model in :mod:`upstack_pandas._query.models`;
 any response field it reads that no reader read before in :mod:`upstack_pandas._wire`;
 its ``RowSpec`` and frame builder in :mod:`upstack_pandas._frames.builders`; one module here
-whose reader runs :class:`.pipeline.Read`; its public name in ``upstack_pandas/__init__.py``
+whose reader runs :class:`.pipeline.Read` (taking ``dtypes=`` and ``dtype_backend=``, checked
+with :func:`upstack_pandas._frames.backends.check_dtype_backend` before any request, and handing
+both to :meth:`.pipeline.Read.finish`); its public name in ``upstack_pandas/__init__.py``
 and below; its tests and its row in ``docs/reading.md``.
 """
 

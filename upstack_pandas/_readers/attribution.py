@@ -15,6 +15,7 @@ import pandas as pd
 
 from upstack_pandas import _wire as wire
 from upstack_pandas._frames import builders as frames
+from upstack_pandas._frames.backends import check_dtype_backend
 from upstack_pandas._query.checks import ATTRIBUTION_MODELS, CompareArg, DateLike, names
 from upstack_pandas._query.models import AttributionQuery, OrderSettingsLike
 from upstack_pandas._readers.pipeline import DtypesArg, Read, ReadOptions, summed_details
@@ -42,6 +43,7 @@ def read_attribution(
     order_settings: Mapping[str, Any] | OrderSettingsLike | None = None,
     view_filters: Sequence[Mapping[str, Any]] | None = None,
     dtypes: DtypesArg = None,
+    dtype_backend: str | None = None,
     client: Client | None = None,
     refresh: bool = False,
     progress: bool | None = None,
@@ -86,6 +88,12 @@ def read_attribution(
     dtypes : dict or dtype, optional
         Override the documented dtypes (``float64`` per measure): ``{"orders.orders": "Int64"}``,
         or one dtype for every measure column.
+    dtype_backend : {"numpy_nullable", "pyarrow"}, optional
+        As in :func:`pandas.read_csv`: ``"numpy_nullable"`` gives nullable dtypes
+        (``Float64``, ``Int64``, ``string``), ``"pyarrow"`` Arrow-backed ones
+        (``double[pyarrow]``, ``timestamp[us, tz][pyarrow]``...), for every column and every
+        index level, also when the result is empty; ``dtypes=`` still wins for the columns it
+        names. Default: NumPy dtypes.
     client : Client, optional
         The client to use; the default client (``upstack_pandas.get_default_client()``) when
         omitted.
@@ -130,6 +138,7 @@ def read_attribution(
         )
         for m in models
     ]
+    backend = check_dtype_backend(dtype_backend)
     read = Read(ReadOptions(client=client, refresh=refresh, progress=progress))
     first = queries[0]
     ids = read.measures(
@@ -168,6 +177,7 @@ def read_attribution(
         _by_model(parts[wire.PRIMARY], models),
         ids=ids,
         dtypes=dtypes,
+        dtype_backend=backend,
         endpoint=first.path,
         request=bodies[0] if not several else {**bodies[0], "attributionModel": list(models)},
         timezone=first.timezone,

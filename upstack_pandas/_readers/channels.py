@@ -15,6 +15,7 @@ import pandas as pd
 
 from upstack_pandas import _wire as wire
 from upstack_pandas._frames import builders as frames
+from upstack_pandas._frames.backends import check_dtype_backend
 from upstack_pandas._query.checks import CompareArg, DateLike
 from upstack_pandas._query.models import ChannelQuery
 from upstack_pandas._readers.pipeline import DtypesArg, Read, ReadOptions, concat, summed_details
@@ -37,6 +38,7 @@ def read_channel_details(
     timezone: str | None = None,
     page_size: int = 100,
     dtypes: DtypesArg = None,
+    dtype_backend: str | None = None,
     client: Client | None = None,
     refresh: bool = False,
     progress: bool | None = None,
@@ -73,6 +75,12 @@ def read_channel_details(
     dtypes : dict or dtype, optional
         Override the documented dtypes (``float64`` per measure): ``{"orders.orders": "Int64"}``,
         or one dtype for every measure column.
+    dtype_backend : {"numpy_nullable", "pyarrow"}, optional
+        As in :func:`pandas.read_csv`: ``"numpy_nullable"`` gives nullable dtypes
+        (``Float64``, ``Int64``, ``string``), ``"pyarrow"`` Arrow-backed ones
+        (``double[pyarrow]``, ``timestamp[us, tz][pyarrow]``...), for every column and every
+        index level, also when the result is empty; ``dtypes=`` still wins for the columns it
+        names. Default: NumPy dtypes.
     client : Client, optional
         The client to use; the default client (``upstack_pandas.get_default_client()``) when
         omitted.
@@ -109,6 +117,7 @@ def read_channel_details(
         timezone=timezone,
         page_size=page_size,
     )
+    backend = check_dtype_backend(dtype_backend)
     read = Read(ReadOptions(client=client, refresh=refresh, progress=progress))
     ids = read.measures(query.measures, context="channel", dtypes=dtypes)
     query = replace(query, measures=ids)
@@ -152,6 +161,7 @@ def read_channel_details(
         concat(pages[wire.PRIMARY]),
         ids=ids,
         dtypes=dtypes,
+        dtype_backend=backend,
         endpoint=query.path,
         request=query.body(read.client.pixel_id),
         timezone=query.timezone,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from upstack_pandas._frames import builders as frames
+from upstack_pandas._frames.backends import check_dtype_backend
 from upstack_pandas._query.checks import DateLike
 from upstack_pandas._query.models import CohortQuery, OrderSettingsLike
 from upstack_pandas._readers.pipeline import (
@@ -40,6 +41,7 @@ def read_cohorts(
     order_settings: Mapping[str, Any] | OrderSettingsLike | None = None,
     view_filters: Sequence[Mapping[str, Any]] | None = None,
     dtypes: DtypesArg = None,
+    dtype_backend: str | None = None,
     client: Client | None = None,
     refresh: bool = False,
 ) -> pd.DataFrame:
@@ -73,6 +75,12 @@ def read_cohorts(
     dtypes : dict or dtype, optional
         Override the documented dtypes (``float64`` per measure): ``{"orders.orders": "Int64"}``,
         or one dtype for every measure column.
+    dtype_backend : {"numpy_nullable", "pyarrow"}, optional
+        As in :func:`pandas.read_csv`: ``"numpy_nullable"`` gives nullable dtypes
+        (``Float64``, ``Int64``, ``string``), ``"pyarrow"`` Arrow-backed ones
+        (``double[pyarrow]``, ``timestamp[us, tz][pyarrow]``...), for every column and every
+        index level, also when the result is empty; ``dtypes=`` still wins for the columns it
+        names. Default: NumPy dtypes.
     client : Client, optional
         The client to use; the default client (``upstack_pandas.get_default_client()``) when
         omitted.
@@ -103,6 +111,7 @@ def read_cohorts(
         "view_filters": view_filters,
     }
     query = CohortQuery.build(measures, start, end, **arguments)
+    backend = check_dtype_backend(dtype_backend)
     read = Read(ReadOptions(client=client, refresh=refresh))
     server_range = default_range(read, query.timezone) if start is None and end is None else None
     if server_range is not None and server_range != query.range:
@@ -116,6 +125,7 @@ def read_cohorts(
         frame,
         ids=ids,
         dtypes=dtypes,
+        dtype_backend=backend,
         endpoint=query.path,
         request=body,
         timezone=query.timezone,

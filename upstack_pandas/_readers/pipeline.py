@@ -34,6 +34,7 @@ import pandas as pd
 
 from upstack_pandas import _wire as wire
 from upstack_pandas import metadata
+from upstack_pandas._frames import backends
 from upstack_pandas._frames import decode as _decode
 from upstack_pandas._query.checks import DEFAULT_DAYS, DateRange, check_dtypes, fail, range_body
 from upstack_pandas._readers.progress import Progress, progress_enabled
@@ -148,13 +149,19 @@ class Read:
         compare_range: DateRange | None,
         details: Mapping[str, wire.MeasureDetail],
         compare: pd.DataFrame | Mapping[str, str] | None = None,
+        dtype_backend: str | None = None,
         **extra: Any,
     ) -> pd.DataFrame:
-        """Attach ``attrs["upstack"]`` to ``frame`` and apply the ``dtypes=`` override.
+        """Attach ``attrs["upstack"]`` to ``frame``; apply ``dtype_backend=``, then ``dtypes=``.
 
         ``compare`` is the compare frame, or already encoded (a memoised cache hit).
         """
         responses = self.responses
+        frame = backends.convert_frame(frame, dtype_backend)
+        if isinstance(compare, pd.DataFrame):  # an encoded compare decodes into the backend
+            compare = backends.convert_frame(compare, dtype_backend)
+        if dtype_backend is not None:
+            extra["dtypeBackend"] = dtype_backend  # the compare frame is decoded back into it
         meta = metadata.build(
             endpoint=endpoint,
             request=request,

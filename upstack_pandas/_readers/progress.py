@@ -5,6 +5,11 @@ client's setting (``Client(progress=...)`` / ``client.progress``), then the
 ``UPSTACK_PANDAS_PROGRESS`` environment variable (``1``/``0``), then whether the session is
 interactive (IPython/Jupyter, or the plain ``python`` prompt). There is no module-level setting.
 tqdm is imported only when a bar is actually shown.
+
+Even when enabled, a bar shows only for long work: several requests (:data:`MIN_REQUESTS`), and
+only once the work has lasted :data:`DELAY_SECONDS` (a cached or quick read draws nothing). In a
+Jupyter kernel without ipywidgets no bar is drawn at all: tqdm's text bar would be written to
+the cell's stderr and stay in the saved notebook.
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ import threading
 from types import TracebackType
 from typing import Any
 
-__all__ = ["ENV_VAR", "Progress", "progress_enabled"]
+__all__ = ["DELAY_SECONDS", "ENV_VAR", "MIN_REQUESTS", "Progress", "progress_enabled"]
 
 ENV_VAR = "UPSTACK_PANDAS_PROGRESS"
+MIN_REQUESTS = 2  # a single request never gets a bar
+DELAY_SECONDS = 1.0  # a bar appears only once the work has lasted this long
 
 
 def _interactive() -> bool:
@@ -44,15 +51,26 @@ def progress_enabled(progress: bool | None = None, client_setting: bool | None =
     return _interactive()
 
 
-def _tqdm_class() -> Any:
-    """tqdm.auto's notebook bar when ipywidgets is installed; the text bar otherwise.
+def _in_kernel() -> bool:
+    """Whether this is a Jupyter kernel (its stderr is saved in the notebook)."""
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None) if ipython is not None else None
+    shell = get_ipython() if get_ipython is not None else None
+    return getattr(shell, "kernel", None) is not None
 
-    (tqdm.auto without ipywidgets warns "IProgress not found" in Jupyter.)
+
+def _tqdm_class() -> Any:
+    """tqdm.auto's notebook bar when ipywidgets is installed; the text bar outside kernels.
+
+    None in a Jupyter kernel without ipywidgets: tqdm.auto would warn "IProgress not found" and
+    the text bar would leave its lines on the cell's stderr.
     """
     import importlib.util
 
     if importlib.util.find_spec("ipywidgets") is not None:
         from tqdm.auto import tqdm
+    elif _in_kernel():
+        return None
     else:
         from tqdm.std import tqdm
     return tqdm
@@ -73,17 +91,19 @@ class Progress:
         self._lock = threading.Lock()
 
     def __enter__(self) -> Progress:
-        if self.enabled:
-            tqdm = _tqdm_class()
-            self._bar = tqdm(total=self.total, desc=self.desc, unit="req", leave=False)
+        few = self.total is not None and self.total < MIN_REQUESTS
+        tqdm = _tqdm_class() if self.enabled and not few else None
+        if tqdm is not None:
+            self._bar = tqdm(
+                total=self.total, desc=self.desc, unit="req", leave=False, delay=DELAY_SECONDS
+            )
         return self
 
     def set_total(self, total: int) -> None:
         with self._lock:
             self.total = total
             if self._bar is not None:
-                self._bar.total = total
-                self._bar.refresh()
+                self._bar.total = total  # drawn at the next update (a refresh would skip the delay)
 
     def update(self, n: int = 1) -> None:
         with self._lock:

@@ -16,6 +16,7 @@ from upstack_pandas import _wire as wire
 from upstack_pandas import metadata
 from upstack_pandas._frames import builders as frames
 from upstack_pandas._frames import decode as _decode
+from upstack_pandas._frames.backends import check_dtype_backend
 from upstack_pandas._frames.memo import memo_of, response_identity
 from upstack_pandas._query.checks import (
     MAX_WORKERS,
@@ -56,6 +57,7 @@ def read_upstack(
     order_settings: Mapping[str, Any] | OrderSettingsLike | None = None,
     view_filters: Sequence[Mapping[str, Any]] | None = None,
     dtypes: DtypesArg = None,
+    dtype_backend: str | None = None,
     client: Client | None = None,
     refresh: bool = False,
     chunks: str | int | None = None,
@@ -100,6 +102,12 @@ def read_upstack(
     dtypes : dict or dtype, optional
         Override the documented dtypes (``float64`` per measure): ``{"orders.orders": "Int64"}``,
         or one dtype for every measure column.
+    dtype_backend : {"numpy_nullable", "pyarrow"}, optional
+        As in :func:`pandas.read_csv`: ``"numpy_nullable"`` gives nullable dtypes
+        (``Float64``, ``Int64``, ``string``), ``"pyarrow"`` Arrow-backed ones
+        (``double[pyarrow]``, ``timestamp[us, tz][pyarrow]``...), for every column and every
+        index level, also when the result is empty; ``dtypes=`` still wins for the columns it
+        names. Default: NumPy dtypes.
     client : Client, optional
         The client to use; the default client (``upstack_pandas.get_default_client()``) when
         omitted.
@@ -152,6 +160,7 @@ def read_upstack(
     query = Query.build(measures, start, end, **arguments)
     window_days = check_window_days(chunks)
     max_workers = check_positive_int(max_workers, "max_workers", MAX_WORKERS)
+    backend = check_dtype_backend(dtype_backend)
     read = Read(ReadOptions(client=client, refresh=refresh, progress=progress))
     server_range = default_range(read, query.timezone) if start is None and end is None else None
     if server_range is not None and server_range != query.range:
@@ -176,6 +185,7 @@ def read_upstack(
         primary,
         ids=ids,
         dtypes=dtypes,
+        dtype_backend=backend,
         endpoint=query.path,
         request=request,
         timezone=query.timezone,

@@ -86,39 +86,10 @@ def query(client: Client, today: date) -> pd.DataFrame:
         f"({meta.get('timezone', 'UTC')}), compared with the {DAYS} days before: "
         f"{len(df)} rows. Summary:"
     )
-    _say(_table(summary_text(df.upstack.summary())), 3)
+    from upstack_pandas._display.style import summary_text
+
+    _say(summary_text(df.upstack.summary()), 3)  # the renderer print() and the notebook use
     return df
-
-
-def summary_text(summary: pd.DataFrame) -> pd.DataFrame:
-    """Format ``df.upstack.summary()`` for a terminal: values as the catalog says, a verdict.
-
-    Parameters
-    ----------
-    summary : pandas.DataFrame
-        Columns ``title``, ``format``, ``primary``, ``compare``, ``change_pct``, ``good``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Text columns ``title``, ``last 30 days``, ``30 days before``, ``change``, ``verdict``.
-    """
-    import pandas as pd
-
-    from upstack_pandas._display.formatting import format_change, format_value
-
-    verdicts = {True: "good", False: "bad"}
-    rows = {
-        measure: {
-            "title": row["title"],
-            f"last {DAYS} days": format_value(row["primary"], row["format"]),
-            f"{DAYS} days before": format_value(row["compare"], row["format"]),
-            "change": format_change(row["change_pct"]),
-            "verdict": verdicts.get(row["good"], "–"),
-        }
-        for measure, row in summary.iterrows()
-    }
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("measure")
 
 
 def dashboard(client: Client, today: date, *, live: bool) -> DashboardView | None:
@@ -153,8 +124,10 @@ def dashboard(client: Client, today: date, *, live: bool) -> DashboardView | Non
     columns = ("title", "chartType", "measures", "x", "y", "columns", "rows")
     _say(_table(widgets[[c for c in columns if c in widgets.columns]], index=False), 3)
     if live:
+        _say(f"   To see it, {view.open_hint}; remove it with up.dashboards.delete({view.id!r}).")
+    else:
         _say(
-            f"   Open it at app.upstackdata.com; remove it with up.dashboards.delete({view.id!r})."
+            "   (An emulator view: the app cannot open it; dashboard.html draws it with its numbers.)"
         )
     return view
 
@@ -254,8 +227,9 @@ def write_files(
     heatmap.savefig(paths[3], **SAVE)
     plt.close(heatmap)
     if view is not None:
-        files["the dashboard view's layout"] = out / "dashboard.html"
-        files["the dashboard view's layout"].write_text(_dashboard_page(view), encoding="utf-8")
+        key = "the dashboard view: each widget's value and sparkline"
+        files[key] = out / "dashboard.html"
+        files[key].write_text(_dashboard_page(view), encoding="utf-8")
     return files
 
 

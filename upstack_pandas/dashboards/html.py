@@ -1,4 +1,9 @@
-"""The HTML drawing of a ``DashboardView``: its 12-column grid, as the web app lays it out."""
+"""The HTML drawing of a ``DashboardView``: its 12-column grid, as the web app lays it out.
+
+With the view's numbers (:mod:`upstack_pandas.dashboards.numbers`) each widget shows its
+measures' current values and a sparkline; without them (a view read by no client, or a custom
+metric) the widget shows its chart type and measure ids.
+"""
 
 from __future__ import annotations
 
@@ -18,12 +23,15 @@ from upstack_pandas.dashboards.configuration import (
 )
 
 if TYPE_CHECKING:
+    from upstack_pandas.dashboards.numbers import MeasureNumbers
     from upstack_pandas.dashboards.view import DashboardView
+
+Numbers = Mapping[str, "MeasureNumbers"]
 
 
 _GRID = (
     f"display:grid;grid-template-columns:repeat({GRID_COLUMNS},minmax(0,1fr));"
-    "grid-auto-rows:28px;gap:4px;margin-bottom:8px"
+    "grid-auto-rows:minmax(28px,auto);gap:4px;margin-bottom:8px"
 )
 _BOX = (
     "border:1px solid rgba(127,127,127,.45);border-radius:4px;padding:2px 6px;"
@@ -32,8 +40,14 @@ _BOX = (
 _ONE_LINE = "white-space:nowrap;overflow:hidden;text-overflow:ellipsis"
 
 
-def render_html(view: DashboardView) -> str:
-    """The view as an HTML fragment: its name, a summary line and the widget grid."""
+def render_html(
+    view: DashboardView, numbers: Numbers | None = None, *, problem: str | None = None
+) -> str:
+    """The view as an HTML fragment: its name, a summary line, where to open it, the grid.
+
+    ``numbers`` (by measure id) put each widget's current values and sparklines in its box;
+    ``problem`` is said under the heading when numbers were wanted but could not be read.
+    """
     config = view.configuration
     grid = config.get("grid")
     max_width = int_or_none(grid.get("maxWidth")) if isinstance(grid, Mapping) else None
@@ -43,17 +57,21 @@ def render_html(view: DashboardView) -> str:
         f'max-width:{max_width or 1200}px">',
         f'<div style="margin-bottom:6px"><b>{_esc(view.name)}</b> '
         f'<span style="opacity:.7">{_esc(" · ".join(_summary(view, count)))}</span></div>',
+        f'<div style="opacity:.7;font-size:11px;margin-bottom:6px">{_esc(view.open_hint)}'
+        f"{_esc(_range_note(numbers))}</div>",
     ]
+    if problem:
+        parts.append(f'<div style="color:#cf222e;font-size:11px">{_esc(problem)}</div>')
     for section, widgets in iter_sections(config):
         if section is None:
             if widgets or count == 0:
-                parts.append(_grid_html(widgets))
+                parts.append(_grid_html(widgets, numbers))
             continue
         flags = [flag for flag in ("collapsed", "hidden") if section.get(flag) is True]
         heading = str_or_none(section.get("title")) or "(untitled section)"
         suffix = f" ({', '.join(flags)})" if flags else ""
         parts.append(f'<div style="margin:4px 0;font-weight:600">{_esc(heading + suffix)}</div>')
-        parts.append(_grid_html(widgets))
+        parts.append(_grid_html(widgets, numbers))
     parts.append("</div>")
     return "\n".join(parts)
 
@@ -72,14 +90,39 @@ def _summary(view: DashboardView, count: int) -> list[str]:
     return [item for item in items if item]
 
 
-def _grid_html(widgets: list[Mapping[str, Any]]) -> str:
+def _range_note(numbers: Numbers | None) -> str:
+    first = next(iter(numbers.values()), None) if numbers else None
+    if first is None:
+        return ""
+    return f" · numbers for {first.start} – {first.end}, by {first.granularity}"
+
+
+def _grid_html(widgets: list[Mapping[str, Any]], numbers: Numbers | None = None) -> str:
     if not widgets:
         return '<div style="opacity:.6;margin-bottom:8px">(no widgets)</div>'
-    boxes = "".join(_widget_html(widget) for widget in widgets)
+    boxes = "".join(_widget_html(widget, numbers) for widget in widgets)
     return f'<div style="{_GRID}">{boxes}</div>'
 
 
-def _widget_html(widget: Mapping[str, Any]) -> str:
+def _numbers_html(measures: list[str], numbers: Numbers) -> str:
+    from upstack_pandas.dashboards.numbers import sparkline_svg
+
+    lines = []
+    for measure in measures:
+        found = numbers.get(measure)
+        if found is None:
+            continue
+        label = f"{found.title}, {found.start} to {found.end}"
+        lines.append(
+            f'<div class="upstack-widget-number" data-measure="{_esc(measure)}" '
+            f'style="display:flex;align-items:center;gap:6px">'
+            f'<span style="font-size:16px;font-weight:600">{_esc(found.text)}</span>'
+            f"{sparkline_svg(found.series, label=label)}</div>"
+        )
+    return "".join(lines)
+
+
+def _widget_html(widget: Mapping[str, Any], numbers: Numbers | None = None) -> str:
     layout = widget_layout(widget)
     x, y = layout["x"], layout["y"]
     columns = max(1, min(_default(layout["columns"], 3), GRID_COLUMNS))
@@ -95,7 +138,8 @@ def _widget_html(widget: Mapping[str, Any]) -> str:
     return (
         f'<div style="grid-column:{column};grid-row:{row};{_BOX}" title="{_esc(", ".join(measures))}">'
         f'<div style="font-weight:600;{_ONE_LINE}">{_esc(title)}</div>'
-        f'<div style="opacity:.7;font-size:11px;{_ONE_LINE}">{_esc(detail)}</div></div>'
+        f'<div style="opacity:.7;font-size:11px;{_ONE_LINE}">{_esc(detail)}</div>'
+        f"{_numbers_html(measures, numbers) if numbers else ''}</div>"
     )
 
 

@@ -48,7 +48,7 @@ class Dashboards:
     client : Client, optional
         The client to send requests with. ``None`` uses
         ``upstack_pandas.get_default_client()`` at the time of each call, as the functions
-        of ``upstack_pandas.dashboards`` do. ``client.dashboards`` is one bound to ``client``.
+        of ``upstack_pandas.dashboards`` do. ``Dashboards(client)`` is one bound to ``client``.
 
     Notes
     -----
@@ -96,7 +96,7 @@ class Dashboards:
         -------
         DashboardView
         """
-        return _view(self._client.get(view_path(view)))
+        return _view(self._client.get(view_path(view))).bound_to(self._client)
 
     def create(
         self,
@@ -131,7 +131,7 @@ class Dashboards:
         }
         if order is not None:
             body["order"] = check_order(order)
-        return _view(self._client.post(PATH, json=body))
+        return _view(self._client.post(PATH, json=body)).bound_to(self._client)
 
     def update(
         self,
@@ -174,7 +174,7 @@ class Dashboards:
             body["order"] = check_order(order)
         if not body:
             raise ValueError("update needs at least one of name=, configuration= or order=")
-        return _view(self._client.patch(view_path(view), json=body))
+        return _view(self._client.patch(view_path(view), json=body)).bound_to(self._client)
 
     def add_section(
         self,
@@ -295,7 +295,7 @@ class Dashboards:
             The new view.
         """
         body = {} if name is None else {"name": check_name(name)}
-        return _view(self._client.post(f"{view_path(view)}/copy", json=body))
+        return _view(self._client.post(f"{view_path(view)}/copy", json=body)).bound_to(self._client)
 
     def build(
         self,
@@ -362,7 +362,7 @@ class Dashboards:
         client = self._client
         catalog = get_catalog(client)  # a tile per name: the same measure may appear twice
         body["measures"] = [catalog.resolve([name])[0] for name in names]
-        return _view(client.post(f"{PATH}/from-preset", json=body))
+        return _view(client.post(f"{PATH}/from-preset", json=body)).bound_to(client)
 
     def to_dashboard(self, df: pd.DataFrame, name: str, **build_kwargs: Any) -> DashboardView:
         """Build a dashboard view showing the measures of a frame.

@@ -15,7 +15,7 @@ import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -30,6 +30,13 @@ from upstack_pandas.dashboards.configuration import (
     widget_layout,
 )
 from upstack_pandas.dashboards.html import render_html
+
+if TYPE_CHECKING:
+    from upstack_pandas._transport.client import Client
+    from upstack_pandas.dashboards.numbers import MeasureNumbers
+
+#: Where views open: the web app (the API documents no per-view address).
+APP_HOST = "app.upstackdata.com"
 
 WIDGET_COLUMNS = [
     "section",
@@ -80,6 +87,9 @@ class DashboardView:
         Timestamps in UTC.
     created_by, updated_by : str or None
         User ids; empty strings for writes made with an API key.
+    client : Client or None
+        The client the view was read with (``Dashboards(client)`` sets it); its notebook display
+        reads each widget's numbers through it. Not part of equality or the JSON form.
     """
 
     id: str
@@ -92,6 +102,7 @@ class DashboardView:
     updated_at: pd.Timestamp | None = None
     created_by: str | None = None
     updated_by: str | None = None
+    client: Client | None = field(default=None, compare=False, hash=False, repr=False)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DashboardView:
@@ -383,6 +394,50 @@ class DashboardView:
         configuration["sections"] = sections
         return self._with_configuration(configuration)
 
+    def bound_to(self, client: Client | None) -> DashboardView:
+        """The same view, reading its numbers through ``client``.
+
+        Parameters
+        ----------
+        client : Client or None
+
+        Returns
+        -------
+        DashboardView
+        """
+        return dataclasses.replace(self, client=client)
+
+    def numbers(self, client: Client | None = None) -> dict[str, MeasureNumbers]:
+        """Each measure's current value and series over the view's date range.
+
+        Parameters
+        ----------
+        client : Client, optional
+            Default: the client the view was read with, else the default client. Requests go
+            through its cache, so displaying the view again sends nothing new.
+
+        Returns
+        -------
+        dict of str to MeasureNumbers
+            By measure id: ``value`` (the average for averages, else the sum), ``text`` (as the
+            catalog formats it), ``series`` (one value per bucket), ``start``, ``end``.
+        """
+        from upstack_pandas.catalog import resolve_client
+        from upstack_pandas.dashboards.numbers import view_numbers
+
+        return view_numbers(self, resolve_client(client or self.client))
+
+    @property
+    def open_hint(self) -> str:
+        """Where to open the view in the web app.
+
+        Returns
+        -------
+        str
+            e.g. ``'open it at app.upstackdata.com → Dashboards → "Weekly" (id …)'``.
+        """
+        return f'open it at {APP_HOST} → Dashboards → "{self.name}" (id {self.id})'
+
     def __repr__(self) -> str:
         count = sum(1 for _ in iter_widgets(self.configuration))
         return (
@@ -390,8 +445,18 @@ class DashboardView:
             f"widgets={count})"
         )
 
+    def __str__(self) -> str:  # print(view) says where to open it
+        return f"{self!r}: {self.open_hint}"
+
     def _repr_html_(self) -> str:
-        return render_html(self)
+        numbers: dict[str, MeasureNumbers] | None = None
+        problem = None
+        if self.client is not None and self.measures:
+            try:
+                numbers = self.numbers()
+            except Exception as exc:  # a display never raises; it says what is missing
+                problem = f"numbers unavailable: {type(exc).__name__}: {exc}"
+        return render_html(self, numbers, problem=problem)
 
 
 def _widget_row(section: Mapping[str, Any] | None, widget: Mapping[str, Any]) -> dict[str, Any]:

@@ -92,6 +92,7 @@ def sparklines(
         raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
     columns = min(columns, len(tiles))
     rows = math.ceil(len(tiles) / columns)
+    created = fig is None
     if fig is None:  # a new figure sized to the grid, with a caption saying what it shows
         import matplotlib.pyplot as plt
         from matplotlib.layout_engine import ConstrainedLayoutEngine
@@ -108,6 +109,10 @@ def sparklines(
         _draw_tile(ax, tile)
     for ax in axes.flat[len(tiles) :]:
         ax.remove()
+    if created:  # a Figure as a notebook cell's value shows once, not twice
+        from upstack_pandas._display.notebook import release_from_pyplot
+
+        release_from_pyplot(fig)
     return fig
 
 
