@@ -16,6 +16,8 @@ EXPECTED = {
     "cache", "cohort_heatmap", "dashboards", "filters", "get_default_client", "measures",
     "read_attribution", "read_channel_details", "read_cohorts", "read_parquet", "read_upstack",
     "set_default_client", "sparklines",
+    # issue 14: the account, costs, products and events surfaces
+    "OrderSettings", "PartialWriteError", "account", "costs", "events", "products",
 }  # fmt: skip
 
 
@@ -31,7 +33,8 @@ def test_every_public_name_resolves() -> None:
 
 def test_errors_form_one_hierarchy() -> None:
     for name in ("ConfigurationError", "ValidationError", "AuthenticationError",
-                 "PermissionDenied", "NotFound", "RateLimited", "ServerError", "TransportError"):  # fmt: skip
+                 "PermissionDenied", "NotFound", "RateLimited", "ServerError", "TransportError",
+                 "PartialWriteError"):  # fmt: skip
         assert issubclass(getattr(up, name), up.UpstackError), name
 
 

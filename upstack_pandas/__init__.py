@@ -49,8 +49,11 @@ _LAZY: dict[str, str] = {
     "attribution_chart": "upstack_pandas.plotting",
     # dashboards
     "DashboardView": "upstack_pandas.dashboards",
+    # account, costs, products
+    "OrderSettings": "upstack_pandas.account",
+    "PartialWriteError": "upstack_pandas._resources.writes",
 }
-_SUBMODULES = {"cache", "dashboards"}
+_SUBMODULES = {"account", "cache", "costs", "dashboards", "events", "products"}
 
 __all__ = [  # pinned by tests/test_exports.py
     "AuthenticationError",
@@ -59,6 +62,8 @@ __all__ = [  # pinned by tests/test_exports.py
     "ConfigurationError",
     "DashboardView",
     "NotFound",
+    "OrderSettings",
+    "PartialWriteError",
     "PermissionDenied",
     "RateLimited",
     "RetryPolicy",
@@ -67,13 +72,17 @@ __all__ = [  # pinned by tests/test_exports.py
     "UpstackError",
     "ValidationError",
     "__version__",
+    "account",
     "attribution_chart",
     "cache",
     "cohort_heatmap",
+    "costs",
     "dashboards",
+    "events",
     "filters",
     "get_default_client",
     "measures",
+    "products",
     "read_attribution",
     "read_channel_details",
     "read_cohorts",
@@ -100,8 +109,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from upstack_pandas import account as account
     from upstack_pandas import cache as cache
+    from upstack_pandas import costs as costs
     from upstack_pandas import dashboards as dashboards
+    from upstack_pandas import events as events
+    from upstack_pandas import products as products
     from upstack_pandas._errors import AuthenticationError as AuthenticationError
     from upstack_pandas._errors import ConfigurationError as ConfigurationError
     from upstack_pandas._errors import NotFound as NotFound
@@ -115,10 +128,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from upstack_pandas._readers import read_channel_details as read_channel_details
     from upstack_pandas._readers import read_cohorts as read_cohorts
     from upstack_pandas._readers import read_upstack as read_upstack
+    from upstack_pandas._resources.writes import PartialWriteError as PartialWriteError
     from upstack_pandas._transport.client import Client as Client
     from upstack_pandas._transport.client import get_default_client as get_default_client
     from upstack_pandas._transport.client import set_default_client as set_default_client
     from upstack_pandas._transport.retry import RetryPolicy as RetryPolicy
+    from upstack_pandas.account import OrderSettings as OrderSettings
     from upstack_pandas.cache import CachePolicy as CachePolicy
     from upstack_pandas.catalog import filters as filters
     from upstack_pandas.catalog import measures as measures

@@ -11,13 +11,16 @@ Kinds
     ``read``: an analytics query or a dashboard read (safe to retry, cacheable);
     ``catalog``: the measures and filters catalog (a read, cached long);
     ``write``: creates, changes or deletes something (retried only when it cannot have been
-    applied, never cached; a dashboard write drops cached dashboard reads).
+    applied, never cached; any write drops the cached ``dashboard-read`` and ``resource-read``
+    responses).
 
 Cache classes (which ``CachePolicy`` field decides freshness)
     ``catalog``: ``CachePolicy.catalog``;
     ``analytics-range``: ``settled`` or ``recent`` depending on the body's ``dateRange``;
     ``recent``: ``CachePolicy.recent`` (results that grow as time passes, e.g. cohorts);
-    ``dashboard-read``: ``CachePolicy.dashboards`` (dropped by any dashboard write);
+    ``dashboard-read``: ``CachePolicy.dashboards`` (dropped by any write);
+    ``resource-read``: ``CachePolicy.recent`` (account, order settings, costs, products: dropped
+    by any write, so a read after a change never answers from before it);
     ``never``: not cached.
 
 A request to a path the table does not know is a plain ``GET`` read (``recent``) or an uncached,
@@ -32,6 +35,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "DROPPED_BY_WRITES",
     "ENDPOINTS",
     "CacheClass",
     "Endpoint",
@@ -46,7 +50,12 @@ __all__ = [
 ]
 
 Kind = Literal["read", "write", "catalog"]
-CacheClass = Literal["catalog", "analytics-range", "recent", "dashboard-read", "never"]
+CacheClass = Literal[
+    "catalog", "analytics-range", "recent", "dashboard-read", "resource-read", "never"
+]
+
+#: Cache classes whose cached responses any documented write drops.
+DROPPED_BY_WRITES: frozenset[str] = frozenset({"dashboard-read", "resource-read"})
 
 
 @dataclass(frozen=True)
@@ -67,10 +76,11 @@ class Endpoint:
         See the module docstring.
     pixel_id_in_body : bool
         The client fills ``pixelId`` into the JSON body when the caller left it out.
-    cache_class : {"catalog", "analytics-range", "recent", "dashboard-read", "never"}
+    cache_class : {"catalog", "analytics-range", "recent", "dashboard-read", "resource-read", "never"}
         Which ``CachePolicy`` field decides how long a response stays fresh.
     tag : str
-        The spec's tag (``Analytics``, ``Catalog``, ``Dashboards``), for messages.
+        The spec's tag (``Analytics``, ``Catalog``, ``Dashboards``, ``Account``, ``Costs``,
+        ``Products``, ``Events``), for messages.
     """
 
     operation: str
@@ -132,6 +142,11 @@ _ANALYTICS = "analytics:read"
 _DASH_READ = "dashboards:read"
 _DASH_WRITE = "dashboards:write"
 _VIEWS = "/accounts/api/dashboard/views"
+_ACCOUNT_READ, _ACCOUNT_WRITE = "account:read", "account:write"
+_COSTS_READ, _COSTS_WRITE = "costs:read", "costs:write"
+_ACCOUNT = "/accounts/api/account"
+_COSTS = "/accounts/api/costs"
+_VARIANT = "/accounts/api/products/{productId}/{variantId}"
 
 #: Every documented operation, in the order of the spec.
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -148,6 +163,23 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("deleteDashboardView", "DELETE", f"{_VIEWS}/{{dashboardViewId}}", _DASH_WRITE, "write", False, "never", "Dashboards"),
     Endpoint("copyDashboardView", "POST", f"{_VIEWS}/{{dashboardViewId}}/copy", _DASH_WRITE, "write", False, "never", "Dashboards"),
     Endpoint("createDashboardViewFromPreset", "POST", f"{_VIEWS}/from-preset", _DASH_WRITE, "write", False, "never", "Dashboards"),
+    Endpoint("getAccount", "GET", _ACCOUNT, _ACCOUNT_READ, "read", False, "resource-read", "Account"),
+    Endpoint("renameAccount", "PATCH", _ACCOUNT, _ACCOUNT_WRITE, "write", False, "never", "Account"),
+    Endpoint("getOrderSettings", "GET", f"{_ACCOUNT}/settings/order", _ACCOUNT_READ, "read", False, "resource-read", "Account"),
+    Endpoint("replaceOrderSettings", "PUT", f"{_ACCOUNT}/settings/order", _ACCOUNT_WRITE, "write", False, "never", "Account"),
+    Endpoint("getCosts", "GET", _COSTS, _COSTS_READ, "read", False, "resource-read", "Costs"),
+    Endpoint("updateGlobalProductOverride", "PUT", f"{_COSTS}/global-product-override", _COSTS_WRITE, "write", False, "never", "Costs"),
+    Endpoint("updateShippingSettings", "PUT", f"{_COSTS}/shipping-settings", _COSTS_WRITE, "write", False, "never", "Costs"),
+    Endpoint("addCostLine", "POST", f"{_COSTS}/lines", _COSTS_WRITE, "write", False, "never", "Costs"),
+    Endpoint("updateCostLine", "PUT", f"{_COSTS}/lines/{{lineId}}", _COSTS_WRITE, "write", False, "never", "Costs"),
+    Endpoint("deleteCostLine", "DELETE", f"{_COSTS}/lines/{{lineId}}", _COSTS_WRITE, "write", False, "never", "Costs"),
+    Endpoint("searchProducts", "GET", "/accounts/api/products/search", _COSTS_READ, "read", False, "resource-read", "Products"),
+    Endpoint("getVariantCost", "GET", f"{_VARIANT}/cost", _COSTS_READ, "read", False, "resource-read", "Products"),
+    Endpoint("setVariantHandlingFee", "PUT", f"{_VARIANT}/handling-fee", _COSTS_WRITE, "write", False, "never", "Products"),
+    Endpoint("addCogLine", "POST", f"{_VARIANT}/cogs", _COSTS_WRITE, "write", False, "never", "Products"),
+    Endpoint("updateCogLine", "PUT", f"{_VARIANT}/cogs/{{cogId}}", _COSTS_WRITE, "write", False, "never", "Products"),
+    Endpoint("deleteCogLine", "DELETE", f"{_VARIANT}/cogs/{{cogId}}", _COSTS_WRITE, "write", False, "never", "Products"),
+    Endpoint("sendEvents", "POST", "/tr/api/events", "events:write", "write", False, "never", "Events"),
 )  # fmt: skip
 
 # Most literal segments first, so ``/views/from-preset`` wins over ``/views/{id}``.
@@ -249,7 +281,7 @@ def cache_class(method: str, path: str) -> CacheClass:
 
     Returns
     -------
-    {"catalog", "analytics-range", "recent", "dashboard-read", "never"}
+    {"catalog", "analytics-range", "recent", "dashboard-read", "resource-read", "never"}
     """
     endpoint = find(method, path)
     if endpoint is not None:

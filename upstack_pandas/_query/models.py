@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from upstack_pandas._query.checks import (
     ATTRIBUTION_MODELS,
@@ -31,7 +31,14 @@ from upstack_pandas._query.checks import (
     range_body,
 )
 
-__all__ = ["AttributionQuery", "ChannelQuery", "CohortQuery", "Query"]
+__all__ = ["AttributionQuery", "ChannelQuery", "CohortQuery", "OrderSettingsLike", "Query"]
+
+
+class OrderSettingsLike(Protocol):
+    """Anything with ``to_body()`` giving an ``orderSettings`` object (``up.OrderSettings``)."""
+
+    def to_body(self) -> dict[str, Any]:
+        """The camelCase ``orderSettings`` object."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,7 @@ class Query:
     timezone: str = "UTC"
     pacing: bool = False
     order_settings: dict[str, Any] | None = None
+    view_filters: tuple[dict[str, Any], ...] | None = None
 
     path = "/db-mgmt/api/query"
 
@@ -63,7 +71,8 @@ class Query:
         compare: CompareArg = True,
         timezone: str | None = None,
         pacing: bool = False,
-        order_settings: Mapping[str, Any] | None = None,
+        order_settings: Any = None,
+        view_filters: Any = None,
     ) -> Query:
         tz = check_timezone(timezone)
         range_ = date_range(start, end, tz)
@@ -77,6 +86,7 @@ class Query:
             timezone=tz,
             pacing=bool(pacing),
             order_settings=_order_settings(order_settings),
+            view_filters=_view_filters(view_filters),
         )
 
     def body(self, pixel_id: str) -> dict[str, Any]:
@@ -94,6 +104,8 @@ class Query:
             body["filters"] = self.filters
         if self.order_settings is not None:
             body["orderSettings"] = self.order_settings
+        if self.view_filters is not None:
+            body["viewFilters"] = [dict(f) for f in self.view_filters]
         return body
 
 
@@ -110,6 +122,8 @@ class AttributionQuery:
     compare: DateRange | None = None
     filters: dict[str, Any] | None = None
     timezone: str = "UTC"
+    order_settings: dict[str, Any] | None = None
+    view_filters: tuple[dict[str, Any], ...] | None = None
 
     path = "/db-mgmt/api/query-attribution"
 
@@ -127,6 +141,8 @@ class AttributionQuery:
         compare: CompareArg,
         filters: Any,
         timezone: str | None,
+        order_settings: Any = None,
+        view_filters: Any = None,
     ) -> AttributionQuery:
         tz = check_timezone(timezone)
         range_ = date_range(start, end, tz)
@@ -143,6 +159,8 @@ class AttributionQuery:
             compare=compare_range(compare, range_, tz),
             filters=check_filters(filters),
             timezone=tz,
+            order_settings=_order_settings(order_settings),
+            view_filters=_view_filters(view_filters),
         )
 
     def body(self, pixel_id: str) -> dict[str, Any]:
@@ -161,6 +179,10 @@ class AttributionQuery:
             body["compareDateRange"] = range_body(self.compare)
         if self.filters is not None:
             body["filters"] = self.filters
+        if self.order_settings is not None:
+            body["orderSettings"] = self.order_settings
+        if self.view_filters is not None:
+            body["viewFilters"] = [dict(f) for f in self.view_filters]
         return body
 
 
@@ -174,6 +196,7 @@ class CohortQuery:
     filters: dict[str, Any] | None = None
     timezone: str = "UTC"
     order_settings: dict[str, Any] | None = None
+    view_filters: tuple[dict[str, Any], ...] | None = None
 
     path = "/db-mgmt/api/query-cohort-analysis"
 
@@ -187,7 +210,8 @@ class CohortQuery:
         granularity: str,
         filters: Any,
         timezone: str | None,
-        order_settings: Mapping[str, Any] | None = None,
+        order_settings: Any = None,
+        view_filters: Any = None,
     ) -> CohortQuery:
         tz = check_timezone(timezone)
         return cls(
@@ -197,6 +221,7 @@ class CohortQuery:
             filters=check_filters(filters),
             timezone=tz,
             order_settings=_order_settings(order_settings),
+            view_filters=_view_filters(view_filters),
         )
 
     def body(self, pixel_id: str) -> dict[str, Any]:
@@ -211,6 +236,8 @@ class CohortQuery:
             body["filters"] = self.filters
         if self.order_settings is not None:
             body["orderSettings"] = self.order_settings
+        if self.view_filters is not None:
+            body["viewFilters"] = [dict(f) for f in self.view_filters]
         return body
 
 
@@ -288,13 +315,57 @@ class ChannelQuery:
         return body
 
 
-def _order_settings(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """A copy of the ``order_settings`` argument, checked to be a mapping."""
+_ORDER_SETTINGS_FIELDS = {
+    "countPendingOrders": bool,
+    "countVoidedOrders": bool,
+    "refundDateAttribution": str,
+    "exclusionFilters": list,
+}
+_REFUND_DATE_ATTRIBUTIONS = ("refund_date", "order_date", "original_order_date")
+MAX_VIEW_FILTERS = 100
+
+
+def _order_settings(value: Any) -> dict[str, Any] | None:
+    """The ``order_settings`` argument as a body: a mapping or an ``up.OrderSettings``, checked."""
     if value is None:
         return None
+    to_body = getattr(value, "to_body", None)
+    if callable(to_body) and not isinstance(value, Mapping):
+        value = to_body()  # an up.OrderSettings (checked when it was built)
     if not isinstance(value, Mapping):
         raise TypeError(
-            f"order_settings must be a dict such as {{'countPendingOrders': True}}, "
-            f"got {type(value).__name__}"
+            f"order_settings must be a dict such as {{'countPendingOrders': True}} or an "
+            f"up.OrderSettings, got {type(value).__name__}"
+        )
+    for key, item in value.items():
+        kind = _ORDER_SETTINGS_FIELDS.get(key)
+        if kind is None:
+            raise ValueError(
+                f"order_settings: {key!r} is not an order settings field; use "
+                f"{', '.join(_ORDER_SETTINGS_FIELDS)}"
+            )
+        if not isinstance(item, kind):
+            raise TypeError(f"order_settings[{key!r}] must be a {kind.__name__}, got {item!r}")
+    refund = value.get("refundDateAttribution")
+    if refund is not None and refund not in _REFUND_DATE_ATTRIBUTIONS:
+        raise ValueError(
+            f"order_settings['refundDateAttribution'] must be one of "
+            f"{', '.join(_REFUND_DATE_ATTRIBUTIONS)}; got {refund!r}"
         )
     return dict(value)
+
+
+def _view_filters(value: Any) -> tuple[dict[str, Any], ...] | None:
+    """The ``view_filters`` argument: a list of up to 100 dicts (their shape is not documented)."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        value = [value]
+    if not isinstance(value, Sequence) or isinstance(value, (str, bytes)):
+        raise TypeError(f"view_filters must be a list of dicts, got {type(value).__name__}")
+    if len(value) > MAX_VIEW_FILTERS:
+        raise ValueError(f"view_filters: at most {MAX_VIEW_FILTERS} filters; got {len(value)}")
+    for i, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            raise TypeError(f"view_filters[{i}] must be a dict, got {type(item).__name__}")
+    return tuple(dict(item) for item in value)

@@ -7,7 +7,7 @@ whole-frame totals summed from the per-value details.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,7 @@ import pandas as pd
 from upstack_pandas import _wire as wire
 from upstack_pandas._frames import builders as frames
 from upstack_pandas._query.checks import ATTRIBUTION_MODELS, CompareArg, DateLike, names
-from upstack_pandas._query.models import AttributionQuery
+from upstack_pandas._query.models import AttributionQuery, OrderSettingsLike
 from upstack_pandas._readers.pipeline import DtypesArg, Read, ReadOptions, summed_details
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ def read_attribution(
     filters: Any = None,
     compare: CompareArg = False,
     timezone: str | None = None,
+    order_settings: Mapping[str, Any] | OrderSettingsLike | None = None,
+    view_filters: Sequence[Mapping[str, Any]] | None = None,
     dtypes: DtypesArg = None,
     client: Client | None = None,
     refresh: bool = False,
@@ -74,6 +76,13 @@ def read_attribution(
     timezone : str, optional
         IANA timezone the dates and buckets are in (default ``"UTC"``); the index is tz-aware in
         it.
+    order_settings : dict or OrderSettings, optional
+        Order settings for this request, replacing the account's (``countPendingOrders``,
+        ``countVoidedOrders``, ``refundDateAttribution``, ``exclusionFilters``); an
+        ``up.OrderSettings`` (e.g. from ``up.account.order_settings()``) works too.
+    view_filters : list of dict, optional
+        ``viewFilters``: up to 100 view filter objects, sent as given (their shape is not
+        documented; the API accepts and stores them).
     dtypes : dict or dtype, optional
         Override the documented dtypes (``float64`` per measure): ``{"orders.orders": "Int64"}``,
         or one dtype for every measure column.
@@ -116,6 +125,8 @@ def read_attribution(
             compare=compare,
             filters=filters,
             timezone=timezone,
+            order_settings=order_settings,
+            view_filters=view_filters,
         )
         for m in models
     ]

@@ -14,7 +14,7 @@ import pandas as pd
 
 from upstack_pandas._frames import builders as frames
 from upstack_pandas._query.checks import DateLike
-from upstack_pandas._query.models import CohortQuery
+from upstack_pandas._query.models import CohortQuery, OrderSettingsLike
 from upstack_pandas._readers.pipeline import DtypesArg, Read, ReadOptions, first_details
 
 if TYPE_CHECKING:
@@ -31,7 +31,8 @@ def read_cohorts(
     granularity: str = "month",
     filters: Any = None,
     timezone: str | None = None,
-    order_settings: Mapping[str, Any] | None = None,
+    order_settings: Mapping[str, Any] | OrderSettingsLike | None = None,
+    view_filters: Sequence[Mapping[str, Any]] | None = None,
     dtypes: DtypesArg = None,
     client: Client | None = None,
     refresh: bool = False,
@@ -56,8 +57,13 @@ def read_cohorts(
     timezone : str, optional
         IANA timezone the dates and buckets are in (default ``"UTC"``); the index is tz-aware in
         it.
-    order_settings : dict, optional
-        Query-level order settings.
+    order_settings : dict or OrderSettings, optional
+        Order settings for this request, replacing the account's (``countPendingOrders``,
+        ``countVoidedOrders``, ``refundDateAttribution``, ``exclusionFilters``); an
+        ``up.OrderSettings`` (e.g. from ``up.account.order_settings()``) works too.
+    view_filters : list of dict, optional
+        ``viewFilters``: up to 100 view filter objects, sent as given (their shape is not
+        documented; the API accepts and stores them).
     dtypes : dict or dtype, optional
         Override the documented dtypes (``float64`` per measure): ``{"orders.orders": "Int64"}``,
         or one dtype for every measure column.
@@ -91,6 +97,7 @@ def read_cohorts(
         filters=filters,
         timezone=timezone,
         order_settings=order_settings,
+        view_filters=view_filters,
     )
     read = Read(ReadOptions(client=client, refresh=refresh))
     ids = read.measures(query.measures, context="cohort", dtypes=dtypes)

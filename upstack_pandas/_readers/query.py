@@ -17,7 +17,7 @@ from upstack_pandas._frames import builders as frames
 from upstack_pandas._frames import decode as _decode
 from upstack_pandas._frames.memo import memo_of, response_identity
 from upstack_pandas._query.checks import CompareArg, DateLike, check_window_days
-from upstack_pandas._query.models import Query
+from upstack_pandas._query.models import OrderSettingsLike, Query
 from upstack_pandas._readers.chunks import read_chunked
 from upstack_pandas._readers.pipeline import (
     DtypesArg,
@@ -44,7 +44,8 @@ def read_upstack(
     compare: CompareArg = True,
     timezone: str | None = None,
     pacing: bool = False,
-    order_settings: Mapping[str, Any] | None = None,
+    order_settings: Mapping[str, Any] | OrderSettingsLike | None = None,
+    view_filters: Sequence[Mapping[str, Any]] | None = None,
     dtypes: DtypesArg = None,
     client: Client | None = None,
     refresh: bool = False,
@@ -80,8 +81,13 @@ def read_upstack(
     pacing : bool, default False
         Ask for ``pacedSum`` (the total projected to the end of the current bucket) in the
         metadata when the range reaches into the current period.
-    order_settings : dict, optional
-        Query-level order settings (``countPendingOrders``, ``exclusionFilters``...).
+    order_settings : dict or OrderSettings, optional
+        Order settings for this request, replacing the account's (``countPendingOrders``,
+        ``countVoidedOrders``, ``refundDateAttribution``, ``exclusionFilters``); an
+        ``up.OrderSettings`` (e.g. from ``up.account.order_settings()``) works too.
+    view_filters : list of dict, optional
+        ``viewFilters``: up to 100 view filter objects, sent as given (their shape is not
+        documented; the API accepts and stores them).
     dtypes : dict or dtype, optional
         Override the documented dtypes (``float64`` per measure): ``{"orders.orders": "Int64"}``,
         or one dtype for every measure column.
@@ -135,6 +141,7 @@ def read_upstack(
         timezone=timezone,
         pacing=pacing,
         order_settings=order_settings,
+        view_filters=view_filters,
     )
     window_days = check_window_days(chunks)
     if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:

@@ -31,7 +31,7 @@ from requests_cache.backends.sqlite import SQLiteCache, SQLiteDict
 from requests_cache.cache_keys import create_key, redact_response
 from requests_cache.models.response import CachedResponse
 
-from upstack_pandas._endpoints import cache_class, is_read
+from upstack_pandas._endpoints import DROPPED_BY_WRITES, cache_class, is_read
 from upstack_pandas._redact import is_secret_header, key_fingerprint
 from upstack_pandas._transport.response import looks_like_json
 
@@ -98,7 +98,7 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
         cached = redact_response(cached, self._settings.ignored_parameters)
         _scrub(cached)
         self.responses[cache_key] = cached
-        if cache_class(request.method or "GET", path) == "dashboard-read":
+        if cache_class(request.method or "GET", path) in DROPPED_BY_WRITES:
             self.dashboard_keys[cache_key] = path
 
     def clear(self) -> None:
@@ -298,7 +298,7 @@ class CacheHooks:
     ) -> Callable[[], None] | None:
         """Count the lookup, remember dashboard reads; return a callback that evicts the entry."""
         cache_key = getattr(response, "cache_key", None) or None
-        if cache_key and cache_class(method, path) == "dashboard-read":
+        if cache_key and cache_class(method, path) in DROPPED_BY_WRITES:
             with self._lock:
                 self._dashboard_keys.add(cache_key)
         if self.location is not None and is_read(method, path):

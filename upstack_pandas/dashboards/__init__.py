@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DashboardView",
     "Dashboards",
+    "add_section",
     "build",
     "copy",
     "create",
@@ -39,7 +40,10 @@ __all__ = [
     "delete",
     "get",
     "list",
+    "pin",
+    "remove_section",
     "to_dashboard",
+    "unpin",
     "update",
 ]
 
@@ -282,3 +286,100 @@ def to_dashboard(
         If the frame holds no measure.
     """
     return Dashboards(client).to_dashboard(df, name, **build_kwargs)
+
+
+def add_section(
+    view: ViewRef,
+    title: str,
+    *,
+    widgets: Sequence[Mapping[str, Any]] = (),
+    collapsed: bool = False,
+    hidden: bool = False,
+    ordinal: int | None = None,
+    client: Client | None = None,
+) -> DashboardView:
+    """Add a section to a view (GET, then PATCH of its configuration).
+
+    Parameters
+    ----------
+    view : DashboardView or str
+        The view or its id.
+    title : str
+        The section's title.
+    widgets : list of dict, optional
+        Its widgets, as the API spells them.
+    collapsed, hidden : bool
+        Display flags.
+    ordinal : int, optional
+        Its position; default after the last section.
+    client : Client, optional
+        Defaults to the default client.
+
+    Returns
+    -------
+    DashboardView
+        The view as stored after the update.
+    """
+    return Dashboards(client).add_section(
+        view, title, widgets=widgets, collapsed=collapsed, hidden=hidden, ordinal=ordinal
+    )
+
+
+def remove_section(view: ViewRef, section: str, *, client: Client | None = None) -> DashboardView:
+    """Remove a section (by id, or by title) from a view.
+
+    Parameters
+    ----------
+    view : DashboardView or str
+        The view or its id.
+    section : str
+        The section's id or title.
+    client : Client, optional
+        Defaults to the default client.
+
+    Returns
+    -------
+    DashboardView
+        The view as stored after the update.
+    """
+    return Dashboards(client).remove_section(view, section)
+
+
+def pin(view: ViewRef, widget_id: str, *, client: Client | None = None) -> DashboardView:
+    """Pin a widget: copy it into the view's "Pinned" section (created when missing).
+
+    Parameters
+    ----------
+    view : DashboardView or str
+        The view or its id.
+    widget_id : str
+        One of the view's widget ids.
+    client : Client, optional
+        Defaults to the default client.
+
+    Returns
+    -------
+    DashboardView
+        The view as stored after the update.
+    """
+    return Dashboards(client).pin(view, widget_id)
+
+
+def unpin(view: ViewRef, widget_id: str, *, client: Client | None = None) -> DashboardView:
+    """Unpin a widget: remove it from the view's "Pinned" section.
+
+    Parameters
+    ----------
+    view : DashboardView or str
+        The view or its id.
+    widget_id : str
+        The pinned copy's id or the original widget's.
+    client : Client, optional
+        Defaults to the default client.
+
+    Returns
+    -------
+    DashboardView
+        The view as stored after the update.
+    """
+    return Dashboards(client).unpin(view, widget_id)

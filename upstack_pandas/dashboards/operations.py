@@ -174,6 +174,99 @@ class Dashboards:
             raise ValueError("update needs at least one of name=, configuration= or order=")
         return _view(self._client.patch(view_path(view), json=body))
 
+    def add_section(
+        self,
+        view: ViewRef,
+        title: str,
+        *,
+        widgets: Sequence[Mapping[str, Any]] = (),
+        collapsed: bool = False,
+        hidden: bool = False,
+        ordinal: int | None = None,
+    ) -> DashboardView:
+        """Add a section to a view (reads the stored view, then patches its configuration).
+
+        Parameters
+        ----------
+        view : DashboardView or str
+            The view or its id.
+        title : str
+            The section's title.
+        widgets : list of dict, optional
+            Its widgets.
+        collapsed, hidden : bool
+            Display flags.
+        ordinal : int, optional
+            Its position; default after the last section.
+
+        Returns
+        -------
+        DashboardView
+            The view as stored after the update.
+        """
+        current = self.get(view)
+        changed = current.with_section(
+            title, widgets=widgets, collapsed=collapsed, hidden=hidden, ordinal=ordinal
+        )
+        return self.update(current, configuration=changed.configuration)
+
+    def remove_section(self, view: ViewRef, section: str) -> DashboardView:
+        """Remove a section (by id, or by title) from a view.
+
+        Parameters
+        ----------
+        view : DashboardView or str
+            The view or its id.
+        section : str
+            The section's id or title.
+
+        Returns
+        -------
+        DashboardView
+            The view as stored after the update.
+        """
+        current = self.get(view)
+        return self.update(current, configuration=current.without_section(section).configuration)
+
+    def pin(self, view: ViewRef, widget_id: str) -> DashboardView:
+        """Pin a widget: copy it into the view's "Pinned" section (created when missing).
+
+        Parameters
+        ----------
+        view : DashboardView or str
+            The view or its id.
+        widget_id : str
+            One of the view's widget ids.
+
+        Returns
+        -------
+        DashboardView
+            The view as stored after the update (unchanged when already pinned).
+        """
+        current = self.get(view)
+        changed = current.with_pinned(widget_id)
+        if changed is current:
+            return current
+        return self.update(current, configuration=changed.configuration)
+
+    def unpin(self, view: ViewRef, widget_id: str) -> DashboardView:
+        """Unpin a widget: remove it from the view's "Pinned" section.
+
+        Parameters
+        ----------
+        view : DashboardView or str
+            The view or its id.
+        widget_id : str
+            The pinned copy's id or the original widget's.
+
+        Returns
+        -------
+        DashboardView
+            The view as stored after the update.
+        """
+        current = self.get(view)
+        return self.update(current, configuration=current.without_pinned(widget_id).configuration)
+
     def delete(self, view: ViewRef) -> None:
         """Delete a view.
 
