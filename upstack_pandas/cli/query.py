@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from upstack_pandas._query.checks import (  # costs nothing: importing upstack_pandas loads pandas
@@ -15,23 +11,29 @@ from upstack_pandas._query.checks import (  # costs nothing: importing upstack_p
     MAX_MEASURES,
 )
 from upstack_pandas.cli._command import CommandError
-from upstack_pandas.cli._common import (
-    date_arg,
-    library_errors,
-    one_line,
-    path_label,
-    split_list,
+from upstack_pandas.cli._common import library_errors, split_list
+from upstack_pandas.cli._options import (
+    add_connection,
+    add_dates,
+    add_from_file,
+    add_output,
+    api_client,
+    check_out,
+    emit_frame,
+    file_date,
+    file_list,
+    json_arg,
+    merge_from_file,
 )
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from upstack_pandas._transport.client import Client
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "query"
-HELP = "query measures into a table, a parquet file or a CSV file"
+HELP = "query measures (POST /db-mgmt/api/query) into a table or a parquet, CSV or JSON file"
 DESCRIPTION = """\
 Query measures from the Upstack Data API (POST /db-mgmt/api/query) and print the table, or
 write it to --out. Measures are catalog ids or titles. Credentials come from the environment
@@ -41,14 +43,13 @@ write it to --out. Measures are catalog ids or titles. Credentials come from the
 
 examples:
   upstack-pandas query --measures core.new_customer_roas,meta.cpm
-  upstack-pandas query --measures "NC ROAS,NC MER" --start 2026-10-01 --end 2026-10-31 \\
+  upstack-pandas query --measures "NC ROAS,NC MER" --date-start 2026-10-01 --date-end 2026-10-31 \\
       --granularity week --dimensions utm_source --out october.parquet
   upstack-pandas query --measures orders.gross_revenue --granularity none \\
       --filter '{"field": "orders.customer_type", "op": "equals", "value": "new_customer"}'
   upstack-pandas query --emulator --measures meta.cpm --out cpm.csv
+  upstack-pandas query --from-file query.json --granularity week --json
 """
-#: File suffixes --out understands.
-WRITERS = (".parquet", ".pq", ".csv")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,26 +62,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--measures",
         "-m",
-        required=True,
         metavar="LIST",
         type=split_list,
-        help=f"comma-separated measure ids or catalog titles (1 to {MAX_MEASURES}), "
-        "e.g. core.new_customer_roas,'NC MER',meta.cpm",
+        help=f"comma-separated measure ids or catalog titles (1 to {MAX_MEASURES}; required, "
+        "here or in --from-file), e.g. core.new_customer_roas,'NC MER',meta.cpm",
     )
-    parser.add_argument(
-        "--start", type=date_arg, metavar="DATE", help="first day, YYYY-MM-DD (inclusive)"
-    )
-    parser.add_argument(
-        "--end",
-        type=date_arg,
-        metavar="DATE",
-        help="last day, YYYY-MM-DD (inclusive); without --start/--end: the last 30 days",
-    )
+    add_dates(parser)
     parser.add_argument(
         "--granularity",
         "-g",
         choices=GRANULARITIES,
-        default="day",
         metavar="G",
         help=f"time bucket: {', '.join(GRANULARITIES)} (default day; none = one row per "
         "dimension combination)",
@@ -89,55 +80,92 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dimensions",
         "-d",
         type=split_list,
-        default=[],
         metavar="LIST",
         help=f"comma-separated dimension ids (at most {MAX_DIMENSIONS}), e.g. utm_source,channel",
     )
-    parser.add_argument(
-        "--filter",
-        metavar="JSON",
-        help='a canonical filter, e.g. \'{"field": "orders.customer_type", "op": "equals", '
-        '"value": "new_customer"}\' or {"and": [...]} (see docs/contract.md)',
-    )
-    parser.add_argument(
-        "--timezone", "--tz", metavar="TZ", help="IANA timezone of the dates (default UTC)"
-    )
+    add_shared_query_options(parser)
     parser.add_argument(
         "--no-compare",
         dest="compare",
         action="store_false",
+        default=None,
         help="do not fetch the preceding period for comparison",
-    )
-    parser.add_argument(
-        "--out",
-        "-o",
-        type=Path,
-        metavar="FILE",
-        help="write to FILE instead of printing: .parquet keeps the index, time zone and "
-        "metadata (read it back with upstack_pandas.read_parquet); .csv is plain values",
     )
     parser.add_argument(
         "--raw",
         action="store_true",
         help="print plain numbers instead of values formatted as currency, %% or x",
     )
+    add_from_file(parser)
+    add_output(parser)
+    add_connection(parser)
+
+
+def add_shared_query_options(parser: argparse.ArgumentParser, *, order: bool = True) -> None:
+    """Add ``--filter``, ``--timezone``, ``--view-filters``, ``--order-settings``, ``--refresh``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    order : bool
+        Whether the endpoint takes order settings and view filters.
+    """
+    parser.add_argument(
+        "--filter",
+        metavar="JSON",
+        type=json_arg,
+        help='a canonical filter, e.g. \'{"field": "orders.customer_type", "op": "equals", '
+        '"value": "new_customer"}\' or {"and": [...]} (see docs/contract.md)',
+    )
+    parser.add_argument(
+        "--timezone", "--tz", metavar="TZ", help="IANA timezone of the dates (default UTC)"
+    )
+    if order:
+        parser.add_argument(
+            "--view-filters",
+            metavar="JSON",
+            type=json_arg,
+            help="a JSON array of view filters (the dashboard view's viewFilters)",
+        )
+        parser.add_argument(
+            "--order-settings",
+            metavar="JSON",
+            type=json_arg,
+            help="a JSON object of order settings overriding the account's for this query",
+        )
     parser.add_argument(
         "--refresh", action="store_true", help="skip the cache and ask the server again"
     )
-    parser.add_argument(
-        "--emulator",
-        action="store_true",
-        help="query an embedded emulator (synthetic data, seed 7) instead of the API",
-    )
 
 
-def _filter(text: str | None) -> dict[str, Any] | None:
-    if text is None:
+#: What --from-file may set for a query.
+FILE_OPTIONS = {
+    "measures": file_list,
+    "date_start": file_date,
+    "date_end": file_date,
+    "granularity": str,
+    "dimensions": file_list,
+    "filter": None,
+    "timezone": str,
+    "view_filters": None,
+    "order_settings": None,
+    "compare": bool,
+}
+
+
+def check_filter(value: Any) -> dict[str, Any] | None:
+    """Check a ``--filter`` value is a JSON object.
+
+    Parameters
+    ----------
+    value : Any
+
+    Returns
+    -------
+    dict or None
+    """
+    if value is None:
         return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CommandError(f"--filter is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise CommandError(
             '--filter must be a JSON object such as {"field": ..., "op": ..., "value": ...}'
@@ -145,43 +173,22 @@ def _filter(text: str | None) -> dict[str, Any] | None:
     return value
 
 
-def _check_out(out: Path | None) -> None:
-    if out is not None and out.suffix.lower() not in WRITERS:
-        raise CommandError(
-            f"--out {out}: unknown file type {out.suffix or '(none)'!r}; "
-            "use a .parquet or .csv file name"
-        )
+def check_view_filters(value: Any) -> list[dict[str, Any]] | None:
+    """Check a ``--view-filters`` value is a JSON array of objects.
 
+    Parameters
+    ----------
+    value : Any
 
-@contextlib.contextmanager
-def _client(emulator: bool) -> Iterator[Client]:
-    if not emulator:
-        from upstack_pandas._errors import ConfigurationError
-        from upstack_pandas._transport.client import get_default_client
-
-        try:
-            client = get_default_client()
-        except ConfigurationError as exc:
-            raise CommandError(f"{one_line(exc)} Or pass --emulator to try a local one.") from None
-        yield client
-        return
-    with library_errors("--emulator"):
-        from upstack_pandas.emulator import Emulator
-
-        emu = Emulator().start()
-    try:
-        with emu.client(cache=False) as client:
-            yield client
-    finally:
-        emu.stop()
-
-
-def _write(df: pd.DataFrame, out: Path) -> None:
-    with library_errors(f"--out {out}"):
-        if out.suffix.lower() == ".csv":
-            df.to_csv(out)
-        else:
-            df.upstack.to_parquet(out)
+    Returns
+    -------
+    list or None
+    """
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise CommandError("--view-filters must be a JSON array of objects")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -197,29 +204,36 @@ def run(args: argparse.Namespace) -> int:
     int
         The exit code (0).
     """
-    filters = _filter(args.filter)
-    _check_out(args.out)
+    merge_from_file(args, FILE_OPTIONS)
+    filters = check_filter(args.filter)
+    view_filters = check_view_filters(args.view_filters)
+    check_out(args.out)
     if not args.measures:
         raise CommandError("--measures: give at least one measure id or title")
-    with _client(args.emulator) as client, library_errors():
+    with api_client(args) as client, library_errors():
         from upstack_pandas._readers import read_upstack
 
         df = read_upstack(
             args.measures,
-            args.start,
-            args.end,
-            granularity=args.granularity,
+            args.date_start,
+            args.date_end,
+            granularity=args.granularity or "day",
             dimensions=args.dimensions or None,
             filters=filters,
-            compare=args.compare,
+            compare=args.compare is not False,
             timezone=args.timezone,
+            order_settings=args.order_settings,
+            view_filters=view_filters,
             client=client,
             refresh=args.refresh,
         )
     if args.out is not None:
-        _write(df, args.out)
-        print(f"Wrote {len(df)} rows x {df.shape[1]} measures to {path_label(args.out)}")
+        with library_errors(f"--out {args.out}"):
+            emit_frame(df, args, what="rows")
         return 0
-    shown = df if args.raw else df.upstack.format()
-    print(shown.to_string())
-    return 0
+    return emit_frame(df, args, formatted=None if args.raw else _formatted)
+
+
+def _formatted(df: pd.DataFrame) -> pd.DataFrame:
+    shown: pd.DataFrame = df.upstack.format()
+    return shown
