@@ -348,7 +348,9 @@ def check_out(out: Path | None) -> None:
 
 def _records_json(df: pd.DataFrame) -> str:
     flat = df.reset_index() if not isinstance(df.index, _range_index()) else df
-    text: str = flat.to_json(orient="records", date_format="iso", indent=2, default_handler=str)
+    text: str = flat.to_json(
+        orient="records", date_format="iso", indent=2, default_handler=str, force_ascii=False
+    )
     return text
 
 
@@ -421,8 +423,18 @@ def emit_object(value: Any, args: argparse.Namespace | None = None) -> int:
     int
         0.
     """
-    print(json.dumps(value, indent=2, default=str, ensure_ascii=False))
+    print(json.dumps(value, indent=2, default=_json_default, ensure_ascii=False))
     return 0
+
+
+def _json_default(value: Any) -> Any:
+    isoformat = getattr(value, "isoformat", None)
+    if callable(isoformat):
+        return isoformat()
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item):
+        return item()
+    return str(value)
 
 
 def stdin_is_tty() -> bool:

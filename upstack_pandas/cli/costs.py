@@ -102,6 +102,10 @@ def _series_json(series: Any) -> dict[str, Any]:
     return {str(key): (None if value != value else value) for key, value in series.items()}
 
 
+def _line_json(series: Any) -> dict[str, Any]:
+    return {key: value for key, value in _series_json(series).items() if value is not None}
+
+
 def _show(args: argparse.Namespace) -> int:
     check_out(args.out)
     with api_client(args) as client, library_errors():
@@ -112,6 +116,19 @@ def _show(args: argparse.Namespace) -> int:
         if args.type == "shipping_settings":
             return emit_object(_series_json(costs.shipping_settings(client=client)))
         df = costs.lines(args.type, client=client)
+        if args.type is None and args.out is None:
+            override = _series_json(costs.global_product_override(client=client))
+            shipping = _series_json(costs.shipping_settings(client=client))
+            if args.json:
+                import json
+
+                lines = json.loads(df.to_json(orient="records", date_format="iso"))
+                return emit_object(
+                    {"globalProductOverride": override, "shippingSettings": shipping, "lines": lines}
+                )
+            print(f"Global product override: {override}")
+            print(f"Shipping settings: {shipping}")
+            print("Cost lines:")
     return emit_frame(df, args, what="cost lines")
 
 
@@ -170,7 +187,7 @@ def _line_add(args: argparse.Namespace) -> int:
         from upstack_pandas import costs
 
         stored = costs.add_line(args.type, body, client=client)
-    return emit_object(_series_json(stored))
+    return emit_object(_line_json(stored))
 
 
 def _line_update(args: argparse.Namespace) -> int:
@@ -181,7 +198,7 @@ def _line_update(args: argparse.Namespace) -> int:
         from upstack_pandas import costs
 
         stored = costs.update_line(args.type, args.line_id, body, client=client)
-    return emit_object(_series_json(stored))
+    return emit_object(_line_json(stored))
 
 
 def _line_delete(args: argparse.Namespace) -> int:

@@ -145,8 +145,13 @@ def _summary(view: Any) -> dict[str, Any]:
         "id": view.id,
         "name": view.name,
         "type": view.type,
-        "widgets": len(view.widgets),
-        "sections": len(view.sections),
+        "widgets": [
+            {"id": row["id"], "title": row.get("title")} for _, row in view.widgets.iterrows()
+        ],
+        "sections": [
+            {"id": row["id"], "title": row["title"], "widgetCount": int(row["widgetCount"])}
+            for _, row in view.sections.iterrows()
+        ],
     }
 
 
