@@ -24,7 +24,9 @@ from upstack_pandas.emulator.http.server import Emulator
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "cli.md"
 NOW = "2026-11-26T12:00:00Z"
-FENCE = re.compile(r"<!-- cli-(example|file: (?P<name>[\w.-]+)) -->\n```\w*\n(?P<body>.*?)\n```", re.S)
+FENCE = re.compile(
+    r"<!-- cli-(example|file: (?P<name>[\w.-]+)) -->\n```\w*\n(?P<body>.*?)\n```", re.S
+)
 TOKEN = re.compile(r"<\*>|<(?P<name>[A-Z_]+)>")
 
 
@@ -85,9 +87,7 @@ def docs_emulator() -> Iterator[Emulator]:
         yield emu
 
 
-def test_every_cli_example_runs_as_documented(
-    docs_emulator: Emulator, tmp_path: Path
-) -> None:
+def test_every_cli_example_runs_as_documented(docs_emulator: Emulator, tmp_path: Path) -> None:
     env = {
         key: value
         for key, value in os.environ.items()

@@ -101,4 +101,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     return run_command(args.run, args, f"{PROG} {args.command}")
-

@@ -252,7 +252,9 @@ def merge_from_file(
     unknown = sorted(set(values) - set(options))
     if unknown:
         known = ", ".join(sorted(options))
-        raise CommandError(f"--from-file {path}: unknown option(s) {', '.join(unknown)}; known: {known}")
+        raise CommandError(
+            f"--from-file {path}: unknown option(s) {', '.join(unknown)}; known: {known}"
+        )
     for name, value in values.items():
         if getattr(args, name, None) not in (None, [], False) or value is None:
             continue

@@ -136,9 +136,7 @@ def _run_attribution(args: argparse.Namespace) -> int:
 
 
 def _add_channels(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--level", choices=CHANNEL_LEVELS, help="entity level (default account)"
-    )
+    parser.add_argument("--level", choices=CHANNEL_LEVELS, help="entity level (default account)")
     parser.add_argument(
         "--measures", "-m", type=split_list, metavar="LIST", help="metrics to add per entity"
     )

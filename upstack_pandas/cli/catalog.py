@@ -18,7 +18,13 @@ from upstack_pandas.cli._options import (
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["SPECS", "add_filters_arguments", "add_measures_arguments", "run_filters", "run_measures"]
+__all__ = [
+    "SPECS",
+    "add_filters_arguments",
+    "add_measures_arguments",
+    "run_filters",
+    "run_measures",
+]
 
 
 def add_measures_arguments(parser: argparse.ArgumentParser) -> None:

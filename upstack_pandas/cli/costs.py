@@ -124,7 +124,11 @@ def _show(args: argparse.Namespace) -> int:
 
                 lines = json.loads(df.to_json(orient="records", date_format="iso"))
                 return emit_object(
-                    {"globalProductOverride": override, "shippingSettings": shipping, "lines": lines}
+                    {
+                        "globalProductOverride": override,
+                        "shippingSettings": shipping,
+                        "lines": lines,
+                    }
                 )
             print(f"Global product override: {override}")
             print(f"Shipping settings: {shipping}")

@@ -101,7 +101,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _series_json(series: Any) -> dict[str, Any]:
-    return {str(key): (None if value is None or value != value else value) for key, value in series.items()}
+    return {
+        str(key): (None if value is None or value != value else value)
+        for key, value in series.items()
+    }
 
 
 def _search(args: argparse.Namespace) -> int:
@@ -120,7 +123,9 @@ def _cost(args: argparse.Namespace) -> int:
     with api_client(args) as client, library_errors():
         from upstack_pandas import products
 
-        df = products.variant_costs([(args.product_id, args.variant_id)], progress=False, client=client)
+        df = products.variant_costs(
+            [(args.product_id, args.variant_id)], progress=False, client=client
+        )
     return emit_frame(df, args, what="variants")
 
 
@@ -132,7 +137,9 @@ def _fee_set(args: argparse.Namespace) -> int:
     with api_client(args) as client, library_errors():
         from upstack_pandas import products
 
-        stored = products.set_handling_fee(args.product_id, args.variant_id, args.fee, client=client)
+        stored = products.set_handling_fee(
+            args.product_id, args.variant_id, args.fee, client=client
+        )
     return emit_object(_series_json(stored))
 
 
