@@ -24,8 +24,12 @@ if TYPE_CHECKING:
 
     from upstack_pandas._transport.client import Client
 
+#: What ``--from-file`` may set: option name -> converter of the file's value (``None``: as is).
+FileOptions = dict[str, "Callable[[Any], Any] | None"]
+
 __all__ = [
     "OUT_SUFFIXES",
+    "FileOptions",
     "add_connection",
     "add_dates",
     "add_from_file",

@@ -7,6 +7,7 @@ import argparse
 from upstack_pandas.cli._command import CommandError, CommandSpec
 from upstack_pandas.cli._common import library_errors, split_list
 from upstack_pandas.cli._options import (
+    FileOptions,
     add_connection,
     add_dates,
     add_from_file,
@@ -96,7 +97,7 @@ def _add_attribution(parser: argparse.ArgumentParser) -> None:
     add_connection(parser)
 
 
-_ATTRIBUTION_FILE = {
+_ATTRIBUTION_FILE: FileOptions = {
     **FILE_OPTIONS,
     "dimension": str,
     "model": file_list,
@@ -151,7 +152,7 @@ def _add_channels(parser: argparse.ArgumentParser) -> None:
     add_connection(parser)
 
 
-_CHANNEL_FILE = {
+_CHANNEL_FILE: FileOptions = {
     "measures": file_list,
     "date_start": file_date,
     "date_end": file_date,

@@ -8,6 +8,7 @@ from typing import Any
 from upstack_pandas.cli._command import CommandError
 from upstack_pandas.cli._common import library_errors, split_list
 from upstack_pandas.cli._options import (
+    FileOptions,
     add_connection,
     add_dates,
     add_from_file,
@@ -240,7 +241,7 @@ def _delete(args: argparse.Namespace) -> int:
     return 0
 
 
-_BUILD_FILE = {
+_BUILD_FILE: FileOptions = {
     "name": str,
     "measures": file_list,
     "chart_types": file_list,

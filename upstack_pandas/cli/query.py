@@ -13,6 +13,7 @@ from upstack_pandas._query.checks import (  # costs nothing: importing upstack_p
 from upstack_pandas.cli._command import CommandError
 from upstack_pandas.cli._common import library_errors, split_list
 from upstack_pandas.cli._options import (
+    FileOptions,
     add_connection,
     add_dates,
     add_from_file,
@@ -139,7 +140,7 @@ def add_shared_query_options(parser: argparse.ArgumentParser, *, order: bool = T
 
 
 #: What --from-file may set for a query.
-FILE_OPTIONS = {
+FILE_OPTIONS: FileOptions = {
     "measures": file_list,
     "date_start": file_date,
     "date_end": file_date,
