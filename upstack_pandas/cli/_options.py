@@ -372,6 +372,7 @@ def emit_frame(
     *,
     formatted: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
     what: str = "rows",
+    columns: str = "columns",
 ) -> int:
     """Print a frame (table or ``--json``) or write it to ``--out``.
 
@@ -384,6 +385,8 @@ def emit_frame(
         Turns the frame into the table to print (e.g. values formatted as currency).
     what : str
         What a row is, for the ``--out`` message.
+    columns : str
+        What a column is, for the ``--out`` message.
 
     Returns
     -------
@@ -402,7 +405,7 @@ def emit_frame(
                 df.upstack.to_parquet(out)
             else:
                 df.to_parquet(out)
-        print(f"Wrote {len(df)} {what} x {df.shape[1]} columns to {path_label(out)}")
+        print(f"Wrote {len(df)} {what} x {df.shape[1]} {columns} to {path_label(out)}")
         return 0
     if getattr(args, "json", False):
         print(_records_json(df))

@@ -228,11 +228,9 @@ def run(args: argparse.Namespace) -> int:
             client=client,
             refresh=args.refresh,
         )
-    if args.out is not None:
-        with library_errors(f"--out {args.out}"):
-            emit_frame(df, args, what="rows")
-        return 0
-    return emit_frame(df, args, formatted=None if args.raw else _formatted)
+    return emit_frame(
+        df, args, formatted=None if args.raw else _formatted, what="rows", columns="measures"
+    )
 
 
 def _formatted(df: pd.DataFrame) -> pd.DataFrame:
