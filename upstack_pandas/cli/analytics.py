@@ -23,6 +23,7 @@ from upstack_pandas.cli.query import (
     FILE_OPTIONS,
     add_shared_query_options,
     check_filter,
+    check_order_settings,
     check_view_filters,
 )
 
@@ -66,7 +67,7 @@ def _run_cohort(args: argparse.Namespace) -> int:
             granularity=args.granularity or "month",
             filters=filters,
             timezone=args.timezone,
-            order_settings=args.order_settings,
+            order_settings=check_order_settings(args.order_settings),
             view_filters=view_filters,
             client=client,
             refresh=args.refresh,
@@ -128,7 +129,7 @@ def _run_attribution(args: argparse.Namespace) -> int:
             granularity=args.granularity or "none",
             filters=check_filter(args.filter),
             timezone=args.timezone,
-            order_settings=args.order_settings,
+            order_settings=check_order_settings(args.order_settings),
             view_filters=check_view_filters(args.view_filters),
             client=client,
             refresh=args.refresh,

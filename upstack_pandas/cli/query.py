@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from typing import TYPE_CHECKING, Any
 
 from upstack_pandas._query.checks import (  # costs nothing: importing upstack_pandas loads pandas
@@ -23,7 +24,6 @@ from upstack_pandas.cli._options import (
     emit_frame,
     file_date,
     file_list,
-    json_arg,
     merge_from_file,
 )
 
@@ -114,7 +114,6 @@ def add_shared_query_options(parser: argparse.ArgumentParser, *, order: bool = T
     parser.add_argument(
         "--filter",
         metavar="JSON",
-        type=json_arg,
         help='a canonical filter, e.g. \'{"field": "orders.customer_type", "op": "equals", '
         '"value": "new_customer"}\' or {"and": [...]} (see docs/contract.md)',
     )
@@ -125,13 +124,11 @@ def add_shared_query_options(parser: argparse.ArgumentParser, *, order: bool = T
         parser.add_argument(
             "--view-filters",
             metavar="JSON",
-            type=json_arg,
             help="a JSON array of view filters (the dashboard view's viewFilters)",
         )
         parser.add_argument(
             "--order-settings",
             metavar="JSON",
-            type=json_arg,
             help="a JSON object of order settings overriding the account's for this query",
         )
     parser.add_argument(
@@ -165,6 +162,7 @@ def check_filter(value: Any) -> dict[str, Any] | None:
     -------
     dict or None
     """
+    value = _json_option("--filter", value)
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -172,6 +170,33 @@ def check_filter(value: Any) -> dict[str, Any] | None:
             '--filter must be a JSON object such as {"field": ..., "op": ..., "value": ...}'
         )
     return value
+
+
+def check_order_settings(value: Any) -> dict[str, Any] | None:
+    """Check an ``--order-settings`` value is a JSON object.
+
+    Parameters
+    ----------
+    value : Any
+        JSON text (from the command line) or a decoded value (from ``--from-file``).
+
+    Returns
+    -------
+    dict or None
+    """
+    value = _json_option("--order-settings", value)
+    if value is not None and not isinstance(value, dict):
+        raise CommandError("--order-settings must be a JSON object")
+    return value
+
+
+def _json_option(option: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"{option} is not valid JSON: {exc}") from None
 
 
 def check_view_filters(value: Any) -> list[dict[str, Any]] | None:
@@ -185,6 +210,7 @@ def check_view_filters(value: Any) -> list[dict[str, Any]] | None:
     -------
     list or None
     """
+    value = _json_option("--view-filters", value)
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
@@ -223,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
             filters=filters,
             compare=args.compare is not False,
             timezone=args.timezone,
-            order_settings=args.order_settings,
+            order_settings=check_order_settings(args.order_settings),
             view_filters=view_filters,
             client=client,
             refresh=args.refresh,
