@@ -281,3 +281,37 @@ def test_import_is_cheap() -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_attribution_passes_order_settings_and_view_filters(
+    private_emulator: Emulator, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    settings = {"countPendingOrders": True, "countVoidedOrders": True}
+    view_filters = [{"field": "orders.country", "op": "equals", "value": "US"}]
+    argv = [
+        "attribution",
+        "--date-start",
+        "2026-11-01",
+        "--date-end",
+        "2026-11-07",
+        "--order-settings",
+        json.dumps(settings),
+        "--view-filters",
+        json.dumps(view_filters),
+        "--json",
+    ]
+    code, out = run(argv, cli_env, tmp_path)
+    assert code == 0, out
+    got = pd.DataFrame(json.loads(out)).set_index("utm_source")
+    with private_emulator.client(cache=False) as client:
+        expected = up.read_attribution(
+            "utm_source",
+            "2026-11-01",
+            "2026-11-07",
+            order_settings=settings,
+            view_filters=view_filters,
+            client=client,
+        )
+        plain = up.read_attribution("utm_source", "2026-11-01", "2026-11-07", client=client)
+    assert got["attribution.revenue"].tolist() == expected["attribution.revenue"].tolist()
+    assert not expected["attribution.revenue"].equals(plain["attribution.revenue"])
