@@ -252,37 +252,11 @@ def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
     return code, out, err
 
 
-def test_query_with_several_profiles_adds_a_pixel_level(
-    multi_emulator: Emulator, rc_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out_file = tmp_path / "both.parquet"
-    code, _, err = _cli(
-        ["query", "--profile", "pixel-1,pixel-3", "--measures", "orders.orders", "--start",
-         "2026-10-01", "--end", "2026-10-05", "--no-compare", "--out", str(out_file)], capsys,
-    )  # fmt: skip
-    assert code == 0, err
-    back = up.read_parquet(out_file)
-    assert back.index.names == ["pixel", "dt"]
-    first, third = multi_emulator.pixel_ids[0], multi_emulator.pixel_ids[2]
-    assert list(back.index.get_level_values("pixel").unique()) == [first, third]
-    for profile, pixel in (("pixel-1", first), ("pixel-3", third)):
-        with up.Client(profile=profile, cache=False) as client:
-            expected = up.read_upstack("orders.orders", "2026-10-01", "2026-10-05",
-                                       compare=False, client=client)  # fmt: skip
-        got = back.xs(pixel, level="pixel")
-        pd.testing.assert_frame_equal(got, expected, check_freq=False, check_flags=False)
-    meta = back.attrs["upstack"]
-    assert meta["pixels"] == [first, third]
-    assert (
-        meta["measures"]["orders.orders"]["primarySum"] is None
-    )  # one pixel's total would mislead
-
-
 def test_query_with_one_profile(
     multi_emulator: Emulator, rc_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, err = _cli(
-        ["query", "-p", "pixel-2", "-m", "orders.orders", "--start", "2026-10-01", "--end",
+        ["query", "--profile", "pixel-2", "-m", "orders.orders", "--start", "2026-10-01", "--end",
          "2026-10-02", "--raw", "--no-compare"], capsys,
     )  # fmt: skip
     assert code == 0, err

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from upstack_pandas._version import __version__
-from upstack_pandas.cli._command import run_command
+from upstack_pandas.cli._command import CommandSpec, run_command
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -28,15 +28,37 @@ PROG = "upstack-pandas"
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = (
-    "upstack_pandas.cli.demo",
+    "upstack_pandas.cli.catalog",
     "upstack_pandas.cli.query",
+    "upstack_pandas.cli.analytics",
+    "upstack_pandas.cli.dashboard",
+    "upstack_pandas.cli.account",
+    "upstack_pandas.cli.costs",
+    "upstack_pandas.cli.products",
+    "upstack_pandas.cli.events",
+    "upstack_pandas.cli.demo",
     "upstack_pandas.cli.cache",
     "upstack_pandas.cli.emulator",
 )
 
 
-def _commands() -> list[ModuleType]:
-    return [importlib.import_module(name) for name in COMMANDS]
+def _specs(module: ModuleType) -> list[CommandSpec]:
+    specs: tuple[CommandSpec, ...] | None = getattr(module, "SPECS", None)
+    if specs is not None:
+        return list(specs)
+    return [
+        CommandSpec(
+            module.NAME,
+            module.HELP,
+            getattr(module, "DESCRIPTION", module.HELP),
+            module.add_arguments,
+            module.run,
+        )
+    ]
+
+
+def _commands() -> list[CommandSpec]:
+    return [spec for name in COMMANDS for spec in _specs(importlib.import_module(name))]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,15 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    for module in _commands():
+    for spec in _commands():
         sub = commands.add_parser(
-            module.NAME,
-            help=module.HELP,
-            description=getattr(module, "DESCRIPTION", module.HELP),
+            spec.name,
+            help=spec.help,
+            description=spec.description,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        module.add_arguments(sub)
-        sub.set_defaults(run=module.run)
+        spec.add_arguments(sub)
+        sub.set_defaults(run=spec.run)
     return parser
 
 

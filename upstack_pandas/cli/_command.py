@@ -8,7 +8,8 @@ A subcommand module defines::
     def add_arguments(parser: argparse.ArgumentParser) -> None: ...
     def run(args: argparse.Namespace) -> int: ...   # the exit code
 
-and is listed in ``upstack_pandas.cli.COMMANDS``. Modules import nothing heavy at import time
+and is listed in ``upstack_pandas.cli.COMMANDS``. A module holding several top-level commands
+(``measures`` and ``filters``) defines ``SPECS``, a tuple of :class:`CommandSpec`, instead. Modules import nothing heavy at import time
 (``upstack-pandas --help`` builds every parser); ``run`` imports what it needs. Expected
 failures raise :class:`CommandError`, printed as one line on stderr.
 """
@@ -18,8 +19,19 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import NamedTuple
 
-__all__ = ["CommandError", "run_command"]
+__all__ = ["CommandError", "CommandSpec", "run_command"]
+
+
+class CommandSpec(NamedTuple):
+    """One top-level command of a module that holds several."""
+
+    name: str
+    help: str
+    description: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
 
 
 class CommandError(Exception):

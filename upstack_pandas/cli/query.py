@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from upstack_pandas._query.checks import (  # costs nothing: importing upstack_pandas loads pandas
@@ -15,23 +12,29 @@ from upstack_pandas._query.checks import (  # costs nothing: importing upstack_p
     MAX_MEASURES,
 )
 from upstack_pandas.cli._command import CommandError
-from upstack_pandas.cli._common import (
-    date_arg,
-    library_errors,
-    one_line,
-    path_label,
-    split_list,
+from upstack_pandas.cli._common import library_errors, split_list
+from upstack_pandas.cli._options import (
+    FileOptions,
+    add_connection,
+    add_dates,
+    add_from_file,
+    add_output,
+    api_client,
+    check_out,
+    emit_frame,
+    file_date,
+    file_list,
+    merge_from_file,
 )
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from upstack_pandas._transport.client import Client
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "query"
-HELP = "query measures into a table, a parquet file or a CSV file"
+HELP = "query measures (POST /db-mgmt/api/query) into a table or a parquet, CSV or JSON file"
 DESCRIPTION = """\
 Query measures from the Upstack Data API (POST /db-mgmt/api/query) and print the table, or
 write it to --out. Measures are catalog ids or titles. Credentials come from the environment
@@ -41,15 +44,13 @@ write it to --out. Measures are catalog ids or titles. Credentials come from the
 
 examples:
   upstack-pandas query --measures core.new_customer_roas,meta.cpm
-  upstack-pandas query --measures "NC ROAS,NC MER" --start 2026-10-01 --end 2026-10-31 \\
+  upstack-pandas query --measures "NC ROAS,NC MER" --date-start 2026-10-01 --date-end 2026-10-31 \\
       --granularity week --dimensions utm_source --out october.parquet
   upstack-pandas query --measures orders.gross_revenue --granularity none \\
       --filter '{"field": "orders.customer_type", "op": "equals", "value": "new_customer"}'
   upstack-pandas query --emulator --measures meta.cpm --out cpm.csv
-  upstack-pandas query --profile store-eu,store-us --measures orders.orders --out both.parquet
+  upstack-pandas query --from-file query.json --granularity week --json
 """
-#: File suffixes --out understands.
-WRITERS = (".parquet", ".pq", ".csv")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,26 +63,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--measures",
         "-m",
-        required=True,
         metavar="LIST",
         type=split_list,
-        help=f"comma-separated measure ids or catalog titles (1 to {MAX_MEASURES}), "
-        "e.g. core.new_customer_roas,'NC MER',meta.cpm",
+        help=f"comma-separated measure ids or catalog titles (1 to {MAX_MEASURES}; required, "
+        "here or in --from-file), e.g. core.new_customer_roas,'NC MER',meta.cpm",
     )
-    parser.add_argument(
-        "--start", type=date_arg, metavar="DATE", help="first day, YYYY-MM-DD (inclusive)"
-    )
-    parser.add_argument(
-        "--end",
-        type=date_arg,
-        metavar="DATE",
-        help="last day, YYYY-MM-DD (inclusive); without --start/--end: the last 30 days",
-    )
+    add_dates(parser)
     parser.add_argument(
         "--granularity",
         "-g",
         choices=GRANULARITIES,
-        default="day",
         metavar="G",
         help=f"time bucket: {', '.join(GRANULARITIES)} (default day; none = one row per "
         "dimension combination)",
@@ -90,10 +81,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dimensions",
         "-d",
         type=split_list,
-        default=[],
         metavar="LIST",
         help=f"comma-separated dimension ids (at most {MAX_DIMENSIONS}), e.g. utm_source,channel",
     )
+    add_shared_query_options(parser)
+    parser.add_argument(
+        "--no-compare",
+        dest="compare",
+        action="store_false",
+        default=None,
+        help="do not fetch the preceding period for comparison",
+    )
+    parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="print plain numbers instead of values formatted as currency, %% or x",
+    )
+    add_from_file(parser)
+    add_output(parser)
+    add_connection(parser)
+
+
+def add_shared_query_options(parser: argparse.ArgumentParser, *, order: bool = True) -> None:
+    """Add ``--filter``, ``--timezone``, ``--view-filters``, ``--order-settings``, ``--refresh``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    order : bool
+        Whether the endpoint takes order settings and view filters.
+    """
     parser.add_argument(
         "--filter",
         metavar="JSON",
@@ -103,51 +120,51 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timezone", "--tz", metavar="TZ", help="IANA timezone of the dates (default UTC)"
     )
-    parser.add_argument(
-        "--no-compare",
-        dest="compare",
-        action="store_false",
-        help="do not fetch the preceding period for comparison",
-    )
-    parser.add_argument(
-        "--out",
-        "-o",
-        type=Path,
-        metavar="FILE",
-        help="write to FILE instead of printing: .parquet keeps the index, time zone and "
-        "metadata (read it back with upstack_pandas.read_parquet); .csv is plain values",
-    )
-    parser.add_argument(
-        "--raw",
-        action="store_true",
-        help="print plain numbers instead of values formatted as currency, %% or x",
-    )
+    if order:
+        parser.add_argument(
+            "--view-filters",
+            metavar="JSON",
+            help="a JSON array of view filters (the dashboard view's viewFilters)",
+        )
+        parser.add_argument(
+            "--order-settings",
+            metavar="JSON",
+            help="a JSON object of order settings overriding the account's for this query",
+        )
     parser.add_argument(
         "--refresh", action="store_true", help="skip the cache and ask the server again"
     )
-    parser.add_argument(
-        "--profile",
-        "-p",
-        type=split_list,
-        metavar="LIST",
-        help="profile(s) of ~/.upstackrc to use (comma-separated; see 'upstack_pandas.profiles()'); "
-        "with several, the rows get a leading 'pixel' index level (default: $UPSTACK_PROFILE "
-        "or [default])",
-    )
-    parser.add_argument(
-        "--emulator",
-        action="store_true",
-        help="query an embedded emulator (synthetic data, seed 7) instead of the API",
-    )
 
 
-def _filter(text: str | None) -> dict[str, Any] | None:
-    if text is None:
+#: What --from-file may set for a query.
+FILE_OPTIONS: FileOptions = {
+    "measures": file_list,
+    "date_start": file_date,
+    "date_end": file_date,
+    "granularity": str,
+    "dimensions": file_list,
+    "filter": None,
+    "timezone": str,
+    "view_filters": None,
+    "order_settings": None,
+    "compare": bool,
+}
+
+
+def check_filter(value: Any) -> dict[str, Any] | None:
+    """Check a ``--filter`` value is a JSON object.
+
+    Parameters
+    ----------
+    value : Any
+
+    Returns
+    -------
+    dict or None
+    """
+    value = _json_option("--filter", value)
+    if value is None:
         return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CommandError(f"--filter is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise CommandError(
             '--filter must be a JSON object such as {"field": ..., "op": ..., "value": ...}'
@@ -155,101 +172,50 @@ def _filter(text: str | None) -> dict[str, Any] | None:
     return value
 
 
-def _check_out(out: Path | None) -> None:
-    if out is not None and out.suffix.lower() not in WRITERS:
-        raise CommandError(
-            f"--out {out}: unknown file type {out.suffix or '(none)'!r}; "
-            "use a .parquet or .csv file name"
-        )
+def check_order_settings(value: Any) -> dict[str, Any] | None:
+    """Check an ``--order-settings`` value is a JSON object.
+
+    Parameters
+    ----------
+    value : Any
+        JSON text (from the command line) or a decoded value (from ``--from-file``).
+
+    Returns
+    -------
+    dict or None
+    """
+    value = _json_option("--order-settings", value)
+    if value is not None and not isinstance(value, dict):
+        raise CommandError("--order-settings must be a JSON object")
+    return value
 
 
-@contextlib.contextmanager
-def _profile_clients(names: list[str]) -> Iterator[list[Client]]:
-    from upstack_pandas._errors import ConfigurationError
-    from upstack_pandas._transport.client import Client
-
-    clients: list[Client] = []
+def _json_option(option: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
     try:
-        for name in names:
-            try:
-                clients.append(Client(profile=name))
-            except ConfigurationError as exc:
-                raise CommandError(f"--profile {name}: {one_line(exc)}") from None
-        yield clients
-    finally:
-        for client in clients:
-            client.close()
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"{option} is not valid JSON: {exc}") from None
 
 
-@contextlib.contextmanager
-def _client(emulator: bool) -> Iterator[Client]:
-    if not emulator:
-        from upstack_pandas._errors import ConfigurationError
-        from upstack_pandas._transport.client import get_default_client
+def check_view_filters(value: Any) -> list[dict[str, Any]] | None:
+    """Check a ``--view-filters`` value is a JSON array of objects.
 
-        try:
-            client = get_default_client()
-        except ConfigurationError as exc:
-            raise CommandError(f"{one_line(exc)} Or pass --emulator to try a local one.") from None
-        yield client
-        return
-    with library_errors("--emulator"):
-        from upstack_pandas.emulator import Emulator
+    Parameters
+    ----------
+    value : Any
 
-        emu = Emulator().start()
-    try:
-        with emu.client(cache=False) as client:
-            yield client
-    finally:
-        emu.stop()
-
-
-def _write(df: pd.DataFrame, out: Path) -> None:
-    with library_errors(f"--out {out}"):
-        if out.suffix.lower() == ".csv":
-            df.to_csv(out)
-        else:
-            df.upstack.to_parquet(out)
-
-
-def _read(args: argparse.Namespace, filters: Any, clients: list[Client]) -> pd.DataFrame:
-    import pandas as pd
-
-    from upstack_pandas import metadata
-    from upstack_pandas._readers import read_upstack
-
-    frames = [
-        read_upstack(
-            args.measures,
-            args.start,
-            args.end,
-            granularity=args.granularity,
-            dimensions=args.dimensions or None,
-            filters=filters,
-            compare=args.compare,
-            timezone=args.timezone,
-            client=client,
-            refresh=args.refresh,
-        )
-        for client in clients
-    ]
-    if len(frames) == 1:
-        return frames[0]
-    pixels = [client.pixel_id for client in clients]
-    if len(set(pixels)) < len(pixels):
-        raise CommandError("--profile: two of the profiles are the same pixel")
-    combined = pd.concat(frames, keys=pixels, names=["pixel"])
-    meta = dict(frames[0].attrs.get("upstack") or {})
-    if meta:  # the catalog entries stay; one pixel's totals and request would mislead
-        meta["request"] = {**meta.get("request", {}), "pixelId": None}
-        meta["measures"] = {
-            mid: {k: (None if k in metadata.DETAIL_FIELDS else v) for k, v in entry.items()}
-            for mid, entry in meta.get("measures", {}).items()
-        }
-        meta["compare"] = None
-        meta["pixels"] = pixels
-        combined.attrs = {"upstack": meta}
-    return combined
+    Returns
+    -------
+    list or None
+    """
+    value = _json_option("--view-filters", value)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise CommandError("--view-filters must be a JSON array of objects")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -265,26 +231,34 @@ def run(args: argparse.Namespace) -> int:
     int
         The exit code (0).
     """
-    filters = _filter(args.filter)
-    _check_out(args.out)
+    merge_from_file(args, FILE_OPTIONS)
+    filters = check_filter(args.filter)
+    view_filters = check_view_filters(args.view_filters)
+    check_out(args.out)
     if not args.measures:
         raise CommandError("--measures: give at least one measure id or title")
-    profiles = getattr(args, "profile", None)
-    if profiles is not None and args.emulator:
-        raise CommandError("--profile and --emulator exclude each other; give one")
-    if profiles is not None and not profiles:
-        raise CommandError("--profile: give at least one profile name")
-    with contextlib.ExitStack() as stack:
-        if profiles:
-            clients = stack.enter_context(_profile_clients(profiles))
-        else:
-            clients = [stack.enter_context(_client(args.emulator))]
-        stack.enter_context(library_errors())
-        df = _read(args, filters, clients)
-    if args.out is not None:
-        _write(df, args.out)
-        print(f"Wrote {len(df)} rows x {df.shape[1]} measures to {path_label(args.out)}")
-        return 0
-    shown = df if args.raw else df.upstack.format()
-    print(shown.to_string())
-    return 0
+    with api_client(args) as client, library_errors():
+        from upstack_pandas._readers import read_upstack
+
+        df = read_upstack(
+            args.measures,
+            args.date_start,
+            args.date_end,
+            granularity=args.granularity or "day",
+            dimensions=args.dimensions or None,
+            filters=filters,
+            compare=args.compare is not False,
+            timezone=args.timezone,
+            order_settings=check_order_settings(args.order_settings),
+            view_filters=view_filters,
+            client=client,
+            refresh=args.refresh,
+        )
+    return emit_frame(
+        df, args, formatted=None if args.raw else _formatted, what="rows", columns="measures"
+    )
+
+
+def _formatted(df: pd.DataFrame) -> pd.DataFrame:
+    shown: pd.DataFrame = df.upstack.format()
+    return shown

@@ -1,0 +1,216 @@
+"""``upstack-pandas costs ...``: show, global-override set, shipping set, lines add|update|delete."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from upstack_pandas.cli._command import CommandError
+from upstack_pandas.cli._common import library_errors
+from upstack_pandas.cli._options import (
+    add_connection,
+    add_from_file,
+    add_output,
+    add_yes,
+    api_client,
+    check_out,
+    confirm,
+    declined,
+    dispatch,
+    emit_frame,
+    emit_object,
+    read_json_file,
+)
+
+__all__ = ["HELP", "NAME", "add_arguments", "run"]
+
+NAME = "costs"
+HELP = "cost configuration: show, global-override set, shipping set, lines add|update|delete"
+DESCRIPTION = """\
+Cost configuration (/accounts/api/costs). Changes recalculate COGS-based measures.
+
+examples:
+  upstack-pandas costs show --type fixed
+  upstack-pandas costs global-override set --default-cogs 5 --handling-fee 1.5 --yes
+  upstack-pandas costs shipping set --method fixed_rate --fixed-rate 7.5 --yes
+  upstack-pandas costs lines add --type fixed --from-file klaviyo.json --yes
+"""
+run = dispatch
+LINE_TYPES = ("order", "gateway", "shipping", "variable", "fixed")
+SHOW_TYPES = ("global_product_override", "shipping_settings", *LINE_TYPES)
+SHIPPING_METHODS = ("shopify_charges", "fixed_rate", "shipping_profiles")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the costs actions.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    """
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", title="actions", required=True)
+    p = actions.add_parser("show", help="cost lines as a table, or one surface")
+    p.add_argument("--type", choices=SHOW_TYPES)
+    add_output(p)
+    add_connection(p)
+    p.set_defaults(handler=_show)
+
+    group = actions.add_parser("global-override", help="the global product override")
+    sub = group.add_subparsers(dest="sub", metavar="ACTION", required=True)
+    p = sub.add_parser("set", help="set default COGS, handling fee or currency")
+    p.add_argument("--default-cogs", type=float)
+    p.add_argument("--handling-fee", type=float)
+    p.add_argument("--currency")
+    add_yes(p)
+    add_connection(p)
+    p.set_defaults(handler=_override_set)
+
+    group = actions.add_parser("shipping", help="shipping settings")
+    sub = group.add_subparsers(dest="sub", metavar="ACTION", required=True)
+    p = sub.add_parser("set", help="switch the shipping cost method")
+    p.add_argument("--method", required=True, choices=SHIPPING_METHODS)
+    p.add_argument("--fixed-rate", type=float, help="required with --method fixed_rate")
+    p.add_argument("--currency")
+    add_yes(p)
+    add_connection(p)
+    p.set_defaults(handler=_shipping_set)
+
+    group = actions.add_parser("lines", help="cost lines")
+    sub = group.add_subparsers(dest="sub", metavar="ACTION", required=True)
+    p = sub.add_parser("add", help="add a cost line (body from --from-file)")
+    p.add_argument("--type", required=True, choices=LINE_TYPES)
+    add_from_file(p, "JSON object: the line's fields (required)")
+    add_yes(p)
+    add_connection(p)
+    p.set_defaults(handler=_line_add)
+    p = sub.add_parser("update", help="update a cost line (fields from --from-file)")
+    p.add_argument("line_id", metavar="LINE_ID")
+    p.add_argument("--type", required=True, choices=LINE_TYPES)
+    add_from_file(p, "JSON object: the fields to change (required)")
+    add_yes(p)
+    add_connection(p)
+    p.set_defaults(handler=_line_update)
+    p = sub.add_parser("delete", help="delete a cost line")
+    p.add_argument("line_id", metavar="LINE_ID")
+    p.add_argument("--type", required=True, choices=LINE_TYPES)
+    add_yes(p)
+    add_connection(p)
+    p.set_defaults(handler=_line_delete)
+
+
+def _series_json(series: Any) -> dict[str, Any]:
+    return {str(key): (None if value != value else value) for key, value in series.items()}
+
+
+def _line_json(series: Any) -> dict[str, Any]:
+    return {key: value for key, value in _series_json(series).items() if value is not None}
+
+
+def _show(args: argparse.Namespace) -> int:
+    check_out(args.out)
+    with api_client(args) as client, library_errors():
+        from upstack_pandas import costs
+
+        if args.type == "global_product_override":
+            return emit_object(_series_json(costs.global_product_override(client=client)))
+        if args.type == "shipping_settings":
+            return emit_object(_series_json(costs.shipping_settings(client=client)))
+        df = costs.lines(args.type, client=client)
+        if args.type is None and args.out is None:
+            override = _series_json(costs.global_product_override(client=client))
+            shipping = _series_json(costs.shipping_settings(client=client))
+            if args.json:
+                import json
+
+                lines = json.loads(df.to_json(orient="records", date_format="iso"))
+                return emit_object(
+                    {
+                        "globalProductOverride": override,
+                        "shippingSettings": shipping,
+                        "lines": lines,
+                    }
+                )
+            print(f"Global product override: {override}")
+            print(f"Shipping settings: {shipping}")
+            print("Cost lines:")
+    return emit_frame(df, args, what="cost lines")
+
+
+def _override_set(args: argparse.Namespace) -> int:
+    fields = {
+        "defaultCogs": args.default_cogs,
+        "globalHandlingFee": args.handling_fee,
+        "currency": args.currency,
+    }
+    given = {key: value for key, value in fields.items() if value is not None}
+    if not given:
+        raise CommandError("give at least one of --default-cogs, --handling-fee, --currency")
+    summary = ", ".join(f"{key} -> {value}" for key, value in given.items())
+    if not confirm(f"Set the global product override: {summary}.", args):
+        return declined()
+    with api_client(args) as client, library_errors():
+        from upstack_pandas import costs
+
+        stored = costs.set_global_product_override(
+            default_cogs=args.default_cogs,
+            global_handling_fee=args.handling_fee,
+            currency=args.currency,
+            client=client,
+        )
+    return emit_object(_series_json(stored))
+
+
+def _shipping_set(args: argparse.Namespace) -> int:
+    if args.method == "fixed_rate" and args.fixed_rate is None:
+        raise CommandError("--fixed-rate is required with --method fixed_rate")
+    if not confirm(f"Set the shipping cost method to {args.method}.", args):
+        return declined()
+    with api_client(args) as client, library_errors():
+        from upstack_pandas import costs
+
+        stored = costs.set_shipping_settings(
+            args.method, fixed_rate_amount=args.fixed_rate, currency=args.currency, client=client
+        )
+    return emit_object(_series_json(stored))
+
+
+def _body(args: argparse.Namespace) -> dict[str, Any]:
+    if args.from_file is None:
+        raise CommandError("--from-file: give the line as a JSON object")
+    body = read_json_file(args.from_file)
+    if not isinstance(body, dict):
+        raise CommandError(f"--from-file {args.from_file}: expected a JSON object")
+    return body
+
+
+def _line_add(args: argparse.Namespace) -> int:
+    body = _body(args)
+    if not confirm(f"Add a {args.type} cost line {body.get('name', '')!r}.", args):
+        return declined()
+    with api_client(args) as client, library_errors():
+        from upstack_pandas import costs
+
+        stored = costs.add_line(args.type, body, client=client)
+    return emit_object(_line_json(stored))
+
+
+def _line_update(args: argparse.Namespace) -> int:
+    body = _body(args)
+    if not confirm(f"Update {args.type} cost line {args.line_id}: {', '.join(body)}.", args):
+        return declined()
+    with api_client(args) as client, library_errors():
+        from upstack_pandas import costs
+
+        stored = costs.update_line(args.type, args.line_id, body, client=client)
+    return emit_object(_line_json(stored))
+
+
+def _line_delete(args: argparse.Namespace) -> int:
+    if not confirm(f"Delete {args.type} cost line {args.line_id}.", args):
+        return declined()
+    with api_client(args) as client, library_errors():
+        from upstack_pandas import costs
+
+        costs.delete_line(args.type, args.line_id, client=client)
+    print(f"Deleted {args.type} cost line {args.line_id}")
+    return 0

@@ -1,0 +1,196 @@
+"""``upstack-pandas products ...``: search, cost, handling-fee set, cogs add|update|delete."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from upstack_pandas.cli._command import CommandError
+from upstack_pandas.cli._common import date_arg, library_errors
+from upstack_pandas.cli._options import (
+    add_connection,
+    add_output,
+    add_yes,
+    api_client,
+    check_out,
+    confirm,
+    declined,
+    dispatch,
+    emit_frame,
+    emit_object,
+)
+
+__all__ = ["HELP", "NAME", "add_arguments", "run"]
+
+NAME = "products"
+HELP = "products: search, cost, handling-fee set, cogs add|update|delete"
+DESCRIPTION = """\
+Products and per-variant costs (/accounts/api/products).
+
+examples:
+  upstack-pandas products search -q shirt
+  upstack-pandas products cost --product-id P --variant-id V
+  upstack-pandas products handling-fee set --product-id P --variant-id V --fee 2 --yes
+  upstack-pandas products cogs add --product-id P --variant-id V --cost 5 --start 2026-01-01 --yes
+"""
+run = dispatch
+
+
+def _variant(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--product-id", required=True)
+    parser.add_argument("--variant-id", required=True)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the products actions.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    """
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", title="actions", required=True)
+    p = actions.add_parser("search", help="variants matching a title / SKU (every page)")
+    p.add_argument("--query", "-q", metavar="TEXT")
+    p.add_argument("--page-size", type=int, default=20, metavar="N", help="1-100 (default 20)")
+    add_output(p)
+    add_connection(p)
+    p.set_defaults(handler=_search)
+
+    p = actions.add_parser("cost", help="a variant's resolved cost")
+    _variant(p)
+    add_output(p)
+    add_connection(p)
+    p.set_defaults(handler=_cost)
+
+    group = actions.add_parser("handling-fee", help="per-variant handling fee")
+    sub = group.add_subparsers(dest="sub", metavar="ACTION", required=True)
+    p = sub.add_parser("set", help="set the handling fee (>= 0)")
+    _variant(p)
+    p.add_argument("--fee", type=float, required=True)
+    add_yes(p)
+    add_connection(p)
+    p.set_defaults(handler=_fee_set)
+
+    group = actions.add_parser("cogs", help="a variant's COGS history")
+    sub = group.add_subparsers(dest="sub", metavar="ACTION", required=True)
+    p = sub.add_parser("add", help="add a COG line")
+    _variant(p)
+    p.add_argument("--cost", type=float, required=True)
+    p.add_argument("--start", type=date_arg, required=True, metavar="DATE")
+    p.add_argument("--end", type=date_arg, metavar="DATE")
+    p.add_argument("--description")
+    add_yes(p)
+    add_connection(p)
+    p.set_defaults(handler=_cog_add)
+    p = sub.add_parser("update", help="update a COG line")
+    _variant(p)
+    p.add_argument("cog_id", metavar="COG_ID")
+    p.add_argument("--cost", type=float)
+    p.add_argument("--start", type=date_arg, metavar="DATE")
+    p.add_argument("--end", type=date_arg, metavar="DATE")
+    p.add_argument("--description")
+    add_yes(p)
+    add_connection(p)
+    p.set_defaults(handler=_cog_update)
+    p = sub.add_parser("delete", help="delete a COG line")
+    _variant(p)
+    p.add_argument("cog_id", metavar="COG_ID")
+    add_yes(p)
+    add_connection(p)
+    p.set_defaults(handler=_cog_delete)
+
+
+def _series_json(series: Any) -> dict[str, Any]:
+    return {
+        str(key): (None if value is None or value != value else value)
+        for key, value in series.items()
+    }
+
+
+def _search(args: argparse.Namespace) -> int:
+    check_out(args.out)
+    if not 1 <= args.page_size <= 100:
+        raise CommandError(f"--page-size must be 1 to 100; got {args.page_size}")
+    with api_client(args) as client, library_errors():
+        from upstack_pandas import products
+
+        df = products.search(args.query, page_size=args.page_size, progress=False, client=client)
+    return emit_frame(df, args, what="variants")
+
+
+def _cost(args: argparse.Namespace) -> int:
+    check_out(args.out)
+    with api_client(args) as client, library_errors():
+        from upstack_pandas import products
+
+        df = products.variant_costs(
+            [(args.product_id, args.variant_id)], progress=False, client=client
+        )
+    return emit_frame(df, args, what="variants")
+
+
+def _fee_set(args: argparse.Namespace) -> int:
+    if not confirm(
+        f"Set the handling fee of {args.product_id}/{args.variant_id} to {args.fee}.", args
+    ):
+        return declined()
+    with api_client(args) as client, library_errors():
+        from upstack_pandas import products
+
+        stored = products.set_handling_fee(
+            args.product_id, args.variant_id, args.fee, client=client
+        )
+    return emit_object(_series_json(stored))
+
+
+def _cog_add(args: argparse.Namespace) -> int:
+    if not confirm(
+        f"Add a COG line to {args.product_id}/{args.variant_id}: cost {args.cost} from {args.start}.",
+        args,
+    ):
+        return declined()
+    with api_client(args) as client, library_errors():
+        from upstack_pandas import products
+
+        stored = products.add_cog_line(
+            args.product_id,
+            args.variant_id,
+            args.cost,
+            args.start,
+            args.end,
+            args.description,
+            client=client,
+        )
+    return emit_object(_series_json(stored))
+
+
+def _cog_update(args: argparse.Namespace) -> int:
+    fields = {
+        "cost": args.cost,
+        "effectiveStartDate": args.start,
+        "effectiveEndDate": args.end,
+        "description": args.description,
+    }
+    updates = {key: value for key, value in fields.items() if value is not None}
+    if not updates:
+        raise CommandError("give at least one of --cost, --start, --end, --description")
+    if not confirm(f"Update COG line {args.cog_id}: {', '.join(updates)}.", args):
+        return declined()
+    with api_client(args) as client, library_errors():
+        from upstack_pandas import products
+
+        stored = products.update_cog_line(
+            args.product_id, args.variant_id, args.cog_id, client=client, **updates
+        )
+    return emit_object(_series_json(stored))
+
+
+def _cog_delete(args: argparse.Namespace) -> int:
+    if not confirm(f"Delete COG line {args.cog_id}.", args):
+        return declined()
+    with api_client(args) as client, library_errors():
+        from upstack_pandas import products
+
+        products.delete_cog_line(args.product_id, args.variant_id, args.cog_id, client=client)
+    print(f"Deleted COG line {args.cog_id}")
+    return 0
