@@ -24,7 +24,6 @@ API_MD = ROOT / "docs" / "api.md"
 
 # Pages that still name a private module, fixed on other branches (page -> who fixes it).
 PENDING_PAGES = {
-    "docs/errors-and-retries.md": "the retry-seam branch: `_transport.retry`, `client._pacer`",
 }
 
 # "upstack_pandas._x", "upstack_pandas.cache._x", or a backticked "`_x.y`"
