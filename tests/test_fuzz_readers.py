@@ -230,6 +230,7 @@ def with_client(kwargs: dict[str, Any], client: Client) -> dict[str, Any]:
     return kwargs
 
 
+@pytest.mark.filterwarnings("ignore::upstack_pandas.UpstackWarning")  # warnings are outcomes too
 @settings(FUZZ, max_examples=150)
 @given(data=st.data())
 def test_read_upstack_arguments(fuzz_client: tuple[Client, Counted], data: st.DataObject) -> None:
@@ -239,6 +240,7 @@ def test_read_upstack_arguments(fuzz_client: tuple[Client, Counted], data: st.Da
     check(lambda: up.read_upstack(measures, start, end, **kwargs), counted)
 
 
+@pytest.mark.filterwarnings("ignore::upstack_pandas.UpstackWarning")  # warnings are outcomes too
 @settings(FUZZ, max_examples=80)
 @given(data=st.data())
 def test_read_attribution_arguments(

@@ -376,8 +376,15 @@ def test_a_client_and_the_default_client_work_too(
 
 
 def test_progress_bar_counts_the_windows(
-    multi_emulator: Emulator, rc_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    multi_emulator: Emulator,
+    rc_env: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from upstack_pandas._readers import progress as _progress
+
+    monkeypatch.setattr(_progress, "DELAY_SECONDS", 0)  # quick windows: show the bar anyway
     up.sync(tmp_path / "p", IDS, *Q1, profiles="pixel-1", as_of="2026-11-26", progress=True)
     err = capsys.readouterr().err
     assert "sync windows" in err and "0/3" in err  # a bar over the 3 windows to fetch
