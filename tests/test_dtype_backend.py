@@ -26,6 +26,14 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
     "channels": lambda **kw: up.read_channel_details(start=RANGE[0], end=RANGE[1], **kw),
 }
 
+# pandas 2.2 reads these datetimes back at ns where pandas 3 keeps the readers' us (a known gap,
+# noted on issue 16/15): the comparison is pinned on pandas 3, expected to differ on 2.2.
+PANDAS2_UNIT = pytest.mark.xfail(
+    int(pd.__version__.split(".")[0]) < 3,
+    reason="pandas 2.2 reads the datetime level back at ns, the reader gives us",
+    strict=False,
+)
+
 
 def expected_dtype(numpy_dtype: Any, backend: str) -> Any:
     """What pandas' own readers give for a NumPy-backed column under ``backend``."""
@@ -111,6 +119,7 @@ def test_whole_numbers_do_not_change_the_dtype(client: up.Client) -> None:
     assert df["orders.orders"].dtype == pd.Float64Dtype()
 
 
+@PANDAS2_UNIT
 def test_dtypes_override_still_wins(client: up.Client) -> None:
     df = up.read_upstack(
         "orders.orders",

@@ -75,7 +75,7 @@ def cohort_matrix_data(df: pd.DataFrame, measure: str | None = None) -> CohortMa
         matrix = df[measure].astype("float64").unstack("period")
         flags = metadata.incomplete(df)
         if flags is not None:
-            incomplete = flags.unstack("period").fillna(False).astype(bool)
+            incomplete = flags.unstack("period").eq(True)  # missing cells: not running
         for column in SIZE_COLUMNS:
             if column in df.columns and 0 in matrix.columns:
                 sizes = _sizes_from(df[column].astype("float64").unstack("period")[0])
@@ -92,7 +92,7 @@ def cohort_matrix_data(df: pd.DataFrame, measure: str | None = None) -> CohortMa
         incomplete = incomplete_matrix(matrix)
     if incomplete is not None:
         incomplete = incomplete.reindex(index=matrix.index, columns=matrix.columns)
-        incomplete = incomplete.fillna(False).astype(bool)
+        incomplete = incomplete.eq(True)
     stored = attrs.get("cohortSizes")
     if isinstance(stored, dict) and stored:
         sizes = {str(key)[:10]: int(value) for key, value in stored.items() if value is not None}
