@@ -103,13 +103,7 @@ class Query:
         }
         if self.dimensions:
             body["dimensions"] = list(self.dimensions)
-        if self.filters is not None:
-            body["filters"] = self.filters
-        if self.order_settings is not None:
-            body["orderSettings"] = self.order_settings
-        if self.view_filters is not None:
-            body["viewFilters"] = [dict(f) for f in self.view_filters]
-        return body
+        return _with_optional_fields(body, self.filters, self.order_settings, self.view_filters)
 
 
 @dataclass(frozen=True)
@@ -180,13 +174,7 @@ class AttributionQuery:
             body["measures"] = list(self.measures)
         if self.compare:
             body["compareDateRange"] = range_body(self.compare)
-        if self.filters is not None:
-            body["filters"] = self.filters
-        if self.order_settings is not None:
-            body["orderSettings"] = self.order_settings
-        if self.view_filters is not None:
-            body["viewFilters"] = [dict(f) for f in self.view_filters]
-        return body
+        return _with_optional_fields(body, self.filters, self.order_settings, self.view_filters)
 
 
 @dataclass(frozen=True)
@@ -235,13 +223,7 @@ class CohortQuery:
             "dateRange": range_body(self.range),
             "timezone": self.timezone,
         }
-        if self.filters is not None:
-            body["filters"] = self.filters
-        if self.order_settings is not None:
-            body["orderSettings"] = self.order_settings
-        if self.view_filters is not None:
-            body["viewFilters"] = [dict(f) for f in self.view_filters]
-        return body
+        return _with_optional_fields(body, self.filters, self.order_settings, self.view_filters)
 
 
 @dataclass(frozen=True)
@@ -309,6 +291,22 @@ class ChannelQuery:
         if self.filters is not None:
             body["filters"] = self.filters
         return body
+
+
+def _with_optional_fields(
+    body: dict[str, Any],
+    filters: Any,
+    order_settings: Any,
+    view_filters: Any,
+) -> dict[str, Any]:
+    """Add ``filters``, ``orderSettings`` and ``viewFilters`` to ``body`` when given."""
+    if filters is not None:
+        body["filters"] = filters
+    if order_settings is not None:
+        body["orderSettings"] = order_settings
+    if view_filters is not None:
+        body["viewFilters"] = [dict(f) for f in view_filters]
+    return body
 
 
 _ORDER_SETTINGS_FIELDS = {
