@@ -19,13 +19,6 @@ import upstack_pandas as up
 ROOT = Path(__file__).resolve().parents[1]
 API_MD = ROOT / "docs" / "api.md"
 
-# The readers' docstrings are still assigned after the def on this branch; another branch makes
-# them literal. Remove this set (and its use below) once that branch is merged.
-
-# Pages that still name a private module, fixed on other branches (page -> who fixes it).
-PENDING_PAGES = {
-}
-
 # "upstack_pandas._x", "upstack_pandas.cache._x", or a backticked "`_x.y`"
 PRIVATE_REFERENCE = re.compile(r"upstack_pandas(?:\.\w+)*\._[a-z]\w*|`_[a-z]\w*\.\w")
 DIRECTIVE = re.compile(r"^::: *(\S+) *$", re.MULTILINE)
@@ -139,13 +132,7 @@ def test_dashboard_members_listed_are_the_modules_public_names() -> None:
 def _user_pages() -> list[Any]:
     pages = sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "architecture.md")
     pages += [ROOT / "README.md", ROOT / "notebooks" / "_cells.py"]
-    params = []
-    for page in pages:
-        relative = page.relative_to(ROOT).as_posix()
-        reason = PENDING_PAGES.get(relative)
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        params.append(pytest.param(page, id=relative, marks=marks))
-    return params
+    return [pytest.param(page, id=page.relative_to(ROOT).as_posix()) for page in pages]
 
 
 @pytest.mark.parametrize("page", _user_pages())
