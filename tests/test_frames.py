@@ -272,13 +272,50 @@ WIRE_ONLY = (
     "pagination",
     "hasMore",
     "cohortSize",
+    # the resource endpoints (account, costs, products, events, dashboard views)
+    "accountName",
+    "owners",
+    "admins",
+    "subscription",
+    "config",
+    "globalProductOverride",
+    "shippingSettings",
+    "items",
+    "nextCursor",
+    "variants",
+    "manualCostHistory",
+    "productCost",
+    "activeCogLine",
+    "effectiveCost",
+    "variant",
+    "dashboardViews",
 )
+#: Request-body fields that share a response field's name, in the module that writes the body.
+REQUEST_FIELDS = {"events.py": {"items"}}  # an event's ``data.items`` (the event body's)
+#: A decoded body checked for a member named by a literal: ``json_with(response, "name", ...)``.
+LITERAL_MEMBER = re.compile(r"""json_with\([^\n]*?,\s*["']""")
+
+
+def _wire_offences(relative: str, text: str) -> list[str]:
+    """The response field names a module's source spells (it should ask ``_wire`` instead)."""
+    found = [
+        f"{relative}: {name}"
+        for name in WIRE_ONLY
+        if name not in REQUEST_FIELDS.get(relative, ())
+        and re.search(rf"""(\.get\(|\[|==)\s*["']{name}["']""", text)
+    ]
+    if LITERAL_MEMBER.search(text):
+        found.append(f"{relative}: json_with(..., '<literal member>')")
+    if re.search(r"""rb?["'].*(primary|compare|hasPacing)""", text):
+        found.append(f"{relative}: byte pattern of a response field")
+    return found
 
 
 def test_response_field_names_are_spelled_in_the_wire_module_only() -> None:
     """A renamed field in a newer API build is a change to ``_wire.py`` alone."""
     package = Path(upstack_pandas.__file__).parent
     offenders = []
+    checked = set()
     for path in sorted(package.rglob("*.py")):
         relative = path.relative_to(package).as_posix()
         if relative.startswith("emulator/") or relative in (
@@ -286,15 +323,31 @@ def test_response_field_names_are_spelled_in_the_wire_module_only() -> None:
             "_query/models.py",  # request bodies, not responses
         ):
             continue
-        text = path.read_text(encoding="utf-8")
-        offenders += [
-            f"{relative}: {name}"
-            for name in WIRE_ONLY
-            if re.search(rf"""(\.get\(|\[|==)\s*["']{name}["']""", text)
-        ]
-        if re.search(r"""rb?["'].*(primary|compare|hasPacing)""", text):
-            offenders.append(f"{relative}: byte pattern of a response field")
+        checked.add(relative)
+        offenders += _wire_offences(relative, path.read_text(encoding="utf-8"))
     assert offenders == []
+    resources = {"account.py", "costs.py", "products.py", "events.py", "_resources/writes.py"}
+    assert resources <= checked  # the resource modules are inside the check
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'body = json_with(api.get(PATH), "config", dict)',
+        'cursor = body.get("nextCursor") or None',
+        'rows = [v for v in product["variants"]]',
+        'if key == "manualCostHistory":',
+        'json_with(_client(client).get(ACCOUNT_PATH), "account", dict)',
+    ],
+)
+def test_the_wire_check_catches_a_spelled_response_field(source: str) -> None:
+    assert _wire_offences("costs.py", source)
+
+
+def test_the_wire_check_allows_the_wire_names_and_request_fields() -> None:
+    assert _wire_offences("costs.py", "json_with(api.get(PATH), wire.COST_CONFIG, dict)") == []
+    assert _wire_offences("events.py", 'data["items"] = _items(record["items"])') == []
+    assert _wire_offences("products.py", 'data["items"] = 1')  # only events writes items
 
 
 def test_wire_normalisers() -> None:
@@ -323,3 +376,52 @@ def test_wire_normalisers() -> None:
     assert wire.entity({"basicDetails": None}) == {}
     assert wire.HAS_PACING_TRUE.search(b'{"hasPacing" : true}')
     assert not wire.HAS_PACING_TRUE.search(b'{"hasPacing":false}')
+
+
+def test_wire_resource_normalisers() -> None:
+    found = wire.account(
+        {"accountName": "Shop", "createdAt": "", "owners": [{"email": "a@x"}, "junk"]}
+    )
+    assert (found.name, found.created_at, found.owners, found.admins) == (
+        "Shop",
+        None,
+        [{"email": "a@x"}],
+        [],
+    )
+    assert wire.order_settings({}) == {
+        "count_pending_orders": False,
+        "count_voided_orders": False,
+        "refund_date_attribution": "refund_date",
+        "exclusion_filters": (),
+    }
+    config = {"lines": {"order": [{"id": "l1", "amount": 2}, 3]}, "globalProductOverride": None}
+    assert wire.cost_lines(config, "order") == [{"id": "l1", "amount": 2}]
+    assert wire.cost_lines({"lines": None}, "order") == []
+    assert wire.global_product_override(config) == dict.fromkeys(wire.OVERRIDE_FIELDS)
+    assert wire.shipping_settings({"shippingSettings": {"method": "fixed_rate"}})["method"] == (
+        "fixed_rate"
+    )
+    assert wire.cursor_page({"items": [{"id": "p"}], "nextCursor": ""}) == wire.CursorPage(
+        [{"id": "p"}], None
+    )
+    assert wire.cursor_page({"items": [], "nextCursor": "c2"}).next_cursor == "c2"
+    product = {
+        "id": "p1",
+        "title": "Tee",
+        "vendor": "V",
+        "variants": [
+            {"id": "v1", "sku": "S", "title": "M", "handlingFee": 1.5,
+             "manualCostHistory": [{"id": "c1", "cost": 4, "effectiveStartDate": "2026-01-01"}]},
+        ],
+    }  # fmt: skip
+    (variant,) = wire.product_variants(product)
+    assert (variant.product_id, variant.product_title, variant.variant_id) == ("p1", "Tee", "v1")
+    assert variant.cog_lines == [wire.CogRecord("c1", 4, "2026-01-01", None, "")]
+    lone = wire.variant({"id": "v1", "productId": "p9"})
+    assert (lone.product_id, lone.product_title, lone.cog_lines) == ("p9", None, [])
+    cost = wire.product_cost({"effectiveCost": 3.0, "activeCogLine": {"id": "c1"}})
+    assert (cost.effective_cost, cost.active_cog_line_id, cost.source) == (3.0, "c1", None)
+    assert wire.product_cost({"activeCogLine": None}).active_cog_line_id is None
+    assert wire.event_answer({"success": True, "eventId": "e"}) == (True, "e")
+    assert wire.error_entry({"path": "events.3.name"}) == ("events.3.name", "")
+    assert wire.error_entry("junk") == ("", "")

@@ -61,6 +61,28 @@ def test_search_follows_the_cursor_to_the_end(client: up.Client, catalog: pd.Dat
     assert every["productId"].is_monotonic_increasing  # products come sorted by id
 
 
+def test_search_page_walks_the_same_pages_as_search(client: up.Client) -> None:
+    every = up.products.search(client=client)
+    pages, cursor, requests = [], None, 0
+    while True:
+        page, cursor = up.products.search_page(page_size=7, cursor=cursor, client=client)
+        pages.append(page)
+        requests += 1
+        if cursor is None:
+            break
+    assert requests == 7  # 48 products, 7 per page
+    assert pages[0]["productId"].nunique() == 7
+    assert pd.concat(pages, ignore_index=True).equals(every)
+    assert pages[-1].columns.tolist() == list(up.products.VARIANT_COLUMNS)
+
+
+def test_search_page_refuses_a_bad_cursor(client: up.Client, offline: up.Client) -> None:
+    with pytest.raises(up.ValidationError, match="cursor"):
+        up.products.search_page(cursor="", client=offline)
+    with pytest.raises(up.ValidationError, match="cursor"):  # the API's 400 names it
+        up.products.search_page(cursor="not-a-cursor-we-issued", client=client)
+
+
 def test_search_filters_case_insensitively(client: up.Client) -> None:
     every = up.products.search(client=client)
     word = every["productTitle"].iloc[0].split()[0]

@@ -37,37 +37,66 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "ACCOUNT",
     "CATALOG_MEASURES",
     "COHORT",
     "COHORT_SIZE",
     "COMPARE",
+    "COST_CONFIG",
+    "DASHBOARD_VIEWS",
     "DATA",
     "DATA_ARRAY",
     "DATA_KINDS",
     "DT",
     "FILTERS",
     "HAS_PACING_TRUE",
+    "ITEMS",
+    "NEXT_CURSOR",
+    "ORDER_SETTINGS",
+    "OVERRIDE_FIELDS",
     "PERIOD",
+    "PERSON_FIELDS",
     "PRIMARY",
+    "PRODUCT_COST",
     "RESULTS",
+    "SHIPPING_FIELDS",
+    "SUCCESS",
+    "VARIANT",
+    "AccountRecord",
     "BlockFacts",
+    "CogRecord",
+    "CursorPage",
     "MeasureDetail",
     "Page",
     "PageTrail",
+    "ProductCost",
     "Shape",
+    "VariantRecord",
+    "account",
     "array_placeholder",
     "catalog_lists",
+    "cost_lines",
+    "cursor_page",
     "dimension_value",
     "entity",
     "entry_id",
+    "error_entry",
+    "event_answer",
     "filter_list",
+    "global_product_override",
     "measure_details",
+    "order_settings",
     "page",
+    "product_cost",
+    "product_variants",
     "quoted_value",
+    "record_id",
     "result_data",
     "results",
     "shape_problem",
+    "shipping_settings",
     "unapplied_filters",
+    "variant",
 ]
 
 # ------------------------------------------------------------------------------------ envelope
@@ -432,3 +461,212 @@ def entry_id(entry: Any) -> str | None:
     if isinstance(entry, Mapping) and entry.get("id"):
         return str(entry["id"])
     return None
+
+
+# ------------------------------------------------------- account, costs, products, events
+#
+# The resource endpoints answer with one object under a documented key (``account``,
+# ``orderSettings``, ``config``, ``productCost``, ``variant``, ``success``), or a page of
+# ``items`` with a ``nextCursor``. The normalisers below read those envelopes and the fields
+# the client reads by name; their records use the client's own names. Records the API owns
+# whole (a cost line's fields, an exclusion filter, an owner's ``email``...) are passed on as
+# the API spells them, because they are also what a write sends back (contract D98).
+
+#: ``GET/PATCH /accounts/api/account``: the account object.
+ACCOUNT = "account"
+#: ``GET/PUT .../settings/order``: the order settings object.
+ORDER_SETTINGS = "orderSettings"
+#: ``/accounts/api/costs`` (every read and write): the cost configuration object.
+COST_CONFIG = "config"
+#: ``GET .../products/search``: one page of products, and the cursor of the next.
+ITEMS = "items"
+NEXT_CURSOR = "nextCursor"
+#: ``GET .../products/{p}/{v}/cost``: the resolved cost of a variant.
+PRODUCT_COST = "productCost"
+#: Product writes (handling fee, COG lines): the variant after the change.
+VARIANT = "variant"
+#: ``POST /tr/api/events``: whether the events were queued.
+SUCCESS = "success"
+#: ``GET /db-mgmt/api/dashboard-views``: the view summaries.
+DASHBOARD_VIEWS = "dashboardViews"
+#: An owner's or admin's fields (passed on as spelled: the people frame's columns).
+PERSON_FIELDS: tuple[str, str, str] = ("email", "firstName", "lastName")
+#: The global product override's and the shipping settings' fields (passed on as spelled).
+OVERRIDE_FIELDS: tuple[str, str, str] = ("defaultCogs", "globalHandlingFee", "currency")
+SHIPPING_FIELDS: tuple[str, str, str] = ("method", "fixedRateAmount", "currency")
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _records(value: Any) -> list[dict[str, Any]]:
+    return [dict(v) for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def record_id(record: Any) -> Any:
+    """The ``id`` of a resource record (a cost line, a product, a variant, a COG line), or None."""
+    return record.get("id") if isinstance(record, Mapping) else None
+
+
+@dataclass(frozen=True)
+class AccountRecord:
+    """The ``account`` object: its name, creation time (ISO text as sent) and people."""
+
+    name: str
+    created_at: str | None
+    owners: list[dict[str, Any]]
+    admins: list[dict[str, Any]]
+    subscription: Any
+
+
+def account(record: Mapping[str, Any]) -> AccountRecord:
+    """The ``account`` object of a response (``accountName``, ``createdAt``, ``owners``...)."""
+    created = record.get("createdAt")
+    return AccountRecord(
+        name=str(record.get("accountName", "")),
+        created_at=created if isinstance(created, str) and created else None,
+        owners=_records(record.get("owners")),
+        admins=_records(record.get("admins")),
+        subscription=record.get("subscription"),
+    )
+
+
+def order_settings(record: Mapping[str, Any]) -> dict[str, Any]:
+    """An ``orderSettings`` response object as ``OrderSettings`` keyword arguments.
+
+    Missing fields take the documented defaults (nothing counted, ``refund_date``).
+    """
+    filters = record.get("exclusionFilters")
+    return {
+        "count_pending_orders": bool(record.get("countPendingOrders", False)),
+        "count_voided_orders": bool(record.get("countVoidedOrders", False)),
+        "refund_date_attribution": str(record.get("refundDateAttribution", "refund_date")),
+        "exclusion_filters": tuple(_records(filters)),
+    }
+
+
+def cost_lines(config: Mapping[str, Any], cost_type: str) -> list[dict[str, Any]]:
+    """The stored lines of one cost type in a ``config`` object (``config.lines.<type>``)."""
+    return _records(_mapping(config.get("lines")).get(cost_type))
+
+
+def global_product_override(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config.globalProductOverride``: :data:`OVERRIDE_FIELDS` (None where absent)."""
+    record = _mapping(config.get("globalProductOverride"))
+    return {k: record.get(k) for k in OVERRIDE_FIELDS}
+
+
+def shipping_settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config.shippingSettings``: :data:`SHIPPING_FIELDS` (None where absent)."""
+    record = _mapping(config.get("shippingSettings"))
+    return {k: record.get(k) for k in SHIPPING_FIELDS}
+
+
+@dataclass(frozen=True)
+class CursorPage:
+    """One page of a cursor-paged list: its items and the cursor of the next page (or None)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def cursor_page(body: Mapping[str, Any]) -> CursorPage:
+    """``items`` and ``nextCursor`` of a page (an empty or missing cursor: the last page)."""
+    cursor = body.get(NEXT_CURSOR)
+    return CursorPage(
+        items=_records(body.get(ITEMS)),
+        next_cursor=str(cursor) if isinstance(cursor, str | int) and cursor != "" else None,
+    )
+
+
+@dataclass(frozen=True)
+class CogRecord:
+    """One manual COG line of a variant's ``manualCostHistory``."""
+
+    id: Any
+    cost: Any
+    start: Any
+    end: Any
+    description: Any
+
+
+@dataclass(frozen=True)
+class VariantRecord:
+    """A product variant: ids, titles, its handling fee and its manual COG lines."""
+
+    product_id: Any
+    product_title: Any
+    vendor: Any
+    variant_id: Any
+    sku: Any
+    title: Any
+    handling_fee: Any
+    cog_lines: list[CogRecord]
+
+
+def _cog(line: Mapping[str, Any]) -> CogRecord:
+    return CogRecord(
+        id=line.get("id"),
+        cost=line.get("cost"),
+        start=line.get("effectiveStartDate"),
+        end=line.get("effectiveEndDate"),
+        description=line.get("description", ""),
+    )
+
+
+def variant(record: Mapping[str, Any], product: Mapping[str, Any] | None = None) -> VariantRecord:
+    """A variant object (its product's ``id``, ``title`` and ``vendor`` from ``product``).
+
+    A variant returned by a write names its product in ``productId``; one inside a search
+    result takes it from the enclosing product.
+    """
+    owner = _mapping(product)
+    return VariantRecord(
+        product_id=owner.get("id", record.get("productId")),
+        product_title=owner.get("title"),
+        vendor=owner.get("vendor"),
+        variant_id=record.get("id"),
+        sku=record.get("sku"),
+        title=record.get("title"),
+        handling_fee=record.get("handlingFee"),
+        cog_lines=[_cog(c) for c in _records(record.get("manualCostHistory"))],
+    )
+
+
+def product_variants(product: Mapping[str, Any]) -> list[VariantRecord]:
+    """The variants of a search result's product, in the order sent."""
+    return [variant(v, product) for v in _records(product.get("variants"))]
+
+
+@dataclass(frozen=True)
+class ProductCost:
+    """A ``productCost`` object: the resolved unit cost of a variant."""
+
+    effective_cost: Any
+    handling_fee: Any
+    currency: Any
+    source: Any
+    active_cog_line_id: Any
+
+
+def product_cost(record: Mapping[str, Any]) -> ProductCost:
+    """A ``productCost`` object (``activeCogLine`` reduced to its ``id``)."""
+    return ProductCost(
+        effective_cost=record.get("effectiveCost"),
+        handling_fee=record.get("handlingFee"),
+        currency=record.get("currency"),
+        source=record.get("source"),
+        active_cog_line_id=record_id(record.get("activeCogLine")),
+    )
+
+
+def event_answer(body: Mapping[str, Any]) -> tuple[bool, Any]:
+    """``success`` and the stored ``eventId`` (None when not sent) of an events response."""
+    return bool(body.get(SUCCESS)), body.get("eventId")
+
+
+def error_entry(entry: Any) -> tuple[str, str]:
+    """The ``path`` and ``message`` of one ``errors[]`` entry of a 400 (empty when absent)."""
+    found = _mapping(entry)
+    return str(found.get("path", "")), str(found.get("message", ""))

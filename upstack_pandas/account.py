@@ -24,11 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from upstack_pandas import _wire as wire
 from upstack_pandas._resources.checks import check_bool, check_choice, check_name, invalid
 from upstack_pandas._transport.response import json_with
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import Client
+    from upstack_pandas._transport.response import ApiResponse
 
 __all__ = [
     "Account",
@@ -96,12 +98,13 @@ class Account:
         -------
         Account
         """
+        found = wire.account(record)
         return cls(
-            name=str(record.get("accountName", "")),
-            created_at=_timestamp(record.get("createdAt")),
-            owners=tuple(dict(p) for p in record.get("owners") or ()),
-            admins=tuple(dict(p) for p in record.get("admins") or ()),
-            subscription=deepcopy(record.get("subscription")),
+            name=found.name,
+            created_at=_timestamp(found.created_at),
+            owners=tuple(found.owners),
+            admins=tuple(found.admins),
+            subscription=deepcopy(found.subscription),
         )
 
     def people(self) -> pd.DataFrame:
@@ -114,7 +117,7 @@ class Account:
         """
         rows = [{"role": "owner", **p} for p in self.owners]
         rows += [{"role": "admin", **p} for p in self.admins]
-        return pd.DataFrame(rows, columns=["role", "email", "firstName", "lastName"])
+        return pd.DataFrame(rows, columns=["role", *wire.PERSON_FIELDS])
 
 
 @dataclass(frozen=True)
@@ -295,8 +298,8 @@ def get(*, client: Client | None = None) -> Account:
     PermissionDenied
         The key lacks ``account:read``.
     """
-    body = json_with(_client(client).get(ACCOUNT_PATH), "account", dict)
-    return Account.from_record(body["account"])
+    body = json_with(_client(client).get(ACCOUNT_PATH), wire.ACCOUNT, dict)
+    return Account.from_record(body[wire.ACCOUNT])
 
 
 def rename(name: str, *, client: Client | None = None) -> Account:
@@ -323,7 +326,7 @@ def rename(name: str, *, client: Client | None = None) -> Account:
     """
     check_name("name", name)
     response = _client(client).patch(ACCOUNT_PATH, {"accountName": name})
-    return Account.from_record(json_with(response, "account", dict)["account"])
+    return Account.from_record(json_with(response, wire.ACCOUNT, dict)[wire.ACCOUNT])
 
 
 def order_settings(*, client: Client | None = None) -> OrderSettings:
@@ -343,17 +346,12 @@ def order_settings(*, client: Client | None = None) -> OrderSettings:
     PermissionDenied
         The key lacks ``account:read``.
     """
-    body = json_with(_client(client).get(ORDER_SETTINGS_PATH), "orderSettings", dict)
-    return _settings_from_response(body["orderSettings"])
+    return _settings_from_response(_client(client).get(ORDER_SETTINGS_PATH))
 
 
-def _settings_from_response(record: Mapping[str, Any]) -> OrderSettings:
-    return OrderSettings(
-        count_pending_orders=bool(record.get("countPendingOrders", False)),
-        count_voided_orders=bool(record.get("countVoidedOrders", False)),
-        refund_date_attribution=str(record.get("refundDateAttribution", "refund_date")),
-        exclusion_filters=tuple(record.get("exclusionFilters") or ()),
-    )
+def _settings_from_response(response: ApiResponse) -> OrderSettings:
+    record = json_with(response, wire.ORDER_SETTINGS, dict)[wire.ORDER_SETTINGS]
+    return OrderSettings(**wire.order_settings(record))
 
 
 def as_order_settings(parameter: str, value: OrderSettings | Mapping[str, Any]) -> OrderSettings:
@@ -395,7 +393,7 @@ def replace_order_settings(
     """
     checked = as_order_settings("settings", settings)
     response = _client(client).request("PUT", ORDER_SETTINGS_PATH, json=checked.to_body())
-    return _settings_from_response(json_with(response, "orderSettings", dict)["orderSettings"])
+    return _settings_from_response(response)
 
 
 def diff_order_settings(

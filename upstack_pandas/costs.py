@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from upstack_pandas import _wire as wire
 from upstack_pandas._errors import TransportError
 from upstack_pandas._resources.checks import (
     check_choice,
@@ -40,6 +41,7 @@ from upstack_pandas._transport.response import json_with
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import Client
+    from upstack_pandas._transport.response import ApiResponse
 
 __all__ = [
     "COST_TYPES",
@@ -156,8 +158,12 @@ def _cost_type(parameter: str, value: Any) -> str:
 
 def _config(client: Client, type: str | None = None) -> dict[str, Any]:
     params = {"type": type} if type else None
-    body = json_with(client.get(COSTS_PATH, params=params), "config", dict)
-    config: dict[str, Any] = body["config"]
+    return _config_of(client.get(COSTS_PATH, params=params))
+
+
+def _config_of(response: ApiResponse) -> dict[str, Any]:
+    """The ``config`` object of a costs response (``TransportError`` when there is none)."""
+    config: dict[str, Any] = json_with(response, wire.COST_CONFIG, dict)[wire.COST_CONFIG]
     return config
 
 
@@ -165,7 +171,7 @@ def _lines_frame(config: Mapping[str, Any]) -> pd.DataFrame:
     rows = [
         {"costType": cost_type, **line}
         for cost_type in COST_TYPES
-        for line in (config.get("lines") or {}).get(cost_type) or ()
+        for line in wire.cost_lines(config, cost_type)
     ]
     extra = sorted({k for r in rows for k in r} - set(_COLUMN_ORDER))
     columns = [*_COLUMN_ORDER, *extra]
@@ -225,9 +231,8 @@ def global_product_override(*, client: Client | None = None) -> pd.Series:
 
 
 def _override_series(config: Mapping[str, Any]) -> pd.Series:
-    record = config.get("globalProductOverride") or {}
-    keys = ("defaultCogs", "globalHandlingFee", "currency")
-    return pd.Series({k: record.get(k) for k in keys}, name="globalProductOverride", dtype=object)
+    record = wire.global_product_override(config)
+    return pd.Series(record, name="globalProductOverride", dtype=object)
 
 
 def shipping_settings(*, client: Client | None = None) -> pd.Series:
@@ -250,9 +255,8 @@ def shipping_settings(*, client: Client | None = None) -> pd.Series:
 
 
 def _shipping_series(config: Mapping[str, Any]) -> pd.Series:
-    record = config.get("shippingSettings") or {}
-    keys = ("method", "fixedRateAmount", "currency")
-    return pd.Series({k: record.get(k) for k in keys}, name="shippingSettings", dtype=object)
+    record = wire.shipping_settings(config)
+    return pd.Series(record, name="shippingSettings", dtype=object)
 
 
 # ----------------------------------------------------------------------------- single writes
@@ -304,7 +308,7 @@ def set_global_product_override(
     api = resolve(client)
     response = api.request("PUT", f"{COSTS_PATH}/global-product-override", json=body)
     after_cost_change(api)
-    return _override_series(json_with(response, "config", dict)["config"])
+    return _override_series(_config_of(response))
 
 
 def set_shipping_settings(
@@ -344,7 +348,7 @@ def set_shipping_settings(
     api = resolve(client)
     response = api.request("PUT", f"{COSTS_PATH}/shipping-settings", json=body)
     after_cost_change(api)
-    return _shipping_series(json_with(response, "config", dict)["config"])
+    return _shipping_series(_config_of(response))
 
 
 def _line_series(config: Mapping[str, Any], cost_type: str, line_id: str) -> pd.Series:
@@ -363,11 +367,11 @@ def _line_series(config: Mapping[str, Any], cost_type: str, line_id: str) -> pd.
 def _send_add(api: Client, cost_type: str, line: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     before = _known_ids(api, cost_type)
     response = api.post(LINES_PATH, {"costType": cost_type, "line": dict(line)})
-    config: dict[str, Any] = json_with(response, "config", dict)["config"]
+    config = _config_of(response)
     fresh = [
-        line["id"]
-        for line in (config.get("lines") or {}).get(cost_type) or ()
-        if line.get("id") not in before
+        wire.record_id(line)
+        for line in wire.cost_lines(config, cost_type)
+        if wire.record_id(line) not in before
     ]
     if len(fresh) != 1:
         raise response.unexpected(f"one new {cost_type!r} line in 'config.lines'")
@@ -376,7 +380,7 @@ def _send_add(api: Client, cost_type: str, line: Mapping[str, Any]) -> tuple[str
 
 def _known_ids(api: Client, cost_type: str) -> set[str]:
     config = _config(api, cost_type)
-    return {str(x.get("id")) for x in (config.get("lines") or {}).get(cost_type) or ()}
+    return {str(wire.record_id(x)) for x in wire.cost_lines(config, cost_type)}
 
 
 def add_line(cost_type: str, line: Mapping[str, Any], *, client: Client | None = None) -> pd.Series:
@@ -450,7 +454,7 @@ def update_line(
         )
     finally:
         after_cost_change(api)
-    return _line_series(json_with(response, "config", dict)["config"], cost_type, line_id)
+    return _line_series(_config_of(response), cost_type, line_id)
 
 
 def delete_line(cost_type: str, line_id: str, *, client: Client | None = None) -> None:

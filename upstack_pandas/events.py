@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pandas as pd
 
+from upstack_pandas import _wire as wire
 from upstack_pandas._errors import (
     AuthenticationError,
     PermissionDenied,
@@ -363,13 +364,10 @@ def _send_batch(
     while pending:
         try:
             response = api.post(EVENTS_PATH, {"events": [body for _, body in pending]})
-            json_with(response, "success", bool)
+            json_with(response, wire.SUCCESS, bool)
         except ValidationError as error:
-            named = {
-                int(m.group(1))
-                for e in error.errors
-                if (m := _EVENT_PATH.match(str(e.get("path", ""))))
-            }
+            entries = [wire.error_entry(e) for e in error.errors]
+            named = {int(m.group(1)) for path, _ in entries if (m := _EVENT_PATH.match(path))}
             named = {i for i in named if i < len(pending)}
             if not named:  # the API refused the whole batch without naming an event
                 for position, _ in pending:
@@ -379,9 +377,9 @@ def _send_batch(
             for i in sorted(named):
                 position = pending[i][0]
                 messages = [
-                    str(e.get("message", ""))
-                    for e in error.errors
-                    if str(e.get("path", "")).startswith(f"events.{i}")
+                    message
+                    for path, message in entries
+                    if (m := _EVENT_PATH.match(path)) and int(m.group(1)) == i
                 ]
                 result.at[position, "reason"] = "; ".join(m for m in messages if m) or error.message
                 result.at[position, "batch"] = number
@@ -482,7 +480,7 @@ def send(
         for number, (position, body) in enumerate(ready):
             try:
                 response = api.post(EVENTS_PATH, body)
-                answer = json_with(response, "success", bool)
+                accepted, stored_id = wire.event_answer(json_with(response, wire.SUCCESS, bool))
             except (PermissionDenied, AuthenticationError):
                 raise
             except UpstackError as error:
@@ -494,8 +492,8 @@ def send(
                 )
                 result.at[position, "batch"] = number
                 continue
-            result.at[position, "accepted"] = bool(answer["success"])
-            result.at[position, "eventId"] = answer.get("eventId")
+            result.at[position, "accepted"] = accepted
+            result.at[position, "eventId"] = stored_id
             result.at[position, "batch"] = number
     result.index = index
     return result

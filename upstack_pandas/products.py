@@ -15,11 +15,13 @@ dropped after it (contract D95).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from upstack_pandas import _wire as wire
 from upstack_pandas._readers.progress import Progress, progress_enabled
 from upstack_pandas._resources.checks import (
     check_date,
@@ -36,6 +38,7 @@ from upstack_pandas._transport.response import json_with
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import Client
+    from upstack_pandas._transport.response import ApiResponse
 
 __all__ = [
     "PartialWriteError",
@@ -43,6 +46,7 @@ __all__ = [
     "cog_lines",
     "delete_cog_line",
     "search",
+    "search_page",
     "set_handling_fee",
     "update_cog_line",
     "upsert_cogs",
@@ -77,6 +81,25 @@ def _variant_path(product_id: str, variant_id: str, parameter: str = "") -> str:
 def _search_products(
     api: Client, query: str | None, page_size: int, progress: bool | None
 ) -> list[dict[str, Any]]:
+    _check_search(query, page_size)
+    products: list[dict[str, Any]] = []
+    cursor: str | None = None
+    seen: set[str] = set()
+    enabled = progress_enabled(progress, getattr(api, "progress", None))
+    with Progress(None, desc="products", enabled=enabled) as bar:
+        while True:
+            response, page = _fetch_page(api, query, page_size, cursor)
+            products.extend(page.items)
+            bar.update(len(page.items))
+            cursor = page.next_cursor
+            if cursor is None:
+                return products
+            if cursor in seen:  # a server that repeats itself must not loop forever
+                raise response.unexpected("a 'nextCursor' not seen before")
+            seen.add(cursor)
+
+
+def _check_search(query: Any, page_size: Any) -> None:
     if query is not None and not isinstance(query, str):
         raise invalid("query", f"expected a string, got {type(query).__name__}", "pass text")
     if (
@@ -85,27 +108,19 @@ def _search_products(
         or not (1 <= page_size <= _MAX_PAGE)
     ):
         raise invalid("page_size", f"{page_size!r} is outside 1–100", "use 1 to 100")
-    products: list[dict[str, Any]] = []
-    cursor: str | None = None
-    seen: set[str] = set()
-    enabled = progress_enabled(progress, getattr(api, "progress", None))
-    with Progress(None, desc="products", enabled=enabled) as bar:
-        while True:
-            params: dict[str, Any] = {"pageSize": page_size}
-            if query:
-                params["q"] = query
-            if cursor:
-                params["cursor"] = cursor
-            response = api.get(f"{PRODUCTS_PATH}/search", params=params)
-            body = json_with(response, "items", list)
-            products.extend(body["items"])
-            bar.update(len(body["items"]))
-            cursor = body.get("nextCursor") or None
-            if cursor is None:
-                return products
-            if cursor in seen:  # a server that repeats itself must not loop forever
-                raise response.unexpected("a 'nextCursor' not seen before")
-            seen.add(cursor)
+
+
+def _fetch_page(
+    api: Client, query: str | None, page_size: int, cursor: str | None
+) -> tuple[ApiResponse, wire.CursorPage]:
+    """One page of a product search (the page at ``cursor``; ``None``: the first)."""
+    params: dict[str, Any] = {"pageSize": page_size}
+    if query:
+        params["q"] = query
+    if cursor:
+        params["cursor"] = cursor
+    response = api.get(f"{PRODUCTS_PATH}/search", params=params)
+    return response, wire.cursor_page(json_with(response, wire.ITEMS, list))
 
 
 def search(
@@ -143,39 +158,86 @@ def search(
         The key lacks ``costs:read``.
     """
     products = _search_products(resolve(client), query, page_size, progress)
-    rows = [
-        {
-            "productId": p.get("id"),
-            "productTitle": p.get("title"),
-            "vendor": p.get("vendor"),
-            "variantId": v.get("id"),
-            "sku": v.get("sku"),
-            "variantTitle": v.get("title"),
-            "handlingFee": v.get("handlingFee"),
-            "cogLines": len(v.get("manualCostHistory") or ()),
-        }
-        for p in products
-        for v in p.get("variants") or ()
-    ]
+    return _variants_frame(products)
+
+
+def search_page(
+    query: str | None = None,
+    *,
+    cursor: str | None = None,
+    page_size: int = 100,
+    client: Client | None = None,
+) -> tuple[pd.DataFrame, str | None]:
+    """One page of a product search, and the cursor of the next page.
+
+    Parameters
+    ----------
+    query : str, optional
+        As for :func:`search`.
+    cursor : str, optional
+        The ``next_cursor`` of the page before; ``None``: the first page.
+    page_size : int
+        Products on the page (1–100).
+    client : Client, optional
+        Defaults to the default client.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        The page's variants, with the columns of :func:`search`.
+    next_cursor : str or None
+        Pass it as ``cursor=`` for the next page; ``None`` after the last page.
+
+    Raises
+    ------
+    ValidationError
+        A bad argument (before any request), or a cursor the API does not know (its 400).
+    PermissionDenied
+        The key lacks ``costs:read``.
+    """
+    _check_search(query, page_size)
+    if cursor is not None and (not isinstance(cursor, str) or not cursor):
+        raise invalid("cursor", f"{cursor!r} is not a cursor", "pass the next_cursor of a page")
+    _, page = _fetch_page(resolve(client), query, page_size, cursor)
+    return _variants_frame(page.items), page.next_cursor
+
+
+def _variants_frame(products: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Search results (product objects) as the frame of :func:`search`, one row per variant."""
+    rows = [_variant_row(v) for p in products for v in wire.product_variants(p)]
     frame = pd.DataFrame(rows, columns=list(VARIANT_COLUMNS))
     frame["handlingFee"] = pd.to_numeric(frame["handlingFee"]).astype("float64")
     frame["cogLines"] = frame["cogLines"].astype("int64")
     return frame
 
 
-def _cog_rows(product_id: str, variant: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "productId": product_id,
-            "variantId": variant.get("id"),
-            "id": line.get("id"),
-            "cost": line.get("cost"),
-            "effectiveStartDate": line.get("effectiveStartDate"),
-            "effectiveEndDate": line.get("effectiveEndDate"),
-            "description": line.get("description", ""),
-        }
-        for line in variant.get("manualCostHistory") or ()
-    ]
+def _variant_row(variant: wire.VariantRecord) -> dict[str, Any]:
+    return {
+        "productId": variant.product_id,
+        "productTitle": variant.product_title,
+        "vendor": variant.vendor,
+        "variantId": variant.variant_id,
+        "sku": variant.sku,
+        "variantTitle": variant.title,
+        "handlingFee": variant.handling_fee,
+        "cogLines": len(variant.cog_lines),
+    }
+
+
+def _cog_row(variant: wire.VariantRecord, line: wire.CogRecord) -> dict[str, Any]:
+    return {
+        "productId": variant.product_id,
+        "variantId": variant.variant_id,
+        "id": line.id,
+        "cost": line.cost,
+        "effectiveStartDate": line.start,
+        "effectiveEndDate": line.end,
+        "description": line.description,
+    }
+
+
+def _cog_rows(variant: wire.VariantRecord) -> list[dict[str, Any]]:
+    return [_cog_row(variant, line) for line in variant.cog_lines]
 
 
 def _cog_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -209,7 +271,7 @@ def cog_lines(
         Written back through :func:`upsert_cogs` it changes nothing.
     """
     products = _search_products(resolve(client), query, _MAX_PAGE, progress)
-    rows = [r for p in products for v in p.get("variants") or () for r in _cog_rows(p["id"], v)]
+    rows = [r for p in products for v in wire.product_variants(p) for r in _cog_rows(v)]
     return _cog_frame(rows)
 
 
@@ -278,17 +340,18 @@ def variant_costs(
     with Progress(len(pairs), desc="variant costs", enabled=enabled) as bar:
         for product_id, variant_id in pairs:
             response = api.get(f"{_variant_path(product_id, variant_id)}/cost")
-            cost = json_with(response, "productCost", dict)["productCost"]
-            active = cost.get("activeCogLine") or {}
+            cost = wire.product_cost(
+                json_with(response, wire.PRODUCT_COST, dict)[wire.PRODUCT_COST]
+            )
             rows.append(
                 {
                     "productId": product_id,
                     "variantId": variant_id,
-                    "effectiveCost": cost.get("effectiveCost"),
-                    "handlingFee": cost.get("handlingFee"),
-                    "currency": cost.get("currency"),
-                    "source": cost.get("source"),
-                    "activeCogLineId": active.get("id"),
+                    "effectiveCost": cost.effective_cost,
+                    "handlingFee": cost.handling_fee,
+                    "currency": cost.currency,
+                    "source": cost.source,
+                    "activeCogLineId": cost.active_cog_line_id,
                 }
             )
             bar.update()
@@ -301,20 +364,20 @@ def variant_costs(
 # ----------------------------------------------------------------------------- writes
 
 
+def _variant_of(response: Any, product_id: str | None = None) -> wire.VariantRecord:
+    """The ``variant`` of a product write's response (``TransportError`` when there is none)."""
+    record = json_with(response, wire.VARIANT, dict)[wire.VARIANT]
+    found = wire.variant(record)
+    if found.product_id is None and product_id is not None:
+        found = dataclasses.replace(found, product_id=product_id)
+    return found
+
+
 def _variant_series(response: Any) -> pd.Series:
-    variant = json_with(response, "variant", dict)["variant"]
-    return pd.Series(
-        {
-            "productId": variant.get("productId"),
-            "variantId": variant.get("id"),
-            "sku": variant.get("sku"),
-            "variantTitle": variant.get("title"),
-            "handlingFee": variant.get("handlingFee"),
-            "cogLines": len(variant.get("manualCostHistory") or ()),
-        },
-        name=variant.get("id"),
-        dtype=object,
-    )
+    variant = _variant_of(response)
+    row = _variant_row(variant)
+    del row["productTitle"], row["vendor"]  # a variant answer does not carry its product's
+    return pd.Series(row, name=variant.variant_id, dtype=object)
 
 
 def set_handling_fee(
@@ -371,21 +434,23 @@ def _cog_body(fields: Mapping[str, Any], where: str, *, partial: bool) -> dict[s
     return body
 
 
-def _new_cog_id(before: set[str], response: Any) -> tuple[str, dict[str, Any]]:
-    variant = json_with(response, "variant", dict)["variant"]
-    fresh = [c for c in variant.get("manualCostHistory") or () if c.get("id") not in before]
+def _new_cog_id(
+    before: set[str], response: Any, product_id: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The id and the frame row of the one COG line a write added (not in ``before``)."""
+    variant = _variant_of(response, product_id)
+    fresh = [c for c in variant.cog_lines if c.id not in before]
     if len(fresh) != 1:
         raise response.unexpected("one new line in 'variant.manualCostHistory'")
-    return str(fresh[0]["id"]), fresh[0]
+    return str(fresh[0].id), _cog_row(variant, fresh[0])
 
 
 def _history_ids(api: Client, product_id: str, variant_id: str) -> set[str]:
     """The ids of a variant's COG lines, by searching for its product."""
     for product in _search_products(api, None, _MAX_PAGE, False):
-        if product.get("id") == product_id:
-            for variant in product.get("variants") or ():
-                if variant.get("id") == variant_id:
-                    return {str(c.get("id")) for c in variant.get("manualCostHistory") or ()}
+        for variant in wire.product_variants(product):
+            if (variant.product_id, variant.variant_id) == (product_id, variant_id):
+                return {str(c.id) for c in variant.cog_lines}
     return set()
 
 
@@ -432,8 +497,8 @@ def add_cog_line(
         response = api.post(path, body)
     finally:
         after_cost_change(api)
-    _, line = _new_cog_id(before, response)
-    return pd.Series(_cog_rows(product_id, {"id": variant_id, "manualCostHistory": [line]})[0])
+    _, row = _new_cog_id(before, response, product_id)
+    return pd.Series(row)
 
 
 def update_cog_line(
@@ -467,8 +532,7 @@ def update_cog_line(
         response = api.request("PUT", path, json=body)
     finally:
         after_cost_change(api)
-    variant = json_with(response, "variant", dict)["variant"]
-    for row in _cog_rows(product_id, variant):
+    for row in _cog_rows(_variant_of(response, product_id)):
         if row["id"] == cog_id:
             return pd.Series(row)
     raise response.unexpected(f"the COG line {cog_id!r} in 'variant.manualCostHistory'")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from upstack_pandas import _wire as wire
 from upstack_pandas import metadata
 from upstack_pandas._query.checks import GRANULARITIES
 from upstack_pandas._transport.response import json_with
@@ -81,8 +82,8 @@ class Dashboards:
             (``pixelId``, ``createdBy``...).
         """
         params = None if type is None else {"type": check_choice(type, VIEW_TYPES, "type")}
-        body = json_with(self._client.get(PATH, params=params), "dashboardViews")
-        return views_frame(body["dashboardViews"])
+        body = json_with(self._client.get(PATH, params=params), wire.DASHBOARD_VIEWS)
+        return views_frame(body[wire.DASHBOARD_VIEWS])
 
     def get(self, view: ViewRef) -> DashboardView:
         """Fetch one view with its full configuration.
