@@ -140,6 +140,59 @@ def test_yes_skips_the_question(
         assert up.costs.global_product_override(client=client)["globalHandlingFee"] == 1.25
 
 
+def test_cost_line_update_and_delete_need_no_type(
+    private_emulator: Emulator, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    with private_emulator.client(cache=False) as client:
+        line = up.costs.add_line("variable", {"name": "Ads fee", "type": "pct_ad_spend",
+                                              "percentRate": 2}, client=client)  # fmt: skip
+    (tmp_path / "change.json").write_text('{"percentRate": 3.5}', encoding="utf-8")
+    code, out = run(
+        ["costs", "lines", "update", line["id"], "--from-file", "change.json", "--yes"],
+        cli_env,
+        tmp_path,
+    )
+    assert code == 0, out
+    assert out.startswith(f"Update variable cost line {line['id']}: percentRate.\n")
+    assert json.loads(out.split("\n", 1)[1])["percentRate"] == 3.5
+    code, out = run(["costs", "lines", "delete", line["id"]], cli_env, tmp_path)
+    assert code == 1 and "pass --yes" in out  # the type was found, then the usual refusal
+    assert out.startswith(f"Delete variable cost line {line['id']}.")
+    code, out = run(["costs", "lines", "delete", line["id"], "--yes"], cli_env, tmp_path)
+    assert code == 0 and out.endswith(f"Deleted variable cost line {line['id']}\n"), out
+    code, out = run(["costs", "lines", "delete", line["id"], "--yes"], cli_env, tmp_path)
+    assert code == 1
+    assert out.strip() == (
+        f"upstack-pandas costs: error: no cost line has the id {line['id']!r}; "
+        "Hint: take ids from up.costs.lines() (upstack-pandas costs show)"
+    )
+
+
+def test_products_search_cursor_reads_one_page(
+    private_emulator: Emulator, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    with private_emulator.client(cache=False) as client:
+        every = up.products.search(client=client)
+    code, out = run(["products", "search", "--cursor", "--page-size", "2", "--json"], cli_env,
+                    tmp_path)  # fmt: skip
+    assert code == 0, out
+    first = json.loads(out)
+    assert [v["variantId"] for v in first["variants"]] == every["variantId"].tolist()[
+        : len(first["variants"])
+    ]
+    assert len({v["productId"] for v in first["variants"]}) == 2
+    code, out = run(["products", "search", "--cursor", first["nextCursor"], "--page-size", "2"],
+                    cli_env, tmp_path)  # fmt: skip
+    assert code == 0, out
+    table, cursor_line = out.rstrip("\n").rsplit("\n", 1)
+    following = every.iloc[len(first["variants"]) :]
+    third = sorted(set(following["productId"]))[:2]
+    assert table.count("prd_") == int(following["productId"].isin(third).sum())
+    assert cursor_line.startswith("next cursor: ") and cursor_line != "next cursor: "
+    code, out = run(["products", "search", "--cursor", "bogus", "--json"], cli_env, tmp_path)
+    assert code == 1 and "cursor" in out
+
+
 def test_declined_delete_keeps_the_view(
     private_emulator: Emulator, cli_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -210,6 +210,38 @@ def test_another_pixels_line_is_not_found(emulator: Emulator, client: up.Client)
     assert up.costs.lines(client=client)["amount"].tolist() == [10.0]
 
 
+def test_update_and_delete_find_the_type_from_the_id(emulator: Emulator, client: up.Client) -> None:
+    fixed = up.costs.add_line("fixed", {"name": "Rent", "amount": 10}, client=client)
+    ship = up.costs.add_line("shipping", {"name": "EU", "amount": 4}, client=client)
+    assert up.costs.line_type(ship["id"], client=client) == "shipping"
+    stored = up.costs.update_line(None, ship["id"], {"amount": 6}, client=client)
+    assert (stored["costType"], stored["amount"]) == ("shipping", 6.0)
+    lines = up.costs.lines(client=client).set_index("id")
+    assert lines.loc[fixed["id"], "amount"] == 10.0 and lines.loc[ship["id"], "amount"] == 6.0
+    up.costs.delete_line(None, fixed["id"], client=client)
+    assert up.costs.lines(client=client)["id"].tolist() == [ship["id"]]
+    with pytest.raises(up.NotFound, match="no cost line has the id"):
+        up.costs.delete_line(None, fixed["id"], client=client)
+    other = keyed(emulator, "other_pixel", pixel_id=SECOND_PIXEL_ID)
+    with other, pytest.raises(up.NotFound):  # another pixel's id is not found by the lookup
+        up.costs.update_line(None, ship["id"], {"amount": 7}, client=other)
+    assert up.costs.lines(client=client)["amount"].tolist() == [6.0]
+
+
+def test_an_id_shared_by_two_types_needs_the_type(httpserver: HTTPServer) -> None:
+    line = {"id": "L1", "name": "Twice", "amount": 1}
+    config = {"config": {"lines": {"fixed": [line], "shipping": [line]}}}
+    httpserver.expect_request("/accounts/api/costs", method="GET").respond_with_json(config)
+    client = up.Client(
+        api_key="upstack_offline_0123456789", pixel_id="px", base_url=httpserver.url_for(""),
+        cache=False,
+    )  # fmt: skip
+    with client, pytest.raises(up.ValidationError, match=r"2 types \(shipping, fixed\)") as caught:
+        up.costs.delete_line(None, "L1", client=client)
+    assert "cost_type" in str(caught.value)
+    assert [r.method for r, _ in httpserver.log] == ["GET"]  # nothing deleted
+
+
 # ----------------------------------------------------------------------------- upsert
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from upstack_pandas import _wire as wire
-from upstack_pandas._errors import TransportError
+from upstack_pandas._errors import NotFound, TransportError
 from upstack_pandas._resources.checks import (
     check_choice,
     check_date,
@@ -49,6 +49,7 @@ __all__ = [
     "add_line",
     "delete_line",
     "global_product_override",
+    "line_type",
     "lines",
     "set_global_product_override",
     "set_shipping_settings",
@@ -415,8 +416,52 @@ def add_line(cost_type: str, line: Mapping[str, Any], *, client: Client | None =
     return _line_series(config, cost_type, line_id)
 
 
+def line_type(line_id: str, *, client: Client | None = None) -> str:
+    """The cost type of a stored line, looked up by its id (one read of the cost lines).
+
+    Parameters
+    ----------
+    line_id : str
+    client : Client, optional
+        Defaults to the default client (needs ``costs:read``).
+
+    Returns
+    -------
+    str
+        One of :data:`COST_TYPES`.
+
+    Raises
+    ------
+    NotFound
+        No stored line of this pixel has the id.
+    ValidationError
+        Lines of two types share the id (give the type).
+    """
+    check_id("line_id", line_id)
+    return _line_type(resolve(client), line_id)
+
+
+def _line_type(api: Client, line_id: str) -> str:
+    config = _config(api)
+    found = [
+        t for t in COST_TYPES for x in wire.cost_lines(config, t) if wire.record_id(x) == line_id
+    ]
+    if not found:
+        raise NotFound(
+            f"no cost line has the id {line_id!r}",
+            hint="take ids from up.costs.lines() (upstack-pandas costs show)",
+        )
+    if len(found) > 1:
+        raise invalid(
+            "cost_type",
+            f"lines of {len(found)} types ({', '.join(found)}) have the id {line_id!r}",
+            "give the cost type",
+        )
+    return found[0]
+
+
 def update_line(
-    cost_type: str,
+    cost_type: str | None,
     line_id: str,
     updates: Mapping[str, Any],
     *,
@@ -426,8 +471,8 @@ def update_line(
 
     Parameters
     ----------
-    cost_type : {"order", "gateway", "shipping", "variable", "fixed"}
-        The line's type.
+    cost_type : {"order", "gateway", "shipping", "variable", "fixed"} or None
+        The line's type; ``None`` looks it up by the id first (:func:`line_type`, one read).
     line_id : str
     updates : dict
         The fields to change (at least one); ``{"effectiveEndDate": None}`` reopens the line.
@@ -444,10 +489,14 @@ def update_line(
     NotFound
         No line of that type has this id (for this pixel).
     """
-    _cost_type("cost_type", cost_type)
     check_id("line_id", line_id)
-    checked = check_line(cost_type, updates, "updates", partial=True)
     api = resolve(client)
+    if cost_type is None:
+        if not isinstance(updates, Mapping) or not updates:
+            check_line("order", updates, "updates", partial=True)  # the same message as below
+        cost_type = _line_type(api, line_id)
+    _cost_type("cost_type", cost_type)
+    checked = check_line(cost_type, updates, "updates", partial=True)
     try:
         response = api.request(
             "PUT", f"{LINES_PATH}/{line_id}", json={"costType": cost_type, "updates": checked}
@@ -457,13 +506,13 @@ def update_line(
     return _line_series(_config_of(response), cost_type, line_id)
 
 
-def delete_line(cost_type: str, line_id: str, *, client: Client | None = None) -> None:
+def delete_line(cost_type: str | None, line_id: str, *, client: Client | None = None) -> None:
     """Delete a cost line.
 
     Parameters
     ----------
-    cost_type : {"order", "gateway", "shipping", "variable", "fixed"}
-        The line's type.
+    cost_type : {"order", "gateway", "shipping", "variable", "fixed"} or None
+        The line's type; ``None`` looks it up by the id first (:func:`line_type`, one read).
     line_id : str
     client : Client, optional
         Defaults to the default client.
@@ -473,9 +522,12 @@ def delete_line(cost_type: str, line_id: str, *, client: Client | None = None) -
     NotFound
         No line of that type has this id (for this pixel).
     """
-    _cost_type("cost_type", cost_type)
     check_id("line_id", line_id)
+    if cost_type is not None:
+        _cost_type("cost_type", cost_type)
     api = resolve(client)
+    if cost_type is None:
+        cost_type = _line_type(api, line_id)
     try:
         api.request("DELETE", f"{LINES_PATH}/{line_id}", params={"costType": cost_type})
     finally:

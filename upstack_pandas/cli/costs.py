@@ -39,6 +39,7 @@ run = dispatch
 LINE_TYPES = ("order", "gateway", "shipping", "variable", "fixed")
 SHOW_TYPES = ("global_product_override", "shipping_settings", *LINE_TYPES)
 SHIPPING_METHODS = ("shopify_charges", "fixed_rate", "shipping_profiles")
+_TYPE_HELP = "the line's cost type (default: looked up by its id)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,14 +86,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=_line_add)
     p = sub.add_parser("update", help="update a cost line (fields from --from-file)")
     p.add_argument("line_id", metavar="LINE_ID")
-    p.add_argument("--type", required=True, choices=LINE_TYPES)
+    p.add_argument("--type", choices=LINE_TYPES, help=_TYPE_HELP)
     add_from_file(p, "JSON object: the fields to change (required)")
     add_yes(p)
     add_connection(p)
     p.set_defaults(handler=_line_update)
     p = sub.add_parser("delete", help="delete a cost line")
     p.add_argument("line_id", metavar="LINE_ID")
-    p.add_argument("--type", required=True, choices=LINE_TYPES)
+    p.add_argument("--type", choices=LINE_TYPES, help=_TYPE_HELP)
     add_yes(p)
     add_connection(p)
     p.set_defaults(handler=_line_delete)
@@ -194,23 +195,35 @@ def _line_add(args: argparse.Namespace) -> int:
     return emit_object(_line_json(stored))
 
 
+def _line_type(args: argparse.Namespace, client: Any) -> str:
+    """``--type``, or the type of the stored line with the id (one read)."""
+    from upstack_pandas import costs
+
+    given: str | None = args.type
+    return given if given is not None else costs.line_type(args.line_id, client=client)
+
+
 def _line_update(args: argparse.Namespace) -> int:
     body = _body(args)
-    if not confirm(f"Update {args.type} cost line {args.line_id}: {', '.join(body)}.", args):
-        return declined()
+    if not body:
+        raise CommandError(f"--from-file {args.from_file}: give at least one field to change")
     with api_client(args) as client, library_errors():
         from upstack_pandas import costs
 
-        stored = costs.update_line(args.type, args.line_id, body, client=client)
+        cost_type = _line_type(args, client)
+        if not confirm(f"Update {cost_type} cost line {args.line_id}: {', '.join(body)}.", args):
+            return declined()
+        stored = costs.update_line(cost_type, args.line_id, body, client=client)
     return emit_object(_line_json(stored))
 
 
 def _line_delete(args: argparse.Namespace) -> int:
-    if not confirm(f"Delete {args.type} cost line {args.line_id}.", args):
-        return declined()
     with api_client(args) as client, library_errors():
         from upstack_pandas import costs
 
-        costs.delete_line(args.type, args.line_id, client=client)
-    print(f"Deleted {args.type} cost line {args.line_id}")
+        cost_type = _line_type(args, client)
+        if not confirm(f"Delete {cost_type} cost line {args.line_id}.", args):
+            return declined()
+        costs.delete_line(cost_type, args.line_id, client=client)
+    print(f"Deleted {cost_type} cost line {args.line_id}")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
 from upstack_pandas.cli._command import CommandError
@@ -49,9 +50,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser : argparse.ArgumentParser
     """
     actions = parser.add_subparsers(dest="action", metavar="ACTION", title="actions", required=True)
-    p = actions.add_parser("search", help="variants matching a title / SKU (every page)")
+    p = actions.add_parser(
+        "search", help="variants matching a title / SKU (every page, or one with --cursor)"
+    )
     p.add_argument("--query", "-q", metavar="TEXT")
     p.add_argument("--page-size", type=int, default=20, metavar="N", help="1-100 (default 20)")
+    p.add_argument(
+        "--cursor",
+        nargs="?",
+        const="",
+        metavar="CURSOR",
+        help="one page only: the page after CURSOR (a 'next cursor' printed before), or the "
+        "first page when CURSOR is omitted; prints the page and its next cursor",
+    )
     add_output(p)
     add_connection(p)
     p.set_defaults(handler=_search)
@@ -114,8 +125,20 @@ def _search(args: argparse.Namespace) -> int:
     with api_client(args) as client, library_errors():
         from upstack_pandas import products
 
-        df = products.search(args.query, page_size=args.page_size, progress=False, client=client)
-    return emit_frame(df, args, what="variants")
+        if args.cursor is None:
+            df = products.search(
+                args.query, page_size=args.page_size, progress=False, client=client
+            )
+            return emit_frame(df, args, what="variants")
+        df, next_cursor = products.search_page(
+            args.query, cursor=args.cursor or None, page_size=args.page_size, client=client
+        )
+    if args.json and args.out is None:
+        records = json.loads(df.to_json(orient="records", force_ascii=False))
+        return emit_object({"variants": records, "nextCursor": next_cursor})
+    emit_frame(df, args, what="variants")
+    print(f"next cursor: {next_cursor}" if next_cursor else "next cursor: none (the last page)")
+    return 0
 
 
 def _cost(args: argparse.Namespace) -> int:
