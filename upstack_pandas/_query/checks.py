@@ -15,14 +15,13 @@ Dates: absolute dates are ``YYYY-MM-DD`` strings, ``date`` objects, or ``datetim
 ``Timestamp`` values at midnight (aware ones at midnight in the query timezone), between
 1900-01-01 and 2100-12-31 (the API's bound, decision D09). Nothing else is guessed at: "now",
 "2026", "March 1 2026" and "05/11/2026" are refused. Relative forms (``"-7D"``, ``"mtd"``...)
-are read by :mod:`.dates` when that module is present.
+are read by :mod:`.dates`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import functools
-import importlib
 import math
 import numbers
 import re
@@ -33,6 +32,7 @@ from typing import Any, NoReturn
 import pandas as pd
 
 from upstack_pandas._errors import ValidationError, invalid_argument
+from upstack_pandas._query import dates
 
 __all__ = [
     "ATTRIBUTION_MODELS",
@@ -201,18 +201,9 @@ def today(timezone: str) -> _dt.date:
     return _dt.datetime.now(zoneinfo.ZoneInfo(timezone)).date()
 
 
-def _dates_module() -> Any:
-    """:mod:`.dates` (relative dates, named compare ranges), or None while it is absent."""
-    try:
-        return importlib.import_module("upstack_pandas._query.dates")
-    except ImportError:
-        return None
-
-
 def _relative(text: str, name: str, timezone: str) -> _dt.date | None:
-    """A single relative date (``"today"``, ``"yesterday"``) read by :mod:`.dates`, if present."""
-    dates = _dates_module()
-    if dates is None or not dates.is_relative(text):
+    """A single relative date (``"today"``, ``"yesterday"``) read by :mod:`.dates`."""
+    if not dates.is_relative(text):
         return None
     try:
         found = dates.relative_date(text, timezone=timezone, now=None, name=name)
@@ -237,8 +228,7 @@ def to_date(value: DateLike, name: str, timezone: str) -> _dt.date:
         else:
             found = _relative(text, name, timezone)
             if found is None:
-                dates = _dates_module()
-                forms = getattr(dates, "ACCEPTED_DATE_FORMS", "'YYYY-MM-DD'")
+                forms = dates.ACCEPTED_DATE_FORMS
                 fail(
                     name,
                     f"{name}: cannot read {_short(value)} as a date; accepted forms: {forms}",
@@ -281,11 +271,10 @@ _BOUNDS = f"dates must lie from {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}
 def date_range(start: DateLike | None, end: DateLike | None, timezone: str) -> DateRange:
     """(start, end) inclusive; missing ends default to the last 30 days ending today.
 
-    A relative ``start`` (``"-7D"``, ``"mtd"``, ``"last_month"``...) is read by :mod:`.dates`
-    when present; absolute values keep this module's strictness (:func:`to_date`).
+    A relative ``start`` (``"-7D"``, ``"mtd"``, ``"last_month"``...) is read by :mod:`.dates`;
+    absolute values keep this module's strictness (:func:`to_date`).
     """
-    dates = _dates_module()
-    if dates is not None and isinstance(start, str) and dates.is_relative(start):
+    if isinstance(start, str) and dates.is_relative(start):
         try:
             found = dates.resolve_range(
                 start,
@@ -364,8 +353,7 @@ def compare_range(compare: CompareArg, range_: DateRange, timezone: str) -> Date
         return preceding(range_)
     if compare is False or compare is None:
         return None
-    dates = _dates_module()
-    if dates is not None and isinstance(compare, str) and dates.is_compare_keyword(compare):
+    if isinstance(compare, str) and dates.is_compare_keyword(compare):
         try:
             found = dates.compare_range(compare, range_, name="compare")
         except ValueError as exc:
