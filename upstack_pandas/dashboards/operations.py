@@ -69,17 +69,8 @@ class Dashboards:
     def list(self, type: str | None = None) -> pd.DataFrame:
         """Summaries of the pixel's views.
 
-        Parameters
-        ----------
-        type : {"view", "attribution_view", "pnl_view"}, optional
-            Only views of this type; ``None`` lists every type.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed by ``id``; columns ``name``, ``type``, ``order``, ``widgetCount``,
-            ``createdAt`` and ``updatedAt`` (UTC datetimes), then any other summary fields
-            (``pixelId``, ``createdBy``...).
+        As ``up.dashboards.list`` on this client: its parameters (but ``client=``),
+        return value and errors.
         """
         params = None if type is None else {"type": check_choice(type, VIEW_TYPES, "type")}
         body = json_with(self._client.get(PATH, params=params), wire.DASHBOARD_VIEWS)
@@ -88,14 +79,8 @@ class Dashboards:
     def get(self, view: ViewRef) -> DashboardView:
         """Fetch one view with its full configuration.
 
-        Parameters
-        ----------
-        view : DashboardView or str
-            The view or its id.
-
-        Returns
-        -------
-        DashboardView
+        As ``up.dashboards.get`` on this client: its parameters (but ``client=``),
+        return value and errors.
         """
         return _view(self._client.get(view_path(view))).bound_to(self._client)
 
@@ -109,21 +94,8 @@ class Dashboards:
     ) -> DashboardView:
         """Create a view from a full configuration.
 
-        Parameters
-        ----------
-        name : str
-            1 to 100 characters.
-        configuration : Mapping or DashboardView
-            A ``DashboardViewConfiguration`` (either documented shape), or a view whose
-            configuration to reuse.
-        type : {"view", "attribution_view", "pnl_view"}, default "view"
-        order : int or float, optional
-            Position among the pixel's views.
-
-        Returns
-        -------
-        DashboardView
-            The stored view.
+        As ``up.dashboards.create`` on this client: its parameters (but ``client=``),
+        return value and errors.
         """
         body: dict[str, Any] = {
             "type": check_choice(type, VIEW_TYPES, "type"),
@@ -144,27 +116,8 @@ class Dashboards:
     ) -> DashboardView:
         """Change a view's name, configuration or order (only the ones given).
 
-        Parameters
-        ----------
-        view : DashboardView or str
-            The view or its id.
-        name : str, optional
-            The new name, 1 to 100 characters.
-        configuration : Mapping or DashboardView, optional
-            The new configuration. It replaces the stored one wholesale: to change one
-            widget, edit a copy of ``view.configuration`` and pass it back.
-        order : int or float, optional
-            The new position.
-
-        Returns
-        -------
-        DashboardView
-            The view as stored after the update.
-
-        Raises
-        ------
-        ValueError
-            If none of ``name``, ``configuration`` and ``order`` is given.
+        As ``up.dashboards.update`` on this client: its parameters (but ``client=``),
+        return value and errors.
         """
         body: dict[str, Any] = {}
         if name is not None:
@@ -187,25 +140,10 @@ class Dashboards:
         hidden: bool = False,
         ordinal: int | None = None,
     ) -> DashboardView:
-        """Add a section to a view (reads the stored view, then patches its configuration).
+        """Add a section to a view (GET, then PATCH of its configuration).
 
-        Parameters
-        ----------
-        view : DashboardView or str
-            The view or its id.
-        title : str
-            The section's title.
-        widgets : list of dict, optional
-            Its widgets.
-        collapsed, hidden : bool
-            Display flags.
-        ordinal : int, optional
-            Its position; default after the last section.
-
-        Returns
-        -------
-        DashboardView
-            The view as stored after the update.
+        As ``up.dashboards.add_section`` on this client: its parameters (but ``client=``),
+        return value and errors.
         """
         current = self.get(view)
         changed = current.with_section(
@@ -216,17 +154,8 @@ class Dashboards:
     def remove_section(self, view: ViewRef, section: str) -> DashboardView:
         """Remove a section (by id, or by title) from a view.
 
-        Parameters
-        ----------
-        view : DashboardView or str
-            The view or its id.
-        section : str
-            The section's id or title.
-
-        Returns
-        -------
-        DashboardView
-            The view as stored after the update.
+        As ``up.dashboards.remove_section`` on this client: its parameters (but ``client=``),
+        return value and errors.
         """
         current = self.get(view)
         return self.update(current, configuration=current.without_section(section).configuration)
@@ -234,17 +163,8 @@ class Dashboards:
     def pin(self, view: ViewRef, widget_id: str) -> DashboardView:
         """Pin a widget: copy it into the view's "Pinned" section (created when missing).
 
-        Parameters
-        ----------
-        view : DashboardView or str
-            The view or its id.
-        widget_id : str
-            One of the view's widget ids.
-
-        Returns
-        -------
-        DashboardView
-            The view as stored after the update (unchanged when already pinned).
+        As ``up.dashboards.pin`` on this client: its parameters (but ``client=``),
+        return value and errors.
         """
         current = self.get(view)
         changed = current.with_pinned(widget_id)
@@ -255,17 +175,8 @@ class Dashboards:
     def unpin(self, view: ViewRef, widget_id: str) -> DashboardView:
         """Unpin a widget: remove it from the view's "Pinned" section.
 
-        Parameters
-        ----------
-        view : DashboardView or str
-            The view or its id.
-        widget_id : str
-            The pinned copy's id or the original widget's.
-
-        Returns
-        -------
-        DashboardView
-            The view as stored after the update.
+        As ``up.dashboards.unpin`` on this client: its parameters (but ``client=``),
+        return value and errors.
         """
         current = self.get(view)
         return self.update(current, configuration=current.without_pinned(widget_id).configuration)
@@ -273,27 +184,16 @@ class Dashboards:
     def delete(self, view: ViewRef) -> None:
         """Delete a view.
 
-        Parameters
-        ----------
-        view : DashboardView or str
-            The view or its id.
+        As ``up.dashboards.delete`` on this client: its parameters (but ``client=``),
+        return value and errors.
         """
         self._client.delete(view_path(view))
 
     def copy(self, view: ViewRef, name: str | None = None) -> DashboardView:
         """Duplicate a view.
 
-        Parameters
-        ----------
-        view : DashboardView or str
-            The view or its id.
-        name : str, optional
-            The copy's name; the API defaults to ``"Copy of <name>"``.
-
-        Returns
-        -------
-        DashboardView
-            The new view.
+        As ``up.dashboards.copy`` on this client: its parameters (but ``client=``),
+        return value and errors.
         """
         body = {} if name is None else {"name": check_name(name)}
         return _view(self._client.post(f"{view_path(view)}/copy", json=body)).bound_to(self._client)
@@ -314,38 +214,8 @@ class Dashboards:
     ) -> DashboardView:
         """Build a view with one tile per measure (the ``from-preset`` endpoint).
 
-        Parameters
-        ----------
-        name : str
-            1 to 100 characters.
-        measures : str or sequence of str
-            Measure ids or catalog titles / short titles (``"NC ROAS"``), resolved through
-            the catalog.
-        chart_types : str or sequence of str, optional
-            One chart type per measure (positional), or one for all; the API's default
-            is ``"sparkline"``.
-        type : {"view", "attribution_view", "pnl_view"}, default "view"
-        layout : str, default "kpi-grid"
-            Auto-layout strategy (the API knows only ``"kpi-grid"`` today).
-        attribution_model : {"first_click", "last_click", "any_click"}, default "first_click"
-        attribution_window : {1, 3, 7, 14, 30, 60, 90}, default 30
-            Lookback in days.
-        granularity : str, default "day"
-            One of ``none, second, minute, hour, day, week, month, quarter, year``.
-        start, end : str or datetime.date, optional
-            The view's date range (``YYYY-MM-DD``, inclusive), both or neither; the API
-            defaults to the last 30 days.
-
-        Returns
-        -------
-        DashboardView
-            The new view.
-
-        Raises
-        ------
-        ValueError
-            On an invalid argument or a measure the catalog does not know (the message
-            names the closest ids); raised before the view is created.
+        As ``up.dashboards.build`` on this client: its parameters (but ``client=``),
+        return value and errors.
         """
         names = measure_names(measures)
         body = preset_body(
@@ -368,29 +238,8 @@ class Dashboards:
     def to_dashboard(self, df: pd.DataFrame, name: str, **build_kwargs: Any) -> DashboardView:
         """Build a dashboard view showing the measures of a frame.
 
-        The measures are the keys of ``df.attrs["upstack"]["measures"]`` (or, without that
-        metadata, the columns the catalog knows as measure ids). The granularity, date range
-        and attribution model and window come from the frame's metadata where present; the
-        frame's dimensions, if any, are then set on every widget with one more request.
-
-        Parameters
-        ----------
-        df : pandas.DataFrame
-            A frame from one of the readers.
-        name : str
-            The view's name.
-        **build_kwargs
-            Passed to ``build``, overriding what the frame's metadata says.
-
-        Returns
-        -------
-        DashboardView
-            The new view.
-
-        Raises
-        ------
-        ValueError
-            If the frame holds no measure.
+        As ``up.dashboards.to_dashboard`` on this client: its parameters (but ``client=``),
+        return value and errors.
         """
         meta = df.attrs.get("upstack")
         meta = meta if isinstance(meta, Mapping) else {}
