@@ -605,14 +605,13 @@ class VariantRecord:
     cog_lines: list[CogRecord]
 
 
+#: ``manualCostHistory`` entry field → :class:`CogRecord` attribute.
+_COG_KEYS = {"id": "id", "cost": "cost", "effectiveStartDate": "start", "effectiveEndDate": "end"}
+
+
 def _cog(line: Mapping[str, Any]) -> CogRecord:
-    return CogRecord(
-        id=line.get("id"),
-        cost=line.get("cost"),
-        start=line.get("effectiveStartDate"),
-        end=line.get("effectiveEndDate"),
-        description=line.get("description", ""),
-    )
+    found = {attr: line.get(key) for key, attr in _COG_KEYS.items()}
+    return CogRecord(**found, description=line.get("description", ""))
 
 
 def variant(record: Mapping[str, Any], product: Mapping[str, Any] | None = None) -> VariantRecord:
@@ -650,15 +649,15 @@ class ProductCost:
     active_cog_line_id: Any
 
 
+#: ``productCost`` field → :class:`ProductCost` attribute (``activeCogLine`` apart).
+_COST_KEYS = {"effectiveCost": "effective_cost", "handlingFee": "handling_fee",
+              "currency": "currency", "source": "source"}  # fmt: skip
+
+
 def product_cost(record: Mapping[str, Any]) -> ProductCost:
     """A ``productCost`` object (``activeCogLine`` reduced to its ``id``)."""
-    return ProductCost(
-        effective_cost=record.get("effectiveCost"),
-        handling_fee=record.get("handlingFee"),
-        currency=record.get("currency"),
-        source=record.get("source"),
-        active_cog_line_id=record_id(record.get("activeCogLine")),
-    )
+    found = {attr: record.get(key) for key, attr in _COST_KEYS.items()}
+    return ProductCost(**found, active_cog_line_id=record_id(record.get("activeCogLine")))
 
 
 def event_answer(body: Mapping[str, Any]) -> tuple[bool, Any]:
