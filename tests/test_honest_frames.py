@@ -105,17 +105,22 @@ def test_changed_frames_never_show_the_old_totals(df, orders, change) -> None:
         assert summary.loc["orders.total_revenue", "primary"] != pytest.approx(original)
 
 
-def test_sparklines_of_a_slice_caption_the_slice_and_drop_the_old_compare(df, orders) -> None:
+def test_sparklines_of_a_slice_caption_the_slice_and_draw_its_own_compare(df, orders) -> None:
     with pytest.warns(up.IncompleteTotalsWarning):
         figure = up.sparklines(df.loc["2026-11-20":])
     caption = figure._suptitle.get_text()
     assert caption.startswith("2026-11-20 to 2026-11-26") and "by day" in caption
+    # the compare range is 2026-09-28..10-27: the slice's positions 23..29 are 10-21..10-27
+    assert "vs 2026-10-21 to 2026-10-27" in caption
     texts = [t.get_text() for ax in figure.axes for t in ax.texts if t.get_gid() == "value"]
     from upstack_pandas._display.formatting import format_value
 
     expected = format_value(_revenue(orders, "2026-11-20", "2026-11-26"), "currency", compact=True)
     assert texts[0] == expected
-    assert not [line for ax in figure.axes for line in ax.lines if line.get_gid() == "compare"]
+    (line,) = [line for line in figure.axes[0].lines if line.get_gid() == "compare"]
+    days = pd.date_range("2026-10-21", "2026-10-27").strftime("%Y-%m-%d")
+    expected_line = [_revenue(orders, day, day) for day in days]
+    assert list(line.get_ydata()) == pytest.approx(expected_line)
 
 
 def test_sparklines_never_present_a_summed_ratio(df) -> None:
@@ -272,3 +277,40 @@ def test_measures_table_hides_the_old_totals_of_a_slice(df) -> None:
     assert pd.isna(sliced.upstack.measures.loc["orders.total_revenue", "primarySum"])
     assert sliced.upstack.meta("orders.total_revenue")["primarySum"] is None
     assert sliced.upstack.meta("orders.total_revenue")["title"] == "Total Revenue"
+
+
+def test_a_slice_compares_with_the_same_positions_of_the_compare_period(
+    df, orders, spend
+) -> None:
+    # the query: 2026-10-28..11-26 against 2026-09-28..10-27; the slice is positions 23..29
+    sliced = df.loc["2026-11-20":]
+    compare = sliced.upstack.compare
+    assert compare.index.tolist() == list(pd.date_range("2026-10-21", "2026-10-27", tz="UTC"))
+    assert compare["orders.total_revenue"].sum() == pytest.approx(
+        _revenue(orders, "2026-10-21", "2026-10-27")
+    )
+    summary = sliced.upstack.summary()  # re-read against the same compare rows
+    assert set(summary["source"]) == {"re-read"}
+    assert summary.loc["orders.total_revenue", "compare"] == pytest.approx(
+        _revenue(orders, "2026-10-21", "2026-10-27")
+    )
+    assert summary.loc["core.new_customer_roas", "compare"] == pytest.approx(
+        _nc_roas(orders, spend, "2026-10-21", "2026-10-27"), rel=1e-6
+    )
+    filtered = df[df.index.day_of_week < 5].iloc[::-1]  # weekdays, last first
+    weekdays = filtered.upstack.compare
+    assert len(weekdays) == len(filtered)
+    assert (weekdays.index - filtered.index == pd.Timedelta(days=-30)).all()  # previous 30 days
+    mondays = df[df.index.day_of_week == 0]  # spaced like a weekly resample: not describable
+    with pytest.raises(ValueError, match="by week"):
+        _ = mondays.upstack.compare
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [(lambda d: d.resample("W").sum(), "by week"), (lambda d: pd.concat([d, d]), "twice")],
+    ids=["resample", "concat"],
+)
+def test_compare_of_rows_that_are_not_the_querys_raises(df, change, why) -> None:
+    with pytest.raises(ValueError, match=f"cannot describe this frame's rows: .*{why}"):
+        _ = change(df).upstack.compare

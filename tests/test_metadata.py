@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -107,7 +108,35 @@ def test_compare_round_trips_with_same_shape(frame: pd.DataFrame) -> None:
 def test_compare_survives_pandas_operations(frame: pd.DataFrame) -> None:
     derived = (frame * 2).head(3)
     assert derived.attrs["upstack"]["compare"] == frame.attrs["upstack"]["compare"]
-    pd.testing.assert_frame_equal(derived.upstack.compare, frame.upstack.compare)
+    # the compare rows of the first three rows: the same channels, the same bucket positions
+    pd.testing.assert_frame_equal(derived.upstack.compare, frame.upstack.compare.iloc[:3])
+    assert metadata.compare_frame(derived).equals(frame.upstack.compare)  # the stored whole
+
+
+def test_compare_of_rows_follows_positions_and_row_order(frame: pd.DataFrame) -> None:
+    full = frame.upstack.compare
+    picked = frame.iloc[[7, 2, 4]]
+    pd.testing.assert_frame_equal(picked.upstack.compare, full.iloc[[7, 2, 4]])
+    one = frame[frame.index.get_level_values("channel") == "b"][["orders.aov"]]
+    expected = full[full.index.get_level_values("channel") == "b"][["orders.aov"]]
+    pd.testing.assert_frame_equal(one.upstack.compare, expected)
+    assert metadata.compare_range_for_rows(frame.iloc[2:4]) == (
+        full.index.get_level_values("dt")[2].date(),
+        full.index.get_level_values("dt")[3].date(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda f: pd.concat([f, f]), "appear twice"),
+        (lambda f: f.rename(index={"a": "z"}, level="channel"), "not rows of its query"),
+        (lambda f: f.reset_index("channel", drop=True), "index levels"),
+    ],
+)
+def test_compare_of_rows_it_cannot_describe_raises(frame: pd.DataFrame, change: Any, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        _ = change(frame).upstack.compare
 
 
 def test_compare_frame_function(frame: pd.DataFrame) -> None:

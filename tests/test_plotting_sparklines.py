@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -153,13 +152,13 @@ def test_compare_frame_is_decoded_through_metadata(monkeypatch: pytest.MonkeyPat
     df.attrs["upstack"]["compare"] = {"encoding": "test", "data": "..."}
     seen = []
 
-    def compare_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    def compare_for_rows(frame: pd.DataFrame) -> pd.DataFrame:
         seen.append(frame)
         return make_compare()
 
-    fake = types.ModuleType("upstack_pandas.metadata")
-    fake.compare_frame = compare_frame  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "upstack_pandas.metadata", fake)
+    from upstack_pandas import metadata
+
+    monkeypatch.setattr(metadata, "compare_for_rows", compare_for_rows)
     fig = sparklines(df)
     assert len(seen) == 1
     assert all(len(lines(ax, "compare")) == 1 for ax in fig.axes)

@@ -57,7 +57,15 @@ class UpstackAccessor:
 
     @property
     def compare(self) -> pd.DataFrame:
-        """The compare-period frame: same columns, index names and dtypes as the frame."""
+        """The compare period of the frame's rows: same columns, index names and dtypes.
+
+        The compare period aligns with the query's range by position (the k-th bucket with the
+        k-th compare bucket, per dimension value), so a sliced or filtered frame gets the
+        compare rows of its own rows, in its row order. A frame whose rows are not rows of its
+        query (resampled, concatenated, re-labelled) raises ``ValueError`` saying why: the
+        stored compare period cannot describe them; re-read them with ``compare=``. A frame
+        read without a compare period raises ``AttributeError``.
+        """
         return _frame_views.compare(self._frame)
 
     def summary(

@@ -35,7 +35,9 @@ __all__ = [
     "actual_granularity",
     "attach",
     "build",
+    "compare_for_rows",
     "compare_frame",
+    "compare_range_for_rows",
     "covered_range",
     "decode_frame",
     "encode_frame",
@@ -247,6 +249,130 @@ def compare_frame(frame: pd.DataFrame | pd.Series) -> pd.DataFrame | None:
     decoded = decode_frame(encoded)
     backend = meta.get("dtypeBackend") if meta else None  # Arrow IPC keeps columns, not the index
     return backends.convert_frame(decoded, backend) if isinstance(backend, str) else decoded
+
+
+def _period_index(values: pd.DatetimeIndex, granularity: str, origin: _dt.date) -> np.ndarray:
+    """Each bucket start's position counted from the bucket holding ``origin`` (calendar-wise).
+
+    Calendar arithmetic on local wall time, so a clipped first bucket (a week starting before
+    the range) and DST days count as one bucket each.
+    """
+    naive = values.tz_localize(None) if values.tz is not None else values
+    start = pd.Timestamp(origin)
+    if granularity in _SUB_DAY:
+        step = _SUB_DAY[granularity].total_seconds()
+        return np.floor((naive - start).total_seconds().to_numpy() / step).astype("int64")
+    days = naive.normalize()
+    if granularity == "day":
+        return np.asarray((days - start).days, dtype="int64")
+    if granularity == "week":
+        monday = days - pd.to_timedelta(days.dayofweek, unit="D")
+        first = start - pd.Timedelta(days=start.dayofweek)
+        return np.asarray((monday - first).days // 7, dtype="int64")
+    months = np.asarray(naive.year * 12 + naive.month - 1, dtype="int64")
+    first_month = start.year * 12 + start.month - 1
+    size = {"month": 1, "quarter": 3, "year": 12}[granularity]
+    if granularity == "year":
+        return np.asarray(naive.year - start.year, dtype="int64")
+    return months // size - first_month // size
+
+
+def _row_keys(
+    frame: pd.DataFrame, dims: Sequence[str], granularity: str | None, origin: _dt.date | None
+) -> pd.MultiIndex:
+    """One key per row: its dimension values and its bucket's position in its range."""
+    arrays: list[Any] = [frame.index.get_level_values(d) for d in dims]
+    values = _dt_values(frame)
+    if values is not None and granularity is not None and origin is not None:
+        arrays.append(_period_index(values, granularity, origin))
+    if not arrays:
+        arrays = [np.zeros(len(frame), dtype="int64")]
+    return pd.MultiIndex.from_arrays(arrays)
+
+
+def compare_for_rows(frame: pd.DataFrame) -> pd.DataFrame | None:
+    """The compare-period rows that match ``frame``'s rows, or None without a compare period.
+
+    The compare period aligns with the primary range by position: the k-th bucket of the range
+    is compared with the k-th bucket of the compare range, for the same dimension values. A
+    frame that still matches its query gets the whole stored compare frame. A sliced or
+    filtered frame (any subset of the query's rows, in any order) gets the compare rows at the
+    same positions, in the frame's row order, with the frame's measure columns.
+
+    Parameters
+    ----------
+    frame
+        A reader's frame, or rows of one (attrs intact).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+
+    Raises
+    ------
+    ValueError
+        When the frame's rows are not rows of its query, so the stored compare period cannot
+        describe them: resampled to another bucket size, repeated (``concat``), re-labelled,
+        or outside the query's range. The message says why.
+    """
+    full = compare_frame(frame)
+    if full is None:
+        return None
+    columns = [c for c in frame.columns if c in full.columns]
+    if not scope_mismatch(frame):
+        return full
+    meta = get(frame) or {}
+    granularity = meta.get("granularity")
+    where = "the stored compare period cannot describe this frame's rows"
+    fix = "re-read them with compare= to get their compare period"
+    if list(frame.index.names) != list(full.index.names):
+        raise ValueError(f"{where}: its index levels are not the query's ({fix})")
+    found = infer_granularity(frame)
+    if found is not None and granularity not in (None, "none") and found != granularity:
+        raise ValueError(f"{where}: its rows are by {found}, the query's by {granularity} ({fix})")
+    dims = [str(n) for n in frame.index.names if n is not None and n != "dt"]
+    dated = granularity not in (None, "none") and _dt_values(frame) is not None
+    primary_range = meta.get("dateRange") or {}
+    compare_range = meta.get("compareDateRange") or {}
+    try:
+        origin = _dt.date.fromisoformat(str(primary_range["start"])) if dated else None
+        compare_origin = _dt.date.fromisoformat(str(compare_range["start"])) if dated else None
+    except (KeyError, ValueError):
+        raise ValueError(f"{where}: the attrs hold no date range ({fix})") from None
+    step = str(granularity) if dated else None
+    keys = _row_keys(frame, dims, step, origin)
+    if keys.has_duplicates:
+        raise ValueError(f"{where}: some rows appear twice (a concat?) ({fix})")
+    compare_keys = _row_keys(full, dims, step, compare_origin)
+    positions = compare_keys.get_indexer(keys) if compare_keys.is_unique else None
+    if positions is None or (positions < 0).any():
+        missing = len(keys) if positions is None else int((positions < 0).sum())
+        raise ValueError(f"{where}: {missing} of its rows are not rows of its query ({fix})")
+    return full.iloc[positions][columns]
+
+
+def compare_range_for_rows(frame: pd.DataFrame) -> tuple[_dt.date, _dt.date] | None:
+    """The days (inclusive) the compare rows of :func:`compare_for_rows` cover, or None.
+
+    None when the frame has no compare period, no ``dt`` index, or rows the stored compare
+    period cannot describe.
+    """
+    try:
+        rows = compare_for_rows(frame)
+    except ValueError:
+        return None
+    meta = get(frame) or {}
+    values = _dt_values(rows) if rows is not None else None
+    bounds = meta.get("compareDateRange") or {}
+    if rows is None or values is None or not len(values) or not bounds.get("start"):
+        return None
+    ends = bucket_end(pd.DatetimeIndex([values.max()]), meta.get("granularity"))
+    first, last = values.min().date(), values.max().date()
+    if ends is not None and not pd.isna(ends[0]):
+        last = (ends[0] - pd.Timedelta(microseconds=1)).date()
+    start = max(first, _dt.date.fromisoformat(str(bounds["start"])))
+    end = min(last, _dt.date.fromisoformat(str(bounds.get("end") or last.isoformat())))
+    return start, end
 
 
 def decode_frame(encoded: Mapping[str, Any]) -> pd.DataFrame:

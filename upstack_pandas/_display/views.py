@@ -94,8 +94,12 @@ def meta(frame: pd.DataFrame, column: str) -> dict[str, Any]:
 
 
 def compare(frame: pd.DataFrame) -> pd.DataFrame:
-    """The compare-period frame (``AttributeError`` when the frame carries none)."""
-    found = metadata.compare_frame(frame)
+    """The compare-period rows of the frame's rows (``AttributeError`` when it carries none).
+
+    ``ValueError`` when the stored compare period cannot describe the rows (see
+    :func:`upstack_pandas.metadata.compare_for_rows`).
+    """
+    found = metadata.compare_for_rows(frame)
     if found is None:
         raise AttributeError("this frame carries no compare period (read it with compare=True)")
     return found

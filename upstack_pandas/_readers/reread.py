@@ -14,8 +14,9 @@ Metadata, frames and plots never fetch; this reader-layer module does, for ``df.
 
 from __future__ import annotations
 
+import datetime as _dt
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -87,11 +88,29 @@ def reread(
         granularity=granularity or metadata.actual_granularity(frame) or "day",
         dimensions=list(_dims(frame) if dimensions is None else dimensions) or None,
         filters=request.get("filters"),
-        compare=request.get("compareDateRange") is not None,
+        compare=_compare_for(frame, request, granularity, dimensions),
         timezone=meta.get("timezone"),
         order_settings=request.get("orderSettings"),
         client=client,
     )
+
+
+def _compare_for(
+    frame: pd.DataFrame,
+    request: Mapping[str, Any],
+    granularity: str | None,
+    dimensions: Sequence[str] | None,
+) -> bool | tuple[_dt.date, _dt.date]:
+    """The re-read's compare: the compare period of the frame's own rows when the stored one
+    describes them (a slice keeps its positions in the compare range), else the API's default.
+    """
+    if request.get("compareDateRange") is None:
+        return False
+    if granularity is None and dimensions is None:
+        found = metadata.compare_range_for_rows(frame)
+        if found is not None:
+            return found
+    return True
 
 
 def rows_match(frame: pd.DataFrame, other: pd.DataFrame, columns: Sequence[str]) -> bool:

@@ -8,7 +8,6 @@ built by hand, or one that lost its metadata), the values are computed from the 
 
 from __future__ import annotations
 
-import importlib
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -187,14 +186,17 @@ def _percent_diff(primary: float | None, compare: float | None) -> float | None:
 
 
 def compare_frame(df: pd.DataFrame, attrs: Mapping[str, Any]) -> pd.DataFrame | None:
-    """The compare-period frame stored in the attrs, via ``metadata.compare_frame``."""
+    """The compare rows of ``df``'s rows, via ``metadata.compare_for_rows``.
+
+    None when the frame has no compare period or its rows are not rows of its query (the
+    stored compare period cannot describe them).
+    """
     if not attrs.get("compare"):
         return None
     try:
-        decode = importlib.import_module("upstack_pandas.metadata").compare_frame
-    except (ImportError, AttributeError):  # pragma: no cover - metadata not available
+        frame = metadata.compare_for_rows(df)
+    except ValueError:
         return None
-    frame = decode(df)
     return frame if isinstance(frame, pd.DataFrame) and len(frame) else None
 
 
@@ -214,8 +216,10 @@ def sparkline_tiles(
     values and the change come from the attrs while the frame matches its query; when it
     does not (sliced, resampled, scaled...), they come from ``totals`` (the API's totals for
     exactly these rows) when given, else sums are recomputed from the rows and ratios are
-    shown as unavailable with an :class:`~upstack_pandas.IncompleteTotalsWarning`; the
-    stored compare period (which belongs to the original range) is then not drawn.
+    shown as unavailable with an :class:`~upstack_pandas.IncompleteTotalsWarning`. The compare
+    line is the compare period of the frame's own rows (``metadata.compare_for_rows``: the
+    same positions of the compare range); it is not drawn when the stored compare period
+    cannot describe the rows (resampled, concatenated).
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"sparklines expects a pandas DataFrame, got {type(df).__name__}")
@@ -228,7 +232,7 @@ def sparkline_tiles(
     regrouped = bool(mismatch) and _rebucketed(df, attrs)
     other = None
     if compare:
-        stored = None if mismatch else compare_frame(df, attrs)
+        stored = compare_frame(df, attrs)  # the compare rows of these rows, sliced or not
         other = compare_data if compare_data is not None else stored
         if other is not None and not isinstance(other, pd.DataFrame):
             raise TypeError(f"compare_data must be a DataFrame, got {type(other).__name__}")
@@ -323,8 +327,11 @@ def caption_parts(df: pd.DataFrame, compare: bool, has_compare_line: bool) -> li
         parts.append(f"by {granularity}")
     mismatch = metadata.scope_mismatch(df) if attrs else []
     compare_range = attrs.get("compareDateRange") or {}
+    sliced = metadata.compare_range_for_rows(df) if attrs and mismatch else None
     if compare and compare_range.get("start") and not mismatch and has_compare_line:
         parts.append(f"vs {compare_range['start']} to {compare_range['end']} (faint line)")
+    elif compare and sliced is not None and has_compare_line:
+        parts.append(f"vs {sliced[0]} to {sliced[1]} (faint line)")
     elif compare and has_compare_line:
         parts.append("faint line: compare period")
     return parts
