@@ -204,6 +204,30 @@ def test_default_range_ends_on_the_servers_today(client) -> None:
     assert frame["orders.total_revenue"].notna().all()
 
 
+@pytest.mark.parametrize(
+    ("start", "expected", "compare"),
+    [
+        ("-7D", ("2026-11-19", "2026-11-25"), ("2026-11-12", "2026-11-18")),
+        ("last_week", ("2026-11-16", "2026-11-22"), ("2026-11-09", "2026-11-15")),
+        ("mtd", ("2026-11-01", "2026-11-26"), ("2026-10-06", "2026-10-31")),
+    ],
+)
+def test_relative_dates_count_from_the_servers_today(emulator, start, expected, compare) -> None:
+    # a fresh client: the catalog's response tells the server's clock (2026-11-26, not the
+    # machine's date) before the range is resolved
+    with emulator.client(cache=False) as fresh:
+        frame = up.read_upstack("orders.orders", start, granularity="none", client=fresh)
+        cohorts = up.read_cohorts("orders.customers_cohort", start, client=fresh)
+    with emulator.client(cache=False) as fresh:
+        credited = up.read_attribution("utm_source", start, client=fresh)
+    assert tuple(credited.attrs["upstack"]["dateRange"].values()) == expected
+    meta = frame.attrs["upstack"]
+    assert (meta["dateRange"]["start"], meta["dateRange"]["end"]) == expected
+    assert (meta["compareDateRange"]["start"], meta["compareDateRange"]["end"]) == compare
+    ranged = cohorts.attrs["upstack"]["dateRange"]
+    assert (ranged["start"], ranged["end"]) == expected
+
+
 def test_cohort_periods_still_running_are_flagged_and_hatched(client) -> None:
     cohorts = up.read_cohorts(start="2026-06-01", end="2026-11-26", client=client)
     flags = cohorts.upstack.incomplete

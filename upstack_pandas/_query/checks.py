@@ -201,18 +201,22 @@ def today(timezone: str) -> _dt.date:
     return _dt.datetime.now(zoneinfo.ZoneInfo(timezone)).date()
 
 
-def _relative(text: str, name: str, timezone: str) -> _dt.date | None:
+def _relative(
+    text: str, name: str, timezone: str, now: _dt.datetime | None = None
+) -> _dt.date | None:
     """A single relative date (``"today"``, ``"yesterday"``) read by :mod:`.dates`."""
     if not dates.is_relative(text):
         return None
     try:
-        found = dates.relative_date(text, timezone=timezone, now=None, name=name)
+        found = dates.relative_date(text, timezone=timezone, now=now, name=name)
     except ValueError as exc:
         fail(name, str(exc))
     return found if isinstance(found, _dt.date) else None
 
 
-def to_date(value: DateLike, name: str, timezone: str) -> _dt.date:
+def to_date(
+    value: DateLike, name: str, timezone: str, now: _dt.datetime | None = None
+) -> _dt.date:
     """A whole day from a ``YYYY-MM-DD`` string, a date, or a datetime/Timestamp at midnight.
 
     Aware values are seen in ``timezone``; a time of day is refused, never dropped.
@@ -226,7 +230,7 @@ def to_date(value: DateLike, name: str, timezone: str) -> _dt.date:
             except ValueError:
                 fail(name, f"{name}: {value!r} is not a calendar date", hint)
         else:
-            found = _relative(text, name, timezone)
+            found = _relative(text, name, timezone, now)
             if found is None:
                 forms = dates.ACCEPTED_DATE_FORMS
                 fail(
@@ -268,11 +272,19 @@ def to_date(value: DateLike, name: str, timezone: str) -> _dt.date:
 _BOUNDS = f"dates must lie from {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}"
 
 
-def date_range(start: DateLike | None, end: DateLike | None, timezone: str) -> DateRange:
+def date_range(
+    start: DateLike | None,
+    end: DateLike | None,
+    timezone: str,
+    *,
+    now: _dt.datetime | None = None,
+) -> DateRange:
     """(start, end) inclusive; missing ends default to the last 30 days ending today.
 
     A relative ``start`` (``"-7D"``, ``"mtd"``, ``"last_month"``...) is read by :mod:`.dates`;
-    absolute values keep this module's strictness (:func:`to_date`).
+    absolute values keep this module's strictness (:func:`to_date`). "Today" is ``now``'s date
+    in ``timezone`` (the server's clock, decision D80, when the caller knows it), else the local
+    clock's.
     """
     if isinstance(start, str) and dates.is_relative(start):
         try:
@@ -280,8 +292,8 @@ def date_range(start: DateLike | None, end: DateLike | None, timezone: str) -> D
                 start,
                 end,
                 timezone=timezone,
-                now=None,
-                parse_absolute=lambda value, name: to_date(value, name, timezone),
+                now=now,
+                parse_absolute=lambda value, name: to_date(value, name, timezone, now),
                 default_days=DEFAULT_DAYS,
             )
         except ValidationError:
@@ -294,11 +306,12 @@ def date_range(start: DateLike | None, end: DateLike | None, timezone: str) -> D
                     name, f"{name}={day.isoformat()} is outside the dates the API accepts", _BOUNDS
                 )
         return found[0], found[1]
-    end_date = today(timezone) if end is None else to_date(end, "end", timezone)
+    local_today = today(timezone) if now is None else dates.today(timezone, now)
+    end_date = local_today if end is None else to_date(end, "end", timezone, now)
     if start is None:
         start_date = max(MIN_DATE, end_date - _dt.timedelta(days=DEFAULT_DAYS - 1))
     else:
-        start_date = to_date(start, "start", timezone)
+        start_date = to_date(start, "start", timezone, now)
     if start_date > end_date:
         fail("start", f"start ({start_date}) is after end ({end_date})", "swap them")
     return start_date, end_date

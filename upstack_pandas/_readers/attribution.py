@@ -18,7 +18,13 @@ from upstack_pandas._frames import builders as frames
 from upstack_pandas._frames.backends import check_dtype_backend
 from upstack_pandas._query.checks import ATTRIBUTION_MODELS, CompareArg, DateLike, names
 from upstack_pandas._query.models import AttributionQuery, OrderSettingsLike
-from upstack_pandas._readers.pipeline import DtypesArg, Read, ReadOptions, summed_details
+from upstack_pandas._readers.pipeline import (
+    DtypesArg,
+    Read,
+    ReadOptions,
+    server_range,
+    summed_details,
+)
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import Client
@@ -121,8 +127,12 @@ def read_attribution(
         When the API refuses the request or cannot be reached.
     """
     models = names(model, "models", minimum=1, maximum=len(ATTRIBUTION_MODELS))
-    queries = [
-        AttributionQuery.build(
+
+    def build(start: DateLike | None, end: DateLike | None) -> list[AttributionQuery]:
+        return [_query(start, end, m) for m in models]
+
+    def _query(start: DateLike | None, end: DateLike | None, m: str) -> AttributionQuery:
+        return AttributionQuery.build(
             dimension,
             start,
             end,
@@ -136,14 +146,17 @@ def read_attribution(
             order_settings=order_settings,
             view_filters=view_filters,
         )
-        for m in models
-    ]
+
+    queries = build(start, end)
     backend = check_dtype_backend(dtype_backend)
     read = Read(ReadOptions(client=client, refresh=refresh, progress=progress))
     first = queries[0]
     ids = read.measures(
         first.measures or (), context="attribution", dtypes=dtypes, dimensions=[first.dimension]
     )
+    on_server = server_range(read, start, end, first.timezone)  # after the catalog's response
+    if on_server is not None and on_server != first.range:
+        queries = build(*on_server)
     queries = [replace(q, measures=ids) for q in queries]
     first = queries[0]
     granular = first.granularity != "none"

@@ -20,8 +20,8 @@ from upstack_pandas._readers.pipeline import (
     DtypesArg,
     Read,
     ReadOptions,
-    default_range,
     first_details,
+    server_range,
 )
 
 if TYPE_CHECKING:
@@ -113,10 +113,10 @@ def read_cohorts(
     query = CohortQuery.build(measures, start, end, **arguments)
     backend = check_dtype_backend(dtype_backend)
     read = Read(ReadOptions(client=client, refresh=refresh))
-    server_range = default_range(read, query.timezone) if start is None and end is None else None
-    if server_range is not None and server_range != query.range:
-        query = CohortQuery.build(measures, *server_range, **arguments)
     ids = read.measures(query.measures, context="cohort", dtypes=dtypes)
+    on_server = server_range(read, start, end, query.timezone)  # after the catalog's response
+    if on_server is not None and on_server != query.range:
+        query = CohortQuery.build(measures, *on_server, **arguments)
     query = replace(query, measures=ids)
     body = query.body(read.client.pixel_id)
     _, decoded = read.fetch(query.path, body, frames.cohort_spec(ids))

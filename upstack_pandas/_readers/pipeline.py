@@ -36,14 +36,30 @@ from upstack_pandas import _wire as wire
 from upstack_pandas import metadata
 from upstack_pandas._frames import backends
 from upstack_pandas._frames import decode as _decode
-from upstack_pandas._query.checks import DEFAULT_DAYS, DateRange, check_dtypes, fail, range_body
+from upstack_pandas._query.checks import (
+    DEFAULT_DAYS,
+    DateRange,
+    check_dtypes,
+    date_range,
+    fail,
+    range_body,
+)
+from upstack_pandas._query.dates import is_relative
 from upstack_pandas._readers.progress import Progress, progress_enabled
 from upstack_pandas.catalog import Catalog, get_catalog, resolve_client
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import ApiResponse, Client
 
-__all__ = ["DtypesArg", "Read", "ReadOptions", "concat", "default_range", "summed_details"]
+__all__ = [
+    "DtypesArg",
+    "Read",
+    "ReadOptions",
+    "concat",
+    "default_range",
+    "server_range",
+    "summed_details",
+]
 
 DtypesArg = Mapping[str, Any] | str | None
 
@@ -184,6 +200,22 @@ class Read:
         """The server's date in ``timezone`` (decision D80), or None before any live response."""
         clock = getattr(self.client, "clock", None)
         return clock.today(timezone) if clock is not None and clock.known else None
+
+
+def server_range(read: Read, start: Any, end: Any, timezone: str) -> DateRange | None:
+    """The range on the server's clock (D80) when it depends on "today", once that is known.
+
+    It depends on today without ``start`` and ``end`` (the last 30 days) and with a relative
+    ``start`` or ``end`` (``"-7D"``, ``"mtd"``, ``"yesterday"``...). None when the range does
+    not depend on today or no live response has told the server's time yet.
+    """
+    clock = getattr(read.client, "clock", None)
+    if clock is None or not clock.known:
+        return None
+    relative = any(isinstance(v, str) and is_relative(v) for v in (start, end))
+    if not relative and not (start is None and end is None):
+        return None
+    return date_range(start, end, timezone, now=clock.now())
 
 
 def default_range(read: Read, timezone: str) -> DateRange | None:

@@ -33,8 +33,8 @@ from upstack_pandas._readers.pipeline import (
     Read,
     ReadOptions,
     decode_response,
-    default_range,
     first_details,
+    server_range,
 )
 
 if TYPE_CHECKING:
@@ -162,10 +162,10 @@ def read_upstack(
     max_workers = check_positive_int(max_workers, "max_workers", MAX_WORKERS)
     backend = check_dtype_backend(dtype_backend)
     read = Read(ReadOptions(client=client, refresh=refresh, progress=progress))
-    server_range = default_range(read, query.timezone) if start is None and end is None else None
-    if server_range is not None and server_range != query.range:
-        query = Query.build(measures, *server_range, **arguments)
     ids = read.measures(query.measures, context="query", dtypes=dtypes, dimensions=query.dimensions)
+    on_server = server_range(read, start, end, query.timezone)  # after the catalog's response
+    if on_server is not None and on_server != query.range:
+        query = Query.build(measures, *on_server, **arguments)
     query = replace(query, measures=ids)
     request = query.body(read.client.pixel_id)
     extra: dict[str, Any] = {}
