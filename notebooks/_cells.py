@@ -203,19 +203,33 @@ totals.sort_values("orders.gross_revenue", ascending=False).head()
     (
         "md",
         """
-## 8. Year over year, and pandas' own dtypes
+## 8. Relative dates, year over year, and pandas' own dtypes
 
-`compare="yoy"` compares with the same dates a year earlier (`"previous_period"` and
-`"previous_year_same_weekday"` too); `start=` also takes `"mtd"`, `"last_month"`, `"-7D"`...,
-counted in the query's timezone. `dtype_backend=` works as in `pd.read_csv`.
+`start=` also takes relative dates, counted in the query's timezone from the server's "today"
+(here the emulator's pinned clock, 2026-11-26): `"-7D"` / `"last_7_days"` are the complete days
+ending yesterday, `"last_week"` the previous Monday to Sunday, `"mtd"` the month so far.
 """,
     ),
     (
         "code",
         """
-yoy = up.read_upstack(
-    "orders.gross_revenue", "2026-11-01", "2026-11-25", compare="yoy", dtype_backend="pyarrow"
-)
+for start in ["-7D", "last_week", "last_month", "mtd"]:
+    week = up.read_upstack("orders.orders", start, granularity="none", compare="previous_period")
+    meta = week.attrs["upstack"]
+    print(f"{start:>10}: {meta['dateRange']} vs {meta['compareDateRange']}")
+""",
+    ),
+    (
+        "md",
+        """
+`compare="yoy"` compares with the same dates a year earlier (`"previous_period"` and
+`"previous_year_same_weekday"` too). `dtype_backend=` works as in `pd.read_csv`.
+""",
+    ),
+    (
+        "code",
+        """
+yoy = up.read_upstack("orders.gross_revenue", "mtd", compare="yoy", dtype_backend="pyarrow")
 yoy.attrs["upstack"]["compareDateRange"], yoy.dtypes.to_dict(), yoy.index.dtype
 """,
     ),
@@ -246,7 +260,9 @@ ATTRIBUTION: list[Cell] = [
         """
 ## First click, last 30 days
 
-A touchpoint counts when it happened within the attribution window (30 days) before the order.
+`"last_30_days"` (or `"-30D"`) is the 30 complete days ending yesterday, in the query's
+timezone; "today" is the server's date (here the emulator's pinned clock), so the range is
+2026-10-27 to 2026-11-25 on every run. A touchpoint counts when it happened within the attribution window (30 days) before the order.
 `first_click` credits the earliest; orders without a touchpoint go to `(direct)`.
 """,
     ),
@@ -254,7 +270,7 @@ A touchpoint counts when it happened within the attribution window (30 days) bef
         "code",
         """
 first = up.read_attribution(
-    "utm_source", "2026-10-28", "2026-11-26", model="first_click", window=30
+    "utm_source", "last_30_days", model="first_click", window=30
 )
 first.sort_values("attribution.revenue", ascending=False)
 """,
@@ -280,7 +296,7 @@ the bars of each source.
         "code",
         """
 models = up.read_attribution(
-    "utm_source", "2026-10-28", "2026-11-26", model=["first_click", "last_click", "any_click"]
+    "utm_source", "last_30_days", model=["first_click", "last_click", "any_click"]
 )
 models.head()
 """,
@@ -309,7 +325,7 @@ A shorter window finds fewer touchpoints, so more orders fall to `(direct)`:
         "code",
         """
 def direct_orders(window):
-    frame = up.read_attribution("utm_source", "2026-10-28", "2026-11-26", window=window)
+    frame = up.read_attribution("utm_source", "last_30_days", window=window)
     return frame.loc["(direct)", "attribution.orders"]
 
 
