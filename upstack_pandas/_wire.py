@@ -19,6 +19,11 @@ of the client sees internal records instead:
 - the catalog envelopes (``measures``, ``dimensions``, ``filters``, ``id``: :func:`catalog_lists`,
   :func:`filter_list`), and the cache's "is this answer still pacing" probe
   (:data:`HAS_PACING_TRUE`).
+- the resource endpoints' envelopes and the fields read by name (account, order settings, cost
+  configuration, product search pages, variants and their COG lines, resolved costs, events,
+  dashboard-view lists: :func:`account`, :func:`order_settings`, :func:`cost_lines`,
+  :func:`cursor_page`, :func:`product_variants`, :func:`product_cost`, :func:`event_answer`...);
+  records the API owns whole (a cost line's fields) pass through as spelled (contract D98).
 
 Adding a renamed field for a newer API build is a change to this module only: accept the new
 spelling next to the old one in the normaliser that reads it (e.g. ``detail.get("newName",
