@@ -37,7 +37,6 @@ from upstack_pandas import metadata
 from upstack_pandas._frames import backends
 from upstack_pandas._frames import decode as _decode
 from upstack_pandas._query.checks import (
-    DEFAULT_DAYS,
     DateRange,
     check_dtypes,
     date_range,
@@ -56,7 +55,6 @@ __all__ = [
     "Read",
     "ReadOptions",
     "concat",
-    "default_range",
     "server_range",
     "summed_details",
 ]
@@ -216,14 +214,6 @@ def server_range(read: Read, start: Any, end: Any, timezone: str) -> DateRange |
     if not relative and not (start is None and end is None):
         return None
     return date_range(start, end, timezone, now=clock.now())
-
-
-def default_range(read: Read, timezone: str) -> DateRange | None:
-    """The default range (the last 30 days) ending on the server's today, when it is known."""
-    today = read.today(timezone)
-    if today is None:
-        return None
-    return today - datetime.timedelta(days=DEFAULT_DAYS - 1), today
 
 
 def decode_response(
