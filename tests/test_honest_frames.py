@@ -220,7 +220,11 @@ def test_relative_dates_count_from_the_servers_today(emulator, start, expected, 
         cohorts = up.read_cohorts("orders.customers_cohort", start, client=fresh)
     with emulator.client(cache=False) as fresh:
         credited = up.read_attribution("utm_source", start, client=fresh)
+    with emulator.client(cache=False) as fresh:
+        channels = up.read_channel_details("channel.spend", start, client=fresh)
     assert tuple(credited.attrs["upstack"]["dateRange"].values()) == expected
+    details = channels.attrs["upstack"]
+    assert (details["dateRange"]["start"], details["dateRange"]["end"]) == expected
     meta = frame.attrs["upstack"]
     assert (meta["dateRange"]["start"], meta["dateRange"]["end"]) == expected
     assert (meta["compareDateRange"]["start"], meta["compareDateRange"]["end"]) == compare

@@ -18,7 +18,14 @@ from upstack_pandas._frames import builders as frames
 from upstack_pandas._frames.backends import check_dtype_backend
 from upstack_pandas._query.checks import CompareArg, DateLike
 from upstack_pandas._query.models import ChannelQuery
-from upstack_pandas._readers.pipeline import DtypesArg, Read, ReadOptions, concat, summed_details
+from upstack_pandas._readers.pipeline import (
+    DtypesArg,
+    Read,
+    ReadOptions,
+    concat,
+    server_range,
+    summed_details,
+)
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import Client
@@ -106,20 +113,21 @@ def read_channel_details(
     upstack_pandas.UpstackError
         When the API refuses the request or cannot be reached.
     """
-    query = ChannelQuery.build(
-        measures,
-        start,
-        end,
-        granularity=granularity,
-        level=level,
-        compare=compare,
-        filters=filters,
-        timezone=timezone,
-        page_size=page_size,
-    )
+    arguments: dict[str, Any] = {
+        "granularity": granularity,
+        "level": level,
+        "compare": compare,
+        "filters": filters,
+        "timezone": timezone,
+        "page_size": page_size,
+    }
+    query = ChannelQuery.build(measures, start, end, **arguments)
     backend = check_dtype_backend(dtype_backend)
     read = Read(ReadOptions(client=client, refresh=refresh, progress=progress))
     ids = read.measures(query.measures, context="channel", dtypes=dtypes)
+    on_server = server_range(read, start, end, query.timezone)  # after the catalog's response
+    if on_server is not None and on_server != query.range:
+        query = ChannelQuery.build(measures, *on_server, **arguments)
     query = replace(query, measures=ids)
     granular = bool(ids) and query.granularity != "none"
     spec = frames.channel_spec(ids, granular)
