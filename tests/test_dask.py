@@ -128,6 +128,7 @@ def test_the_task_graph_holds_profile_names_and_no_key(
             key = multi_emulator.pixel_key(pixel)
             assert key.encode() not in blob  # ...and never the key
             assert key[len("upstack_") :].encode() not in blob
+        assert b"ClusterPacer" not in blob  # the workers make their gates; none travels
 
 
 @PANDAS2_UNIT
