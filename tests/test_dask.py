@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -348,8 +350,6 @@ SPAN = ("2024-01-01", "2025-12-31")
 def test_a_429_seen_by_one_worker_pauses_every_worker_of_that_pixel(
     multi_emulator: Emulator, cluster: distributed.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import time
-
     pixel = multi_emulator.pixel_ids[0]
     expected = _reference("pixel-1", *SPAN)
     arrivals: list[tuple[float, str, str | None]] = []  # (monotonic, path, pixel) per API request
@@ -391,3 +391,33 @@ def test_a_429_seen_by_one_worker_pauses_every_worker_of_that_pixel(
     everything = pickle.dumps(cluster.get_events())
     for name in multi_emulator.pixel_ids:
         assert multi_emulator.pixel_key(name).encode() not in everything
+
+
+def test_max_in_flight_caps_one_pixels_requests_across_the_workers(
+    multi_emulator: Emulator, cluster: distributed.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pixel = multi_emulator.pixel_ids[1]
+    span = ("2025-01-01", "2025-06-30")
+    expected = _reference("pixel-2", *span)
+    with pytest.raises(ValueError, match="max_in_flight must be a whole number of at least 1"):
+        upd.read_upstack(IDS, *span, profiles="pixel-2", max_in_flight=0)
+    arrivals: list[float] = []
+    take = multi_emulator.injector.take
+
+    def recording_take(path: str, pixel_id: str | None = None) -> list[object]:
+        if path == "/db-mgmt/api/query" and pixel_id == pixel:
+            arrivals.append(time.monotonic())
+        return take(path, pixel_id)  # type: ignore[return-value]
+
+    monkeypatch.setattr(multi_emulator.injector, "take", recording_take)
+    latency = 0.3
+    multi_emulator.inject("latency", path="/db-mgmt/api/query", latency_ms=int(latency * 1000),
+                          pixel_id=pixel)  # fmt: skip
+    try:
+        got = upd.read_upstack(IDS, *span, profiles="pixel-2", max_in_flight=1).compute()
+    finally:
+        multi_emulator.clear_faults()
+    pd.testing.assert_frame_equal(got.drop(columns="pixel"), expected, check_freq=False)
+    assert len(arrivals) == 6
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    assert min(gaps) >= latency - 0.02  # one at a time, though 4 threads were free

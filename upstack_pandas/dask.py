@@ -12,13 +12,14 @@ partitions. In a worker, that client's 429 pause is shared with the other worker
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,8 @@ class PartitionSpec:
     profile: str | None
     request: DatasetRequest
     window: Window
+    #: at most this many partitions of the pixel fetch at once on a cluster (None: no cap)
+    max_in_flight: int | None = None
 
 
 def read_partition(spec: PartitionSpec) -> pd.DataFrame:
@@ -80,7 +83,9 @@ def read_partition(spec: PartitionSpec) -> pd.DataFrame:
     """
     request = spec.request
     try:
-        frame = fetch_frame(paced_client(spec.profile), request, spec.window)
+        client = paced_client(spec.profile)
+        with _in_flight_cap(client, spec.max_in_flight):
+            frame = fetch_frame(client, request, spec.window)
     except Exception as exc:  # it travels back to the client: without the request in its chain
         raise detach(exc) from None
     if request.dimensions:
@@ -101,6 +106,7 @@ def read_upstack(
     timezone: str | None = None,
     order_settings: Mapping[str, Any] | None = None,
     profiles: ProfilesArg = None,
+    max_in_flight: int | None = None,
 ) -> dd.DataFrame:
     """Read measures over time as a lazy Dask DataFrame, one partition per pixel and month.
 
@@ -123,6 +129,10 @@ def read_upstack(
     profiles : str or list of str, optional
         Config-file profiles, one per pixel (default: the default settings, as each worker
         resolves them).
+    max_in_flight : int, optional
+        On a ``distributed`` cluster, at most this many partitions of one pixel are fetched at
+        once, across all workers (a scheduler semaphore per pixel). Default: no cap (workers x
+        threads). Elsewhere (``scheduler="sync"``, threads) it does not apply.
 
     Returns
     -------
@@ -155,6 +165,10 @@ def read_upstack(
     from upstack_pandas._transport.config import resolve_settings
     from upstack_pandas.catalog import get_catalog
 
+    if max_in_flight is not None and (
+        isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1
+    ):
+        raise ValueError(f"max_in_flight must be a whole number of at least 1, not {max_in_flight!r}")
     if granularity not in SYNC_GRANULARITIES:
         raise ValueError(
             f"granularity={granularity!r}: the Dask reader cuts the range into calendar months, "
@@ -179,7 +193,7 @@ def read_upstack(
     )  # fmt: skip
     months = month_windows(*query.range)
     specs = [
-        PartitionSpec(name, request, Window(pixel, period, lo, hi))
+        PartitionSpec(name, request, Window(pixel, period, lo, hi), max_in_flight)
         for name, pixel in zip(names, pixels, strict=True)
         for period, lo, hi in months
     ]
@@ -367,3 +381,24 @@ def paced_client(profile: str | None) -> Client:
                 topic = pacing_topic(client.base_url, client.pixel_id)
                 client.pacer = ClusterPacer(topic, client.pacer, events)
     return client
+
+
+_semaphores: dict[tuple[str, int], Any] = {}
+
+
+@contextlib.contextmanager
+def _in_flight_cap(client: Client, limit: int | None) -> Iterator[None]:
+    """Hold one lease of the pixel's scheduler semaphore (in a worker, when ``limit`` is set)."""
+    if limit is None or _worker_events() is None:
+        yield
+        return
+    from distributed import Semaphore
+
+    make: Any = Semaphore  # distributed's classes are untyped
+    name = f"{pacing_topic(client.base_url, client.pixel_id)}-in-flight-{limit}"
+    with _install_lock:
+        semaphore = _semaphores.get((name, limit))
+        if semaphore is None:
+            semaphore = _semaphores[(name, limit)] = make(max_leases=limit, name=name)
+    with semaphore:
+        yield
