@@ -91,8 +91,27 @@ def read_partition(spec: PartitionSpec) -> pd.DataFrame:
     if request.dimensions:
         frame = frame.reset_index(level=list(request.dimensions))
     frame.insert(0, "pixel", spec.window.pixel_id)
-    meta = meta_frame(request, pixel_column=True)
-    return frame[list(meta.columns)].astype(meta.dtypes.to_dict())
+    dtypes = _meta_dtypes(request)
+    frame = frame[list(dtypes.index)]
+    if not frame.dtypes.equals(dtypes):
+        frame = frame.astype(dtypes.to_dict())
+    return frame
+
+
+_dtypes_by_request: dict[str, pd.Series] = {}
+
+
+def _meta_dtypes(request: DatasetRequest) -> pd.Series:
+    """The meta's column dtypes, built once per request in this process (not per partition)."""
+    import json
+
+    key = json.dumps(request.to_json(), sort_keys=True, default=str)
+    found = _dtypes_by_request.get(key)
+    if found is None:
+        if len(_dtypes_by_request) >= 64:  # a long-lived worker: keep only recent requests
+            _dtypes_by_request.clear()
+        found = _dtypes_by_request[key] = meta_frame(request, pixel_column=True).dtypes
+    return found
 
 
 def read_upstack(
