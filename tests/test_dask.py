@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _multi_pixel import PROFILES, multi_emulator
+from _multi_pixel import PROFILES, multi_emulator, rc_env
 
 import upstack_pandas as up
 from upstack_pandas.emulator.http.server import Emulator
 
-__all__ = ["multi_emulator"]  # fixture used here
+__all__ = ["multi_emulator", "rc_env"]  # fixtures used here
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
@@ -421,3 +421,20 @@ def test_max_in_flight_caps_one_pixels_requests_across_the_workers(
     assert len(arrivals) == 6
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     assert min(gaps) >= latency - 0.02  # one at a time, though 4 threads were free
+
+
+def test_a_worker_without_a_scheduler_client_keeps_its_own_gate(
+    rc_env: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from upstack_pandas._transport.retry import Pacer
+
+    def no_client() -> object:
+        raise OSError("no scheduler")
+
+    monkeypatch.setattr(distributed, "get_worker", lambda: object())  # as if in a worker
+    monkeypatch.setattr(distributed, "get_client", no_client)
+    with caplog.at_level("WARNING", logger="upstack_pandas"):
+        client = upd.paced_client("pixel-3")
+    assert type(client.pacer) is Pacer  # pacing this process only, and the read goes on
+    assert any("no client of the scheduler (OSError: no scheduler)" in r.getMessage()
+               for r in caplog.records)  # fmt: skip

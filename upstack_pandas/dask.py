@@ -375,7 +375,13 @@ def _worker_events() -> Any:
         get_worker()
     except ValueError:  # not in a worker: the local scheduler, threads or sync
         return None
-    return get_client()
+    try:
+        return get_client()
+    except Exception as exc:  # no scheduler to share with: pace (and cap) this worker only
+        logger.warning(
+            "429 pacing is per worker: no client of the scheduler (%s: %s)", type(exc).__name__, exc
+        )
+        return None
 
 
 def paced_client(profile: str | None) -> Client:
