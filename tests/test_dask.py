@@ -3,19 +3,21 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from _multi_pixel import PROFILES, multi_emulator
+from _multi_pixel import PROFILES, multi_emulator, rc_env
 
 import upstack_pandas as up
 from upstack_pandas.emulator.http.server import Emulator
 
-__all__ = ["multi_emulator"]  # fixture used here
+__all__ = ["multi_emulator", "rc_env"]  # fixtures used here
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
@@ -128,6 +130,7 @@ def test_the_task_graph_holds_profile_names_and_no_key(
             key = multi_emulator.pixel_key(pixel)
             assert key.encode() not in blob  # ...and never the key
             assert key[len("upstack_") :].encode() not in blob
+        assert b"ClusterPacer" not in blob  # the workers make their gates; none travels
 
 
 @PANDAS2_UNIT
@@ -233,3 +236,205 @@ def test_bad_arguments_are_refused_at_build_time(cluster_env: Path) -> None:
         upd.read_upstack(IDS, *Q1, profiles=["pixel-1", "pixel-1"])
     with pytest.raises(up.ConfigurationError, match=r"profile \[nope\]"):
         upd.read_upstack(IDS, *Q1, profiles="nope")
+
+
+# -- the 429 pause, shared by the workers of one pixel --------------------------------------
+
+
+class _Events:
+    """A scheduler's event log, as ``ClusterPacer`` uses it (``log_event``/``get_events``)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.log: dict[str, list[tuple[float, object]]] = {}
+        self.fail = fail
+
+    def log_event(self, topic: str, msg: object) -> None:
+        if self.fail:
+            raise OSError("scheduler gone")
+        self.log.setdefault(topic, []).append((0.0, msg))
+
+    def get_events(self, topic: str) -> tuple[tuple[float, object], ...]:
+        if self.fail:
+            raise OSError("scheduler gone")
+        return tuple(self.log.get(topic, ()))
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def _pacer_pair(events: _Events, clock: _Clock, topic: str = "t") -> list[upd.ClusterPacer]:
+    """Two workers' gates of one pixel (each with its own process gate) on one event log."""
+    from upstack_pandas._transport.retry import Pacer
+
+    return [
+        upd.ClusterPacer(topic, Pacer(sleep=clock.sleep, clock=clock), events, clock=clock)
+        for _ in range(2)
+    ]
+
+
+def test_a_hold_on_one_worker_makes_the_other_wait_and_pauses_only_add_up() -> None:
+    events, clock = _Events(), _Clock()
+    first, second = _pacer_pair(events, clock)
+    assert second.wait() == 0 and clock.slept == []
+    first.hold(3.0)
+    assert events.log == {"t": [(0.0, 1003.0)]}  # the wall-clock instant, nothing else
+    clock.now += 1.0
+    assert second.remaining() == pytest.approx(2.0)  # it never saw the 429 itself
+    assert second.wait() == pytest.approx(2.0) and clock.now == pytest.approx(1003.0)
+    second.hold(1.0)  # a shorter pause later does not shorten the first one's
+    first.hold(0.5)
+    assert max(m for _, m in events.log["t"]) == pytest.approx(1004.0)
+    assert first.wait() == pytest.approx(1.0)
+    other = _pacer_pair(events, clock, topic="another pixel")[0]
+    second.hold(5.0)
+    assert other.wait() == 0  # pixels do not pause each other
+
+
+def test_without_the_scheduler_the_gate_paces_this_worker_and_warns_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = _Clock()
+    first, _ = _pacer_pair(_Events(fail=True), clock)
+    with caplog.at_level("WARNING", logger="upstack_pandas"):
+        first.hold(2.0)
+        assert first.wait() == pytest.approx(2.0)  # this worker's own gate still holds
+        first.hold(1.0)
+    warnings = [r for r in caplog.records if "per worker" in r.getMessage()]
+    assert len(warnings) == 1 and "OSError: scheduler gone" in warnings[0].getMessage()
+
+
+def test_the_topic_names_the_pixel_by_a_hash() -> None:
+    topic = upd.pacing_topic("http://127.0.0.1:1", "pixel-abc")
+    assert topic.startswith("upstack-pandas-pacing-") and "pixel-abc" not in topic
+    assert len(topic) == len("upstack-pandas-pacing-") + 24
+    assert topic != upd.pacing_topic("http://127.0.0.1:2", "pixel-abc")
+    assert topic == upd.pacing_topic("http://127.0.0.1:1", "pixel-abc")
+
+
+def test_a_client_sends_its_429_pauses_to_the_gate_it_was_given(
+    multi_emulator: Emulator, cluster_env: Path
+) -> None:
+    from upstack_pandas._transport.retry import Pacer, RetryPolicy
+
+    clock, events = _Clock(), _Events()
+    policy = RetryPolicy(sleep=clock.sleep, clock=clock)
+    gate = upd.ClusterPacer("t", Pacer(sleep=clock.sleep, clock=clock), events, clock=clock)
+    with pytest.raises(TypeError, match=r"wait\(\) and hold\(delay\)"):
+        up.Client(profile="pixel-1", cache=False, pacer=object())  # type: ignore[arg-type]
+    multi_emulator.inject("status", path="/db-mgmt/api/query", status=429, retry_after=2,
+                          count=1, pixel_id=multi_emulator.pixel_ids[0])  # fmt: skip
+    try:
+        with up.Client(profile="pixel-1", cache=False, max_retries=policy, pacer=gate) as client:
+            assert client.pacer is gate
+            frame = up.read_upstack(IDS, "2026-01-01", "2026-01-03", compare=False, client=client)
+    finally:
+        multi_emulator.clear_faults()
+    assert len(frame) == 3
+    assert [m for _, m in events.log["t"]] == [pytest.approx(1002.0)]
+    assert clock.slept == [pytest.approx(2.0)]  # the retry waited out the shared pause
+
+
+SPAN = ("2024-01-01", "2025-12-31")
+
+
+def test_a_429_seen_by_one_worker_pauses_every_worker_of_that_pixel(
+    multi_emulator: Emulator, cluster: distributed.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pixel = multi_emulator.pixel_ids[0]
+    expected = _reference("pixel-1", *SPAN)
+    arrivals: list[tuple[float, str, str | None]] = []  # (monotonic, path, pixel) per API request
+    take = multi_emulator.injector.take
+
+    def recording_take(path: str, pixel_id: str | None = None) -> list[object]:
+        arrivals.append((time.monotonic(), path, pixel_id))
+        return take(path, pixel_id)  # type: ignore[return-value]
+
+    monkeypatch.setattr(multi_emulator.injector, "take", recording_take)
+    pause, latency = 2, 0.25  # each request takes a while: the other worker is busy at the 429
+    ddf = upd.read_upstack(IDS, *SPAN, profiles="pixel-1")  # 24 partitions
+    multi_emulator.inject("latency", path="/db-mgmt/api/query", latency_ms=int(latency * 1000),
+                          pixel_id=pixel)  # fmt: skip
+    multi_emulator.inject("status", path="/db-mgmt/api/query", status=429, retry_after=pause,
+                          count=1, pixel_id=pixel)  # fmt: skip
+    try:
+        got = ddf.compute()
+    finally:
+        multi_emulator.clear_faults()
+    pd.testing.assert_frame_equal(got.drop(columns="pixel"), expected, check_freq=False)
+    queries = [(t, p) for t, path, p in arrivals if path == "/db-mgmt/api/query"]
+    assert len(queries) == 24 + 1  # every month once, and the one answered 429 again
+    t429 = queries[0][0]  # the fault took the first one (the 429 leaves `latency` later)
+    # requests already on their way when the 429 arrived may still come (up to `grace` later,
+    # generous for a loaded machine); after that none until the pause is over, from any worker
+    grace = latency + 0.5
+    mine = [t - t429 for t, _, p in arrivals if p == pixel]
+    during = [round(t, 2) for t in mine if grace < t < latency + pause - 0.05]
+    assert during == []
+    assert len([t for t in mine if t >= latency + pause - 0.05]) >= 24 - 4
+    # every worker's client of pixel-1 shares the pause; the scheduler's topic names no key
+    topic = upd.pacing_topic(multi_emulator.url, pixel)
+    gates = cluster.run(lambda: sorted({repr(c.pacer) for c in __import__(
+        "upstack_pandas.datasets.fetch", fromlist=["_clients"])._clients.values()}))  # fmt: skip
+    assert all(f"ClusterPacer(topic={topic!r})" in found for found in gates.values())
+    logged = cluster.get_events(topic)
+    assert len(logged) >= 1 and all(isinstance(m, float) for _, m in logged)
+    everything = pickle.dumps(cluster.get_events())
+    for name in multi_emulator.pixel_ids:
+        assert multi_emulator.pixel_key(name).encode() not in everything
+
+
+def test_max_in_flight_caps_one_pixels_requests_across_the_workers(
+    multi_emulator: Emulator, cluster: distributed.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pixel = multi_emulator.pixel_ids[1]
+    span = ("2025-01-01", "2025-06-30")
+    expected = _reference("pixel-2", *span)
+    with pytest.raises(ValueError, match="max_in_flight must be a whole number of at least 1"):
+        upd.read_upstack(IDS, *span, profiles="pixel-2", max_in_flight=0)
+    arrivals: list[float] = []
+    take = multi_emulator.injector.take
+
+    def recording_take(path: str, pixel_id: str | None = None) -> list[object]:
+        if path == "/db-mgmt/api/query" and pixel_id == pixel:
+            arrivals.append(time.monotonic())
+        return take(path, pixel_id)  # type: ignore[return-value]
+
+    monkeypatch.setattr(multi_emulator.injector, "take", recording_take)
+    latency = 0.3
+    multi_emulator.inject("latency", path="/db-mgmt/api/query", latency_ms=int(latency * 1000),
+                          pixel_id=pixel)  # fmt: skip
+    try:
+        got = upd.read_upstack(IDS, *span, profiles="pixel-2", max_in_flight=1).compute()
+    finally:
+        multi_emulator.clear_faults()
+    pd.testing.assert_frame_equal(got.drop(columns="pixel"), expected, check_freq=False)
+    assert len(arrivals) == 6
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    assert min(gaps) >= latency - 0.02  # one at a time, though 4 threads were free
+
+
+def test_a_worker_without_a_scheduler_client_keeps_its_own_gate(
+    rc_env: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from upstack_pandas._transport.retry import Pacer
+
+    def no_client() -> object:
+        raise OSError("no scheduler")
+
+    monkeypatch.setattr(distributed, "get_worker", lambda: object())  # as if in a worker
+    monkeypatch.setattr(distributed, "get_client", no_client)
+    with caplog.at_level("WARNING", logger="upstack_pandas"):
+        client = upd.paced_client("pixel-3")
+    assert type(client.pacer) is Pacer  # pacing this process only, and the read goes on
+    assert any("no client of the scheduler (OSError: no scheduler)" in r.getMessage()
+               for r in caplog.records)  # fmt: skip

@@ -49,6 +49,7 @@ from upstack_pandas._transport.response import ApiResponse, build_response
 from upstack_pandas._transport.retry import (
     FailureKind,
     Pacer,
+    PacingGate,
     RetryPolicy,
     classify_exception,
     next_wait,
@@ -115,6 +116,11 @@ class Client:
         Progress bars for multi-request reads: always (``True``), never (``False``), or by
         default (``None``) per ``UPSTACK_PANDAS_PROGRESS=1|0``, else only in interactive
         sessions. A reader's ``progress=`` argument wins; ``client.progress`` may be changed.
+    pacer : PacingGate, optional
+        The gate every attempt waits at and a 429 closes (``wait()``, ``hold(delay)``; see
+        ``upstack_pandas._transport.retry.PacingGate``). Default: a gate shared by the threads
+        of this client, on the policy's ``sleep`` and ``clock``. ``client.pacer`` may be
+        replaced (``upstack_pandas.dask`` shares one between the workers of a cluster).
 
     Raises
     ------
@@ -141,6 +147,7 @@ class Client:
         | None = True,
         session: requests.Session | None = None,
         progress: bool | None = None,
+        pacer: PacingGate | None = None,
     ) -> None:
         # From here on no frame holds the key as a plain str (tracebacks that print locals).
         api_key = Secret(api_key) if isinstance(api_key, str) else api_key
@@ -162,7 +169,12 @@ class Client:
         self.deadline = _check_seconds(deadline, "deadline")
         self.read_deadline = _check_seconds(read_deadline, "read_deadline")
         self.retry: RetryPolicy = RetryPolicy.coerce(max_retries)
-        self._pacer = Pacer(sleep=self.retry.sleep, clock=self.retry.clock)
+        if pacer is not None and not isinstance(pacer, PacingGate):
+            raise TypeError(f"pacer must have wait() and hold(delay), not {pacer!r}")
+        #: the gate of the shared 429 pause (every attempt waits at it)
+        self.pacer: PacingGate = (
+            pacer if pacer is not None else Pacer(sleep=self.retry.sleep, clock=self.retry.clock)
+        )
         self._rng = random.Random()
         setup = open_session(cache, session, self.base_url, self.pixel_id, self._api_key)
         self.session: requests.Session = setup.session
@@ -314,7 +326,7 @@ class Client:
         url = f"{self.base_url}{path}"
         retries, waited = 0, 0.0
         while True:
-            waited += self._pacer.wait()
+            waited += self.pacer.wait()
             problem: UpstackError | None = None
             failure: FailureKind | None = None
             try:
@@ -374,10 +386,10 @@ class Client:
                     )
                 self._log_retry(method, path, f"HTTP {status}", delay, retries, response.headers)
                 if status == 429:
-                    self._pacer.hold(delay)  # every thread of this client waits, not only this one
-                    delay = self._pacer.wait()
+                    self.pacer.hold(delay)  # every thread of this client waits, not only this one
+                    delay = self.pacer.wait()
                 else:
-                    self._pacer.sleep(delay)
+                    self.retry.sleep(delay)
                 waited += delay
                 retries += 1
                 continue
@@ -385,7 +397,7 @@ class Client:
                 raise problem
             assert delay is not None
             self._log_retry(method, path, failure or "error", delay, retries)
-            self._pacer.sleep(delay)
+            self.retry.sleep(delay)
             waited += delay
             retries += 1
 

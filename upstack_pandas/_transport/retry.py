@@ -12,7 +12,9 @@ would exceed the remaining budget ends the retries at once.
 
 ``Pacer`` is the one piece of state: a "not before" instant shared by every thread using a
 client, so a 429 seen by one thread slows all of them. Sleep and clock are injectable
-(``RetryPolicy(sleep=..., clock=...)``), so tests never really sleep.
+(``RetryPolicy(sleep=..., clock=...)``), so tests never really sleep. ``PacingGate`` is the
+interface a client's gate keeps to (``Client(pacer=...)``): a gate shared further, e.g. by the
+workers of a cluster (``upstack_pandas.dask``), is another implementation of it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
@@ -36,6 +38,7 @@ from upstack_pandas._transport.deadline import DeadlineExceeded
 __all__ = [
     "FailureKind",
     "Pacer",
+    "PacingGate",
     "RetryPolicy",
     "backoff_delay",
     "classify_exception",
@@ -330,6 +333,23 @@ def classify_exception(exc: requests.RequestException) -> FailureKind | None:
             return "timeout"
         return "reset"
     return None
+
+
+@runtime_checkable
+class PacingGate(Protocol):
+    """What a client's pacing gate does: every attempt waits at it, a 429 closes it.
+
+    The client calls ``wait()`` before every attempt and ``hold(delay)`` when a response is
+    429 (``delay``: the ``Retry-After`` it honours), then ``wait()`` again. :class:`Pacer` is
+    the gate of one process; ``upstack_pandas.dask`` shares one between the workers of a
+    cluster.
+    """
+
+    def hold(self, delay: float) -> None:
+        """Make every caller of ``wait`` wait until ``delay`` seconds from now."""
+
+    def wait(self) -> float:
+        """Sleep until the gate opens; return the seconds slept."""
 
 
 class Pacer:
