@@ -1,13 +1,16 @@
 /* Compiled decoding of data-point arrays (module upstack_pandas._frames._cdecode).
  *
- * One function, decode_array(body, pos, float_keys, coded_keys): parse the JSON array of flat
- * data points that starts at body[pos] (a '['), straight to columns:
+ * One function, decode_array(body, pos, float_keys, coded_keys, time_keys): parse the JSON array
+ * of flat data points that starts at body[pos] (a '['), straight to columns:
  *   - a float64 matrix (row-major, one column per float key): numbers, NaN for null or missing;
  *   - per coded key, intp codes into a list of uniques in first-appearance order (strings,
- *     integers, None for null or missing).
- * It returns (end, n, values, codes, uniques) with end the offset after the closing ']', or None
+ *     integers, None for null or missing);
+ *   - per time key, int64 microseconds since the epoch, UTC (NaT for null or missing), from the
+ *     API's fixed ISO 8601 form YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+HH:MM|-HH:MM).
+ * It returns (end, n, values, codes, uniques, times) with end the offset after the ']', or None
  * when it is unsure: anything outside that model (a row that is not an object, a duplicate key,
- * a string or boolean where a number belongs, a float or huge integer label, a lone surrogate,
+ * a string or boolean where a number belongs, a float or huge integer label, a timestamp in
+ * any other form, a lone surrogate,
  * invalid UTF-8, a number orjson would reject as infinite, invalid JSON, nesting deeper than
  * MAX_DEPTH...). The caller then decodes the body with the pure-Python path, which gives the
  * result (or the error) of record, so this module never has to be right about the odd cases,
@@ -105,7 +108,12 @@ static inline uint64_t hash_bytes(const char *s, Py_ssize_t n, int tag) {
         h ^= (unsigned char)s[i];
         h *= 1099511628211ULL;
     }
-    return h ^ (h >> 29);
+    /* murmur3's finaliser: FNV's low bits (the table index) depend on the low bits alone */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
 }
 
 static int coder_grow(Coder *c) {
@@ -552,6 +560,64 @@ static int skip_value(Parser *ps, int depth) {
     return -1;
 }
 
+/* ------------------------------------------------------------------------------ timestamps */
+
+static inline int digits2(const char *s) {
+    if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9') return -1;
+    return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+static int64_t days_from_civil(int64_t y, int m, int d) { /* H. Hinnant's algorithm */
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* Microseconds UTC of s[0:n]; -1 when not the fixed form, or outside what every pandas version
+ * parses alike (years 1900-2200): the caller then hands the body to the pure path. */
+static int parse_time(const char *s, Py_ssize_t n, int64_t *out) {
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+        return -1;
+    int c = digits2(s), y2 = digits2(s + 2), mo = digits2(s + 5), d = digits2(s + 8);
+    int h = digits2(s + 11), mi = digits2(s + 14), se = digits2(s + 17);
+    if (c < 0 || y2 < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+        se < 0 || se > 59)
+        return -1;
+    int year = c * 100 + y2;
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (year < 1900 || year > 2200 || d > mdays[mo - 1] + (mo == 2 && leap)) return -1;
+    Py_ssize_t i = 19;
+    int64_t frac = 0;
+    if (i < n && s[i] == '.') {
+        int k = 0;
+        i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            if (++k > 6) return -1;
+            frac = frac * 10 + (s[i] - '0');
+            i++;
+        }
+        if (k == 0) return -1;
+        for (; k < 6; k++) frac *= 10;
+    }
+    int64_t offset = 0;
+    if (i + 1 == n && s[i] == 'Z') {
+        offset = 0;
+    } else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+        int oh = digits2(s + i + 1), om = digits2(s + i + 4);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59) return -1;
+        offset = (oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
+    } else {
+        return -1;
+    }
+    int64_t seconds = days_from_civil(year, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset;
+    *out = seconds * 1000000 + frac;
+    return 0;
+}
+
 /* ------------------------------------------------------------------------- the one entry */
 
 typedef struct {
@@ -562,18 +628,22 @@ typedef struct {
 static PyObject *decode_array(PyObject *self, PyObject *args) {
     Py_buffer body;
     Py_ssize_t pos;
-    PyObject *float_keys, *coded_keys;
-    if (!PyArg_ParseTuple(args, "y*nO!O!:decode_array", &body, &pos, &PyTuple_Type, &float_keys,
-                          &PyTuple_Type, &coded_keys))
+    PyObject *float_keys, *coded_keys, *time_keys;
+    if (!PyArg_ParseTuple(args, "y*nO!O!O!:decode_array", &body, &pos, &PyTuple_Type, &float_keys,
+                          &PyTuple_Type, &coded_keys, &PyTuple_Type, &time_keys))
         return NULL;
     Py_ssize_t nf = PyTuple_GET_SIZE(float_keys), nc = PyTuple_GET_SIZE(coded_keys);
-    Py_ssize_t nk = nf + nc;
+    Py_ssize_t nt = PyTuple_GET_SIZE(time_keys);
+    Py_ssize_t nk = nf + nc + nt;
     PyObject *result = NULL;
     Parser ps = {0};
     Key keys[MAX_KEYS];
     Coder coders[MAX_KEYS];
     Py_ssize_t ready = 0; /* coders initialised */
     Out values = {0};
+    Out times[MAX_KEYS];
+    Py_ssize_t times_ready = 0;
+    int64_t stamps[MAX_KEYS];
     double row[MAX_KEYS];
     unsigned char seen[MAX_KEYS];
     if (nk > MAX_KEYS || pos < 0 || pos >= body.len) {
@@ -582,7 +652,9 @@ static PyObject *decode_array(PyObject *self, PyObject *args) {
         goto done;
     }
     for (Py_ssize_t k = 0; k < nk; k++) {
-        PyObject *key = k < nf ? PyTuple_GET_ITEM(float_keys, k) : PyTuple_GET_ITEM(coded_keys, k - nf);
+        PyObject *key = k < nf        ? PyTuple_GET_ITEM(float_keys, k)
+                        : k < nf + nc ? PyTuple_GET_ITEM(coded_keys, k - nf)
+                                      : PyTuple_GET_ITEM(time_keys, k - nf - nc);
         if (!PyBytes_Check(key)) {
             PyErr_SetString(PyExc_TypeError, "decode_array: keys must be bytes");
             goto done;
@@ -597,6 +669,8 @@ static PyObject *decode_array(PyObject *self, PyObject *args) {
             goto done;
         }
     if (out_init(&values, nf ? 64 * 1024 : 0) < 0) goto done;
+    for (; times_ready < nt; times_ready++)
+        if (out_init(&times[times_ready], 8 * 1024) < 0) goto done;
 
     ps.p = (const char *)body.buf + pos;
     ps.end = (const char *)body.buf + body.len;
@@ -655,6 +729,17 @@ static PyObject *decode_array(PyObject *self, PyObject *args) {
                         } else {
                             goto unsure; /* strings, booleans, nested values: the pure path */
                         }
+                    } else if (slot >= nf + nc) {
+                        int64_t *stamp = &stamps[slot - nf - nc];
+                        if (c == 'n') {
+                            if (match_literal(&ps, "null", 4) < 0) goto unsure;
+                            *stamp = INT64_MIN; /* NaT */
+                        } else if (c == '"') {
+                            if (parse_string(&ps, &s, &len) < 0 || parse_time(s, len, stamp) < 0)
+                                goto unsure;
+                        } else {
+                            goto unsure;
+                        }
                     } else {
                         Coder *cd = &coders[slot - nf];
                         int rc;
@@ -695,8 +780,15 @@ static PyObject *decode_array(PyObject *self, PyObject *args) {
         /* missing keys: NaN / null */
         for (Py_ssize_t k = 0; k < nf; k++)
             if (!seen[k]) row[k] = Py_NAN;
-        for (Py_ssize_t k = nf; k < nk; k++)
+        for (Py_ssize_t k = nf; k < nf + nc; k++)
             if (!seen[k] && coder_null(&coders[k - nf]) < 0) goto done;
+        for (Py_ssize_t k = 0; k < nt; k++) {
+            Out *o = &times[k];
+            if (out_reserve(o, sizeof(int64_t)) < 0) goto done;
+            int64_t v = seen[nf + nc + k] ? stamps[k] : INT64_MIN;
+            memcpy(PyByteArray_AS_STRING(o->array) + o->used, &v, sizeof(int64_t));
+            o->used += sizeof(int64_t);
+        }
         if (nf) {
             if (out_reserve(&values, nf * (Py_ssize_t)sizeof(double)) < 0) goto done;
             memcpy(PyByteArray_AS_STRING(values.array) + values.used, row, nf * sizeof(double));
@@ -728,16 +820,28 @@ finish:
     }
     {
         if (out_finish(&values) < 0) goto done;
-        PyObject *codes = PyList_New(nc), *uniques = PyList_New(nc);
-        if (!codes || !uniques) {
+        PyObject *codes = PyList_New(nc), *uniques = PyList_New(nc), *stamps_out = PyList_New(nt);
+        if (!codes || !uniques || !stamps_out) {
             Py_XDECREF(codes);
             Py_XDECREF(uniques);
+            Py_XDECREF(stamps_out);
             goto done;
+        }
+        for (Py_ssize_t k = 0; k < nt; k++) {
+            if (out_finish(&times[k]) < 0) {
+                Py_DECREF(codes);
+                Py_DECREF(uniques);
+                Py_DECREF(stamps_out);
+                goto done;
+            }
+            Py_INCREF(times[k].array);
+            PyList_SET_ITEM(stamps_out, k, times[k].array);
         }
         for (Py_ssize_t k = 0; k < nc; k++) {
             if (out_finish(&coders[k].codes) < 0) {
                 Py_DECREF(codes);
                 Py_DECREF(uniques);
+                Py_DECREF(stamps_out);
                 goto done;
             }
             Py_INCREF(coders[k].codes.array);
@@ -746,10 +850,11 @@ finish:
             PyList_SET_ITEM(uniques, k, coders[k].uniques);
         }
         Py_ssize_t end = ps.p - (const char *)body.buf;
-        result = Py_BuildValue("(nnONN)", end, n, values.array, codes, uniques);
+        result = Py_BuildValue("(nnONNN)", end, n, values.array, codes, uniques, stamps_out);
     }
 done:
     for (Py_ssize_t k = 0; k < ready; k++) coder_free(&coders[k]);
+    for (Py_ssize_t k = 0; k < times_ready; k++) Py_XDECREF(times[k].array);
     Py_XDECREF(values.array);
     PyMem_Free(ps.scratch);
     PyBuffer_Release(&body);
@@ -758,7 +863,8 @@ done:
 
 static PyMethodDef methods[] = {
     {"decode_array", decode_array, METH_VARARGS,
-     "decode_array(body, pos, float_keys, coded_keys) -> (end, n, values, codes, uniques) | None"},
+     "decode_array(body, pos, float_keys, coded_keys, time_keys)"
+     " -> (end, n, values, codes, uniques, times) | None"},
     {NULL, NULL, 0, NULL},
 };
 

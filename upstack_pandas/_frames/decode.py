@@ -415,10 +415,12 @@ def active_path() -> tuple[bool, str]:
 
 def _decode_compiled(content: bytes, spec: RowSpec) -> Decoded:
     assert _cdecode is not None
-    coded_keys = spec.labels + spec.times  # every timestamp is coded in C, then parsed once
-    floats = tuple(k.encode() for k in spec.floats)
-    coded = tuple(k.encode() for k in coded_keys)
-    if len(set(floats + coded)) != len(floats) + len(coded) or _MARK_DIGITS in content:
+    coded_keys = spec.coded  # labels (and timestamps when coded): codes + uniques
+    floats, coded, parsed = (
+        tuple(k.encode() for k in keys) for keys in (spec.floats, coded_keys, spec.parsed)
+    )
+    keys = floats + coded + parsed
+    if len(set(keys)) != len(keys) or _MARK_DIGITS in content:
         raise _Fallback
     coders = _new_coders(spec)
     envelope: list[bytes | memoryview] = []
@@ -431,33 +433,29 @@ def _decode_compiled(content: bytes, spec: RowSpec) -> Decoded:
         if (start and content[start - 1] == 0x5C) or any(b in b"\x0b\x0c" for b in match.group(0)):
             raise _Fallback
         kind = match.group(1).decode()
-        out = _cdecode.decode_array(content, content.rindex(b"[", start, match.end()), floats, coded)
+        bracket = content.rindex(b"[", start, match.end())
+        out = _cdecode.decode_array(content, bracket, floats, coded, parsed)
         if out is None:
             raise _Fallback
-        end, n, values, codes, uniques = out
+        end, n, values, codes, uniques, stamps = out
         block = Block(
             n=n,
             values=np.frombuffer(values, dtype=np.float64).reshape(n, len(floats)),
             codes={},
-            times={},
+            times={
+                key: np.frombuffer(raw, dtype=np.int64).view("M8[us]")
+                for key, raw in zip(spec.parsed, stamps, strict=True)
+            },
             coders=coders[kind],
         )
         for key, local, found in zip(coded_keys, codes, uniques, strict=True):
-            local_codes = np.frombuffer(local, dtype=np.intp)
-            if key in spec.coded:
-                index = coders[kind][key].index
-                # the pure path's pd.factorize turns None into a new float NaN per block
-                found = [float("nan") if u is None else u for u in found]
-                mapping = np.fromiter(
-                    (index.setdefault(u, len(index)) for u in found), np.intp, count=len(found)
-                )
-                block.codes[key] = mapping.take(local_codes)
-            else:
-                block.times[key] = (
-                    parse_timestamps(found).take(local_codes)
-                    if n
-                    else np.empty(0, dtype="M8[us]")
-                )
+            index = coders[kind][key].index
+            # the pure path's pd.factorize turns None into a new float NaN per block
+            found = [float("nan") if u is None else u for u in found]
+            mapping = np.fromiter(
+                (index.setdefault(u, len(index)) for u in found), np.intp, count=len(found)
+            )
+            block.codes[key] = mapping.take(np.frombuffer(local, dtype=np.intp))
         envelope += [view[pos:start], wire.array_placeholder(kind, _MARK + len(blocks))]
         blocks.append((kind, block))
         pos = end
