@@ -90,7 +90,49 @@ def library(body: bytes, measures: list[str], dims: Sequence[str]) -> pd.DataFra
     return primary
 
 
-PATHS: dict[str, Callable[..., Any]] = {"floor": floor, "naive": naive, "library": library}
+def library_pure(body: bytes, measures: list[str], dims: Sequence[str]) -> pd.DataFrame:
+    """The library's conversion on its pure-Python decode path (``UPSTACK_PANDAS_PURE_PYTHON``)."""
+    from upstack_pandas._frames.decode import PURE_PYTHON_ENV
+
+    before = os.environ.get(PURE_PYTHON_ENV)
+    os.environ[PURE_PYTHON_ENV] = "1"
+    try:
+        return library(body, measures, dims)
+    finally:
+        if before is None:
+            del os.environ[PURE_PYTHON_ENV]
+        else:
+            os.environ[PURE_PYTHON_ENV] = before
+
+
+def library_compiled(body: bytes, measures: list[str], dims: Sequence[str]) -> pd.DataFrame:
+    """The library's conversion on the compiled decode path (fails when it is not built)."""
+    from upstack_pandas._frames import builders as frames
+    from upstack_pandas._frames.decode import _decode_compiled
+
+    decoded = _decode_compiled(body, frames.query_spec(measures, dims, "hour"))
+    primary, _ = frames.query_frames(
+        decoded, measures=measures, dimensions=dims, granularity="hour", timezone=TZ
+    )
+    return primary
+
+
+def compiled_built() -> bool:
+    """Whether the compiled decoder is built (and so ``library_compiled`` can run)."""
+    from upstack_pandas._frames import decode
+
+    return decode._cdecode is not None
+
+
+#: ``library`` is whichever decode path is active (compiled when built); ``library_pure`` and
+#: ``library_compiled`` pin one (the second only when the extension is built).
+PATHS: dict[str, Callable[..., Any]] = {
+    "floor": floor,
+    "naive": naive,
+    "library": library,
+    "library_pure": library_pure,
+    **({"library_compiled": library_compiled} if compiled_built() else {}),
+}
 
 
 def _rows(body: bytes) -> list[Any]:
