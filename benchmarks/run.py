@@ -203,8 +203,12 @@ def _time_case(section: Section, body: bytes, measures: list[str], dims: Sequenc
         applies = cells == TARGET_CELLS
         vs_floor_pure = best["library_pure"] / best["floor"]
         section.checks += [
-            Check(f"conversion, library (pure) / floor, {label}", vs_floor_pure, FLOOR_LIMIT,
-                  applies=applies),  # fmt: skip
+            Check(
+                f"conversion, library (pure) / floor, {label}",
+                vs_floor_pure,
+                FLOOR_LIMIT,
+                applies=applies,
+            ),
             Check(f"conversion, library / floor, {label}", vs_floor, FLOOR_LIMIT, applies=applies),
             Check(
                 f"conversion, naive / library, {label}",
