@@ -282,6 +282,16 @@ static int read_hex4(const char *p, uint32_t *out) {
 static int parse_string(Parser *ps, const char **s, Py_ssize_t *n) {
     const char *p = ps->p + 1, *end = ps->end, *start = p;
     int high = 0;
+    /* 8 bytes at a time while none is a quote, a backslash, a control or a non-ASCII byte */
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+        uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+        uint64_t special = ((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w;
+        if (special & highs) break;
+        p += 8;
+    }
     while (p < end) {
         unsigned char c = (unsigned char)*p;
         if (c == '"') break;
