@@ -78,6 +78,7 @@ typedef struct {
     char *arena;
     Py_ssize_t arena_used, arena_cap;
     Py_ssize_t null_code; /* -1 until a null (or missing) value is seen */
+    Entry *last;          /* the previous row's entry: rows often repeat a label (the bucket) */
     PyObject *uniques;    /* list */
     Out codes;
 } Coder;
@@ -152,13 +153,19 @@ static int coder_null(Coder *c) {
 /* Code of the value s[0:n] (decoded UTF-8 text for TAG_STR, JSON integer text for TAG_INT).
  * Returns 0, -1 on a Python error, 1 when unsure (invalid UTF-8: let the pure path decide). */
 static int coder_add(Coder *c, const char *s, Py_ssize_t n, int tag) {
+    Entry *last = c->last;
+    if (last && last->len == n && last->tag == tag && memcmp(c->arena + last->offset, s, n) == 0)
+        return coder_push(c, last->code);
     uint64_t h = hash_bytes(s, n, tag);
     Py_ssize_t j = (Py_ssize_t)(h & (uint64_t)c->mask);
     for (;;) {
         Entry *e = &c->slots[j];
         if (e->offset < 0) break;
-        if (e->hash == h && e->len == n && e->tag == tag && memcmp(c->arena + e->offset, s, n) == 0)
+        if (e->hash == h && e->len == n && e->tag == tag &&
+            memcmp(c->arena + e->offset, s, n) == 0) {
+            c->last = e;
             return coder_push(c, e->code);
+        }
         j = (j + 1) & c->mask;
     }
     PyObject *obj;
@@ -196,6 +203,7 @@ static int coder_add(Coder *c, const char *s, Py_ssize_t n, int tag) {
     e->tag = tag;
     c->arena_used += n;
     c->count++;
+    c->last = NULL; /* the table may move when it grows */
     if (c->count * 2 > c->mask && coder_grow(c) < 0) return -1;
     return coder_push(c, code);
 }

@@ -394,8 +394,9 @@ def _slices(content: bytes, start: int, end: int) -> Iterable[tuple[int, int]]:
 
 # ------------------------------------------------------------------------- compiled decoding
 
-#: Placeholder values for the compiled path's arrays in the envelope: far above any index, and a
-#: body whose text holds the digits is decoded by the pure path (no literal can pass for one).
+#: Placeholder values for the compiled path's arrays in the envelope: far above any index, and an
+#: envelope whose own text holds the digits is decoded by the pure path (no literal can pass for
+#: one; the arrays are parsed in C, so only the envelope's text needs the check).
 _MARK = 7_340_032_019_000_000_000
 _MARK_DIGITS = str(_MARK)[:12].encode()
 
@@ -420,7 +421,7 @@ def _decode_compiled(content: bytes, spec: RowSpec) -> Decoded:
         tuple(k.encode() for k in keys) for keys in (spec.floats, coded_keys, spec.parsed)
     )
     keys = floats + coded + parsed
-    if len(set(keys)) != len(keys) or _MARK_DIGITS in content:
+    if len(set(keys)) != len(keys):
         raise _Fallback
     coders = _new_coders(spec)
     envelope: list[bytes | memoryview] = []
@@ -460,7 +461,10 @@ def _decode_compiled(content: bytes, spec: RowSpec) -> Decoded:
         blocks.append((kind, block))
         pos = end
     envelope.append(view[pos:])
-    decoded = Decoded(orjson.loads(b"".join(envelope)), spec, coders)
+    text = b"".join(envelope)
+    if text.count(_MARK_DIGITS) != len(blocks):  # a literal that could pass for a placeholder
+        raise _Fallback
+    decoded = Decoded(orjson.loads(text), spec, coders)
     used: set[int] = set()
 
     def take(value: Any, kind: str) -> Block:
