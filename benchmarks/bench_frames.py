@@ -90,7 +90,49 @@ def library(body: bytes, measures: list[str], dims: Sequence[str]) -> pd.DataFra
     return primary
 
 
-PATHS: dict[str, Callable[..., Any]] = {"floor": floor, "naive": naive, "library": library}
+def library_pure(body: bytes, measures: list[str], dims: Sequence[str]) -> pd.DataFrame:
+    """The library's conversion on its pure-Python decode path (``UPSTACK_PANDAS_PURE_PYTHON``)."""
+    from upstack_pandas._frames.decode import PURE_PYTHON_ENV
+
+    before = os.environ.get(PURE_PYTHON_ENV)
+    os.environ[PURE_PYTHON_ENV] = "1"
+    try:
+        return library(body, measures, dims)
+    finally:
+        if before is None:
+            del os.environ[PURE_PYTHON_ENV]
+        else:
+            os.environ[PURE_PYTHON_ENV] = before
+
+
+def library_compiled(body: bytes, measures: list[str], dims: Sequence[str]) -> pd.DataFrame:
+    """The library's conversion on the compiled decode path (fails when it is not built)."""
+    from upstack_pandas._frames import builders as frames
+    from upstack_pandas._frames.decode import _decode_compiled
+
+    decoded = _decode_compiled(body, frames.query_spec(measures, dims, "hour"))
+    primary, _ = frames.query_frames(
+        decoded, measures=measures, dimensions=dims, granularity="hour", timezone=TZ
+    )
+    return primary
+
+
+def compiled_built() -> bool:
+    """Whether the compiled decoder is built (and so ``library_compiled`` can run)."""
+    from upstack_pandas._frames import decode
+
+    return decode._cdecode is not None
+
+
+#: ``library`` is whichever decode path is active (compiled when built); ``library_pure`` and
+#: ``library_compiled`` pin one (the second only when the extension is built).
+PATHS: dict[str, Callable[..., Any]] = {
+    "floor": floor,
+    "naive": naive,
+    "library": library,
+    "library_pure": library_pure,
+    **({"library_compiled": library_compiled} if compiled_built() else {}),
+}
 
 
 def _rows(body: bytes) -> list[Any]:
@@ -230,11 +272,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         _memory_child(*args.memory_child)
         return
     sizes = [1_000, 10_000, 100_000] + ([] if args.quick else [1_000_000])
+    compiled = "library_compiled" in PATHS
     print(
-        "| cells | dims | body MB | floor s | library s | naive s | library/floor | naive/library |"
-        + ("" if args.no_memory else " peak mem library | peak mem naive |")
+        "| cells | dims | body MB | floor s | library s | pure s | compiled s | naive s "
+        "| library/floor | naive/library | compiled/simdjson |"
+        + ("" if args.no_memory else " peak mem library | peak mem pure | peak mem naive |")
     )
-    print("|---|---|---|---|---|---|---|---|" + ("" if args.no_memory else "---|---|"))
+    print("|---|---|---|---|---|---|---|---|---|---|---|" + ("" if args.no_memory else "---|---|---|"))
     for cells, with_dims in itertools.product(sizes, (False, True)):
         dims = DIMS if with_dims else ()
         body, measures = make_body(cells, dims)
@@ -246,10 +290,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         repeat = args.repeat * (10 if cells <= 10_000 else 1)
         t = timings(body, measures, dims, repeat)
+        vs_simdjson = (
+            f"{t['library_compiled'] / t['simdjson']:.2f}x"
+            if compiled and "simdjson" in t
+            else "n/a"
+        )
         row = (
             f"| {cells:,} | {len(dims)} | {len(body) / 1e6:.2f} | {t['floor']:.4f} | "
-            f"{t['library']:.4f} | {t['naive']:.4f} | {t['library'] / t['floor']:.2f}x | "
-            f"{t['naive'] / t['library']:.2f}x |"
+            f"{t['library']:.4f} | {t['library_pure']:.4f} | "
+            f"{t['library_compiled']:.4f} | " * compiled + "not built | " * (not compiled)
+            + f"{t['naive']:.4f} | {t['library'] / t['floor']:.2f}x | "
+            f"{t['naive'] / t['library']:.2f}x | {vs_simdjson} |"
         )
         if not args.no_memory:
             with tempfile.TemporaryDirectory() as tmp:
@@ -260,6 +311,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     json.dump({"measures": measures, "dims": list(dims)}, f)
                 row += (
                     f" {peak_memory('library', body_file):.2f}x |"
+                    f" {peak_memory('library_pure', body_file):.2f}x |"
                     f" {peak_memory('naive', body_file):.2f}x |"
                 )
         print(row, flush=True)

@@ -71,7 +71,11 @@ QUICK_GUARDS = (
 # the large hits measured 8.9-13.6 % on a loaded machine, so as quick guards they would fail CI on
 # a target not yet met rather than on a regression.
 FLOOR_LIMIT, NAIVE_LIMIT, MEMORY_LIMIT = 1.5, 2.0, 3.0
+#: The compiled decode path (issue 13): at most 1.5x simdjson's parse of the same body, at least
+#: 2x faster than `orjson.loads` alone, peak memory growth at most 1x the body.
+SIMDJSON_LIMIT, ORJSON_SPEEDUP, COMPILED_MEMORY_LIMIT = 1.5, 2.0, 1.0
 TARGET_CELLS = 1_000_000  # the conversion and memory targets are set at this size
+COMPILED_TARGET_CELLS = (1_000_000, 5_000_000)  # the compiled path's targets: both sizes
 _RUNNERS: dict[str, Callable[..., Section]] = {
     "cache": bench_cache.run, "chunks": bench_chunks.run, "emulator": bench_emulator.run,
     "sync": bench_sync.run, "dask": bench_sync.run_dask,
@@ -116,17 +120,21 @@ def conversion(sizes: Sequence[int], memory_sizes: Sequence[int], *, quick: bool
             "Synthetic `/query` bodies (`benchmarks/bench_frames.py`): 5 measures per data "
             "point, hourly buckets in America/New_York, ~3 % nulls, without dimensions or with "
             "two (10 x 10 values). `floor`: `orjson.loads` alone; `library`: the readers' conversion "
-            "(`bench_frames.library`) to the finished tz-aware indexed frame; `naive`: `json.loads`, "
+            "(`bench_frames.library`) to the finished tz-aware indexed frame, on the active decode "
+            "path (compiled when built); `pure` and `compiled`: the same conversion pinned to the "
+            "pure-Python and to the compiled decode path; `naive`: `json.loads`, "
             "`pd.DataFrame(records)`, `to_datetime` index (checked equal to the library's). Peers "
             "(the `bench` extra, those installed; not checked equal, most stop short of a "
             "frame): `pd.json_normalize` of the data points, `msgspec.json` and `simdjson` "
             "parse alone, `pyarrow.json` and `polars` over an NDJSON view of the rows (made "
             "outside the timings). Best "
-            f"of interleaved runs. Targets at the largest size: library / floor ≤ {FLOOR_LIMIT:g}x, "
-            f"naive / library ≥ {NAIVE_LIMIT:g}x."
+            f"of interleaved runs. Targets at the largest size: library / floor ≤ {FLOOR_LIMIT:g}x "
+            f"(also on the pure path), naive / library ≥ {NAIVE_LIMIT:g}x; the compiled path at 1M "
+            f"and 5M cells: compiled / simdjson ≤ {SIMDJSON_LIMIT:g}x, floor / compiled ≥ "
+            f"{ORJSON_SPEEDUP:g}x."
         ),
-        headers=["cells", "dims", "body", "floor", "library", "naive",
-                 "library / floor", "naive / library",
+        headers=["cells", "dims", "body", "floor", "library", "pure", "compiled", "naive",
+                 "library / floor", "naive / library", "compiled / simdjson", "floor / compiled",
                  *(f"{peer} (x library)" for peer in bench_frames.PEERS)],
     )  # fmt: skip
     memory = Section(
@@ -134,10 +142,12 @@ def conversion(sizes: Sequence[int], memory_sizes: Sequence[int], *, quick: bool
         note=(
             "Peak RSS growth of one conversion in a fresh process per case (`benchmarks/_memory.py`"
             "): baseline after imports, a warm-up on a tiny body and loading the body bytes; "
-            "peak from `VmHWM` after resetting it. As a multiple of the body size. Target at the "
-            f"largest size: library ≤ {MEMORY_LIMIT:g}x the body."
+            "peak from `VmHWM` after resetting it. As a multiple of the body size. Targets at the "
+            f"largest size: library ≤ {MEMORY_LIMIT:g}x the body (also on the pure path), compiled "
+            f"≤ {COMPILED_MEMORY_LIMIT:g}x."
         ),
-        headers=["cells", "dims", "body", "floor", "library", "naive", "method"],
+        headers=["cells", "dims", "body", "floor", "library", "pure", "compiled", "naive",
+                 "method"],
     )
     largest, largest_memory = max(sizes, default=0), max(memory_sizes, default=0)
     with tempfile.TemporaryDirectory() as directory:
@@ -146,7 +156,8 @@ def conversion(sizes: Sequence[int], memory_sizes: Sequence[int], *, quick: bool
             _log(f"conversion: {_cells(cells)} cells, {len(dims)} dimensions")
             body, measures = bench_frames.make_body(cells, dims)
             if timings and cells in sizes:
-                _time_case(times, body, measures, dims, cells, quick=quick, check=cells == largest)
+                check = cells == largest or cells in COMPILED_TARGET_CELLS
+                _time_case(times, body, measures, dims, cells, quick=quick, check=check)
             if cells in memory_sizes and not (quick and dims):
                 _memory_case(
                     memory, directory, body, measures, dims, cells, check=cells == largest_memory
@@ -164,15 +175,40 @@ def _time_case(section: Section, body: bytes, measures: list[str], dims: Sequenc
     repeat = 3 if quick else max(5, min(50, 5_000_000 // len(body)))
     best = bench_frames.timings(body, measures, dims, repeat)
     vs_floor, vs_naive = best["library"] / best["floor"], best["naive"] / best["library"]
+    compiled = best.get("library_compiled")
+    simdjson = best.get("simdjson")
+    vs_simdjson = compiled / simdjson if compiled and simdjson else None
+    speedup = best["floor"] / compiled if compiled else None
+
+    def ratio(value: float | None) -> str:
+        return f"{value:.2f}x" if value is not None else "n/a"
+
     section.rows.append([
         _cells(cells), str(len(dims)), fmt_bytes(len(body)),
-        *(fmt_seconds(best[k]) for k in ("floor", "library", "naive")),
-        f"{vs_floor:.2f}x", f"{vs_naive:.2f}x",
+        *(fmt_seconds(best[k]) for k in ("floor", "library", "library_pure")),
+        fmt_seconds(compiled) if compiled else "not built", fmt_seconds(best["naive"]),
+        f"{vs_floor:.2f}x", f"{vs_naive:.2f}x", ratio(vs_simdjson), ratio(speedup),
         *(f"{fmt_seconds(best[p])} ({best[p] / best['library']:.2f}x)" for p in bench_frames.PEERS),
     ])  # fmt: skip
-    if check:
-        label, applies = _label(cells, dims), cells == TARGET_CELLS
+    label = _label(cells, dims)
+    if cells in COMPILED_TARGET_CELLS or (check and cells < TARGET_CELLS):
+        applies = cells in COMPILED_TARGET_CELLS
+        if vs_simdjson is not None:
+            section.checks.append(Check(f"conversion, compiled / simdjson, {label}", vs_simdjson,
+                                        SIMDJSON_LIMIT, applies=applies))  # fmt: skip
+        if speedup is not None:
+            section.checks.append(Check(f"conversion, orjson.loads / compiled, {label}", speedup,
+                                        ORJSON_SPEEDUP, ">=", applies=applies))  # fmt: skip
+    if check and cells <= TARGET_CELLS:
+        applies = cells == TARGET_CELLS
+        vs_floor_pure = best["library_pure"] / best["floor"]
         section.checks += [
+            Check(
+                f"conversion, library (pure) / floor, {label}",
+                vs_floor_pure,
+                FLOOR_LIMIT,
+                applies=applies,
+            ),
             Check(f"conversion, library / floor, {label}", vs_floor, FLOOR_LIMIT, applies=applies),
             Check(
                 f"conversion, naive / library, {label}",
@@ -187,7 +223,8 @@ def _time_case(section: Section, body: bytes, measures: list[str], dims: Sequenc
 def _memory_case(section: Section, directory: str, body: bytes, measures: list[str],
                  dims: Sequence[str], cells: int, *, check: bool) -> None:  # fmt: skip
     body_file = _memory.write_body(directory, body, measures, list(dims))
-    paths = ("floor", "library", "naive")
+    paths = ("floor", "library", "library_pure", "library_compiled", "naive")
+    paths = tuple(p for p in paths if p in bench_frames.PATHS)
     with ThreadPoolExecutor(len(paths)) as pool:  # separate processes: their peaks don't mix
         found = dict(
             zip(paths, pool.map(_memory.measure, paths, [body_file] * len(paths)), strict=True)
@@ -199,12 +236,17 @@ def _memory_case(section: Section, directory: str, body: bytes, measures: list[s
 
     section.rows.append([
         _cells(cells), str(len(dims)), fmt_bytes(len(body)),
-        show("floor"), show("library"), show("naive"), found["library"].method,
+        show("floor"), show("library"), show("library_pure"),
+        show("library_compiled") if "library_compiled" in found else "not built",
+        show("naive"), found["library"].method,
     ])  # fmt: skip
     if check:
-        name = f"peak memory / body, library, {_label(cells, dims)}"
-        ratio = found["library"].ratio
-        section.checks.append(Check(name, ratio, MEMORY_LIMIT, applies=cells == TARGET_CELLS))
+        label, applies = _label(cells, dims), cells == TARGET_CELLS
+        for path, limit in (("library", MEMORY_LIMIT), ("library_pure", MEMORY_LIMIT),
+                            ("library_compiled", COMPILED_MEMORY_LIMIT)):  # fmt: skip
+            if path in found:
+                name = f"peak memory / body, {path.replace('library_', '')}, {label}"
+                section.checks.append(Check(name, found[path].ratio, limit, applies=applies))
 
 
 def run_sections(
@@ -235,7 +277,7 @@ def run_sections(
     unknown = sorted(set(names) - set(SECTIONS))
     if unknown:
         raise ValueError(f"unknown sections {unknown}; choose from {', '.join(SECTIONS)}")
-    sizes = [1_000, 10_000] if quick else [1_000, 10_000, 100_000, TARGET_CELLS]
+    sizes = [1_000, 10_000] if quick else [1_000, 10_000, 100_000, *COMPILED_TARGET_CELLS]
     memory_sizes = [10_000] if quick else [10_000, 100_000, TARGET_CELLS]
     sections: list[Section] = []
     if "import" in names:

@@ -23,6 +23,12 @@ from upstack_pandas._frames import decode as decode_module
 MEASURES = ["m.a", "m.b"]
 DIMS = ["channel"]
 
+@pytest.fixture(autouse=True)
+def _pure_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the pure path's two ways (the compiled one: test_speedups.py)."""
+    monkeypatch.setenv(decode_module.PURE_PYTHON_ENV, "1")
+
+
 numbers = st.one_of(
     st.none(),
     st.integers(-(2**53), 2**53),

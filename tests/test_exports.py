@@ -15,7 +15,7 @@ EXPECTED = {
     "TransportError", "UpstackError", "ValidationError", "__version__", "attribution_chart",
     "cache", "cohort_heatmap", "dashboards", "filters", "get_default_client", "measures",
     "read_attribution", "read_channel_details", "read_cohorts", "read_parquet", "read_upstack",
-    "set_default_client", "sparklines", "UpstackWarning", "MeasureUnavailableWarning",
+    "set_default_client", "show_versions", "sparklines", "UpstackWarning", "MeasureUnavailableWarning",
     "FilterNotAppliedWarning", "IncompleteTotalsWarning",
     # issue 14: the account, costs, products and events surfaces
     "OrderSettings", "PartialWriteError", "account", "costs", "events", "products",

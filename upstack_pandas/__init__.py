@@ -63,6 +63,8 @@ _LAZY: dict[str, str] = {
     # account, costs, products
     "OrderSettings": "upstack_pandas.account",
     "PartialWriteError": "upstack_pandas._resources.writes",
+    # bug reports
+    "show_versions": "upstack_pandas._versions",
 }
 _SUBMODULES = {"account", "cache", "costs", "dashboards", "events", "products"}
 
@@ -106,6 +108,7 @@ __all__ = [  # pinned by tests/test_exports.py
     "read_parquet",
     "read_upstack",
     "set_default_client",
+    "show_versions",
     "sparklines",
     "sync",
 ]
@@ -156,6 +159,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from upstack_pandas._transport.client import get_default_client as get_default_client
     from upstack_pandas._transport.client import set_default_client as set_default_client
     from upstack_pandas._transport.retry import RetryPolicy as RetryPolicy
+    from upstack_pandas._versions import show_versions as show_versions
     from upstack_pandas.account import OrderSettings as OrderSettings
     from upstack_pandas.cache import CachePolicy as CachePolicy
     from upstack_pandas.catalog import filters as filters

@@ -18,11 +18,20 @@ string leaves a slice with an odd number of quotes, which no JSON parser accepts
 (escapes, whitespace between data points, a slice orjson rejects, a placeholder in an
 unexpected place) falls back to decoding the whole body at once, which gives the same columns.
 Small bodies take that path directly.
+
+When the optional compiled decoder (``_cdecode``, built from ``_speedups.c`` when a compiler is
+present) is importable, it takes every body first: it parses each data-point array once, straight
+to the same columns, and the envelope is decoded by orjson as above. It answers ``None`` whenever
+it is unsure (strings where numbers belong, rows that are not objects, duplicate keys, invalid
+JSON...), and the pure path above then decodes the body, so both give the same :class:`Decoded`.
+``UPSTACK_PANDAS_PURE_PYTHON=1`` in the environment turns the compiled decoder off;
+:func:`active_path` says which one decodes.
 """
 
 from __future__ import annotations
 
 import operator
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +43,18 @@ import pandas as pd
 from upstack_pandas import _wire as wire
 from upstack_pandas._frames.timestamps import parse_timestamps
 
-__all__ = ["Block", "Decoded", "RowSpec", "decode"]
+__all__ = ["PURE_PYTHON_ENV", "Block", "Decoded", "RowSpec", "active_path", "decode"]
+
+try:
+    from upstack_pandas._frames import _cdecode
+except ImportError as _error:  # not built (no compiler when installed): the pure path decodes
+    _cdecode = None  # type: ignore[assignment]
+    _CDECODE_MISSING = f"extension not built: {_error}"
+else:
+    _CDECODE_MISSING = ""
+
+#: Environment variable that turns the compiled decoder off (any value but "", "0").
+PURE_PYTHON_ENV = "UPSTACK_PANDAS_PURE_PYTHON"
 
 _CHUNK_BYTES = 1 << 21  # about 2 MiB of data points per orjson call
 _STREAM_MIN_BYTES = 1 << 22  # bodies from 4 MiB are decoded in slices
@@ -261,6 +281,11 @@ def decode(content: bytes, spec: RowSpec) -> Decoded:
         Each result's data arrays (``wire.DATA_KINDS``) are :class:`Block` objects (empty when
         the body has none); everything else is the decoded JSON as is.
     """
+    if _compiled_enabled():
+        try:
+            return _decode_compiled(content, spec)
+        except (_Fallback, orjson.JSONDecodeError):
+            pass
     if len(content) >= _STREAM_MIN_BYTES and b"\\" not in content:
         try:
             return _decode_sliced(content, spec)
@@ -365,3 +390,97 @@ def _slices(content: bytes, start: int, end: int) -> Iterable[tuple[int, int]]:
         yield cur, cut + 1
         cur = cut + 2
     yield cur, end
+
+
+# ------------------------------------------------------------------------- compiled decoding
+
+#: Placeholder values for the compiled path's arrays in the envelope: far above any index, and an
+#: envelope whose own text holds the digits is decoded by the pure path (no literal can pass for
+#: one; the arrays are parsed in C, so only the envelope's text needs the check).
+_MARK = 7_340_032_019_000_000_000
+_MARK_DIGITS = str(_MARK)[:12].encode()
+
+
+def _compiled_enabled() -> bool:
+    return _cdecode is not None and os.environ.get(PURE_PYTHON_ENV, "") in ("", "0")
+
+
+def active_path() -> tuple[bool, str]:
+    """Which decoder decodes response bodies: ``(True, "compiled")`` or ``(False, reason)``."""
+    if _cdecode is None:
+        return False, _CDECODE_MISSING
+    if not _compiled_enabled():
+        return False, f"{PURE_PYTHON_ENV}={os.environ.get(PURE_PYTHON_ENV)}"
+    return True, "compiled"
+
+
+def _decode_compiled(content: bytes, spec: RowSpec) -> Decoded:
+    assert _cdecode is not None
+    coded_keys = spec.coded  # labels (and timestamps when coded): codes + uniques
+    floats, coded, parsed = (
+        tuple(k.encode() for k in keys) for keys in (spec.floats, coded_keys, spec.parsed)
+    )
+    keys = floats + coded + parsed
+    if len(set(keys)) != len(keys):
+        raise _Fallback
+    coders = _new_coders(spec)
+    envelope: list[bytes | memoryview] = []
+    blocks: list[tuple[str, Block]] = []
+    view = memoryview(content)
+    pos = 0
+    while (match := _ARRAY.search(content, pos)) is not None:
+        start = match.start()
+        # an escaped quote (inside a string), or whitespace JSON does not allow: pure path
+        if (start and content[start - 1] == 0x5C) or any(b in b"\x0b\x0c" for b in match.group(0)):
+            raise _Fallback
+        kind = match.group(1).decode()
+        bracket = content.rindex(b"[", start, match.end())
+        out = _cdecode.decode_array(content, bracket, floats, coded, parsed)
+        if out is None:
+            raise _Fallback
+        end, n, values, codes, uniques, stamps = out
+        block = Block(
+            n=n,
+            values=np.frombuffer(values, dtype=np.float64).reshape(n, len(floats)),
+            codes={},
+            times={
+                key: np.frombuffer(raw, dtype=np.int64).view("M8[us]")
+                for key, raw in zip(spec.parsed, stamps, strict=True)
+            },
+            coders=coders[kind],
+        )
+        for key, local, found in zip(coded_keys, codes, uniques, strict=True):
+            index = coders[kind][key].index
+            # the pure path's pd.factorize turns None into a new float NaN per block
+            found = [float("nan") if u is None else u for u in found]
+            mapping = np.fromiter(
+                (index.setdefault(u, len(index)) for u in found), np.intp, count=len(found)
+            )
+            block.codes[key] = mapping.take(np.frombuffer(local, dtype=np.intp))
+        envelope += [view[pos:start], wire.array_placeholder(kind, _MARK + len(blocks))]
+        blocks.append((kind, block))
+        pos = end
+    envelope.append(view[pos:])
+    text = b"".join(envelope)
+    if text.count(_MARK_DIGITS) != len(blocks):  # a literal that could pass for a placeholder
+        raise _Fallback
+    decoded = Decoded(orjson.loads(text), spec, coders)
+    used: set[int] = set()
+
+    def take(value: Any, kind: str) -> Block:
+        if isinstance(value, int) and not isinstance(value, bool):
+            index = value - _MARK
+            if 0 <= index < len(blocks) and index not in used and blocks[index][0] == kind:
+                used.add(index)
+                return blocks[index][1]
+            raise _Fallback
+        if value is None:
+            block = _Builder(spec, coders[kind]).finish()
+            block.array = "missing"
+            return block
+        raise _Fallback
+
+    _attach_blocks(decoded, take)
+    if len(used) != len(blocks):
+        raise _Fallback
+    return decoded
