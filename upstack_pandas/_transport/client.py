@@ -116,10 +116,12 @@ class Client:
         Progress bars for multi-request reads: always (``True``), never (``False``), or by
         default (``None``) per ``UPSTACK_PANDAS_PROGRESS=1|0``, else only in interactive
         sessions. A reader's ``progress=`` argument wins; ``client.progress`` may be changed.
-    pacer : PacingGate, optional
-        The gate every attempt waits at and a 429 closes (``wait()``, ``hold(delay)``; see
-        ``upstack_pandas._transport.retry.PacingGate``). Default: a gate shared by the threads
-        of this client, on the policy's ``sleep`` and ``clock``. ``client.pacer`` may be
+    pacer : object with ``wait()`` and ``hold(delay)``, optional
+        The gate every attempt waits at and a 429 closes: the client calls ``wait()`` (sleep
+        until the gate opens, return the seconds slept) before every attempt and
+        ``hold(delay)`` (every caller of ``wait`` waits until ``delay`` seconds from now) on a
+        429. Default: a gate shared by the threads of this client, on the policy's ``sleep``
+        and ``clock``. ``client.pacer`` may be
         replaced (``upstack_pandas.dask`` shares one between the workers of a cluster).
 
     Raises
