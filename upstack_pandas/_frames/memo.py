@@ -35,26 +35,31 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from upstack_pandas._transport.cache_policy import BODY_DIGEST_HEADER, body_digest
+
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import Client
     from upstack_pandas._transport.response import ApiResponse
 
-#: primary frame, compare (a frame, or the encoded compare), and the response's extras
-Frames = tuple[pd.DataFrame, Any, Any]
+#: primary frame, compare (a frame, or the encoded compare), then the response's extras
+Frames = tuple[Any, ...]
 
 _LOG = logging.getLogger("upstack_pandas.cache")
 _SUFFIX = ".frames"
-_FORMAT = 1  # bumped when what an entry holds changes: older files are then ignored
+_FORMAT = 2  # bumped when what an entry holds changes: older files are then ignored
 
 
 def response_identity(response: ApiResponse) -> Hashable:
     """What identifies a response's body: its path, length and a digest of every byte.
 
-    Never a header: two responses with the same request id and date but different bodies are
-    two entries.
+    Never a header the server sent: two responses with the same request id and date but
+    different bodies are two entries. A response from the cache carries the digest computed
+    when it was stored (:data:`~upstack_pandas._transport.cache_store.BODY_DIGEST_HEADER`, set
+    by the cache over whatever the server sent), so a hit does not hash the body again.
     """
     content = response.content
-    return (response.path, len(content), hashlib.blake2b(content, digest_size=20).digest())
+    digest = response.headers.get(BODY_DIGEST_HEADER) if response.from_cache else None
+    return (response.path, len(content), digest or body_digest(content))
 
 
 def nbytes(value: Any) -> int:
@@ -218,10 +223,28 @@ class FrameMemo:
 
 
 def _copy(frames: Frames) -> Frames:
-    return tuple(  # type: ignore[return-value]
-        item.copy(deep=True) if isinstance(item, pd.DataFrame) else copy.deepcopy(item)
-        for item in frames
-    )
+    """Copies the caller may change: frames without their attrs (the reader sets its own).
+
+    Under copy-on-write (pandas 3, or 2.2 with the option on) a shallow copy is enough: a
+    change to either side copies the data it changes then. Otherwise the data is copied.
+    """
+    deep = not _copy_on_write()
+    copies = []
+    for item in frames:
+        if isinstance(item, pd.DataFrame):
+            item = item.copy(deep=deep)
+            item.attrs = {}
+        else:
+            item = copy.deepcopy(item)
+        copies.append(item)
+    return tuple(copies)
+
+
+_PANDAS_3 = int(pd.__version__.split(".")[0]) >= 3
+
+
+def _copy_on_write() -> bool:
+    return _PANDAS_3 or pd.options.mode.copy_on_write is True
 
 
 def disk_directory(client: Client) -> Path | None:
