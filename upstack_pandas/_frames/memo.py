@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import hashlib
 import logging
 import os
@@ -46,7 +47,7 @@ Frames = tuple[Any, ...]
 
 _LOG = logging.getLogger("upstack_pandas.cache")
 _SUFFIX = ".frames"
-_FORMAT = 2  # bumped when what an entry holds changes: older files are then ignored
+_FORMAT = 3  # bumped when what an entry holds changes: older files are then ignored
 
 
 def response_identity(response: ApiResponse) -> Hashable:
@@ -115,10 +116,11 @@ class FrameMemo:
                 self._items.move_to_end(key)
         if item is not None:
             return _copy(item[0])
-        found = self._load(key)
-        if found is None:
+        loaded = self._load(key)
+        if loaded is None:
             return None
-        self._keep(key, found, nbytes(found))
+        found, size = loaded
+        self._keep(key, found, size)
         return _copy(found)
 
     def put(self, key: Hashable, frames: Frames) -> None:
@@ -151,7 +153,7 @@ class FrameMemo:
         digest = hashlib.blake2b(repr((_FORMAT, key)).encode(), digest_size=20).hexdigest()
         return self.directory / f"{digest}.pickle"
 
-    def _load(self, key: Hashable) -> Frames | None:
+    def _load(self, key: Hashable) -> tuple[Frames, int] | None:
         path = self._path(key)
         if path is None:
             return None
@@ -160,7 +162,7 @@ class FrameMemo:
         except OSError:
             return None
         try:
-            stored_key, frames = pickle.loads(raw)  # trusted like the cache file beside it
+            stored_key, frames, size = pickle.loads(raw)  # trusted like the cache file beside it
         except Exception:  # a truncated or foreign file: drop it, decode again
             with contextlib.suppress(OSError):
                 path.unlink()
@@ -169,7 +171,7 @@ class FrameMemo:
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # recently used: evicted last
-        return frames  # type: ignore[no-any-return]
+        return frames, int(size)  # the size measured when stored: no scan of the frames
 
     def _store(self, key: Hashable, frames: Frames, size: int) -> None:
         path = self._path(key)
@@ -177,7 +179,7 @@ class FrameMemo:
             return
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            data = pickle.dumps((key, frames), protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps((key, frames, size), protocol=pickle.HIGHEST_PROTOCOL)
             fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")  # created 0600
             try:
                 with os.fdopen(fd, "wb") as f:
@@ -235,9 +237,31 @@ def _copy(frames: Frames) -> Frames:
             item = item.copy(deep=deep)
             item.attrs = {}
         else:
-            item = copy.deepcopy(item)
+            item = _fresh(item)
         copies.append(item)
     return tuple(copies)
+
+
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def _fresh(value: Any) -> Any:
+    """A deep copy of ``value``, cheap for what the memo holds (dicts and lists of JSON
+    values, the details' dataclasses of them); anything else goes through ``copy.deepcopy``."""
+    if isinstance(value, _ATOMS):
+        return value
+    if type(value) is dict:
+        return {k: _fresh(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_fresh(v) for v in value]
+    if type(value) is tuple:
+        return tuple(_fresh(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        twin = copy.copy(value)
+        for f in dataclasses.fields(value):
+            object.__setattr__(twin, f.name, _fresh(getattr(value, f.name)))
+        return twin
+    return copy.deepcopy(value)
 
 
 _PANDAS_3 = int(pd.__version__.split(".")[0]) >= 3
