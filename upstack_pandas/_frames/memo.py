@@ -4,9 +4,12 @@ requests-cache hands back the stored bytes in a few milliseconds, but turning a 
 frame costs several times that. The memo keeps the finished primary/compare frames of recent
 responses, keyed by their content: the path and a digest (BLAKE2b, 160 bits) of the whole body.
 The same bytes always decode to the same frames, and a different body never hits another's
-entry, whatever its headers say (a server or proxy may repeat a request id or a ``Date``; the
-digest costs about a millisecond per megabyte, a small part of decoding). Hits return deep
-copies, so callers may mutate what they get. Bounded by entries and by bytes.
+entry, whatever the server's headers say (a server or proxy may repeat a request id or a
+``Date``). The digest costs about a millisecond per megabyte and is paid once: the cache stores
+it with the response (:func:`response_identity`). Hits return copies callers may change
+(shallow ones under copy-on-write, without attrs: the reader sets its own). Besides the frames
+an entry may hold what else a hit needs (the reader keeps the encoded compare, the details and
+the finished frame's scope). Bounded by entries and by bytes.
 
 Each client keeps its own memo (:func:`memo_of`, created on first use and stored on the client).
 When the client's cache is a SQLite file, the memo also keeps its entries beside it, in the
