@@ -65,11 +65,13 @@ SECTIONS = ("import", "conversion", "memory", "cache", "chunks", "emulator", "lo
 QUICK_GUARDS = (
     "import, added / `import pandas`",
     "import, heavy modules loaded",
+    "cache hit / cold, large (10 measures, 2 years daily, by channel), reader",
+    "cache hit / cold, large, with compare, by channel, reader",
 )
-# The cache-hit targets (<= 5 % in process, <= 10 % in a new process) are checked by the full run
-# only: after the memo was keyed on the body's digest and every body's shape is checked (issue 12),
-# the large hits measured 8.9-13.6 % on a loaded machine, so as quick guards they would fail CI on
-# a target not yet met rather than on a regression.
+# The large in-process cache hits (<= 5 %) measured 1.7-2.3 % in quick mode at load 9-10 once the
+# memo kept the finished frame's scope and the stored body digest (issue 13): guards with margin.
+# The new-process hit (<= 10 %) stays with the full run: quick mode times one pair of processes,
+# a single sample (6.3-7.4 % measured), too noisy to fail CI on.
 FLOOR_LIMIT, NAIVE_LIMIT, MEMORY_LIMIT = 1.5, 2.0, 3.0
 #: The compiled decode path (issue 13): at most 1.5x simdjson's parse of the same body, at least
 #: 2x faster than `orjson.loads` alone, peak memory growth at most 1x the body.

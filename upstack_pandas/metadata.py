@@ -606,11 +606,17 @@ def scope_of(frame: pd.DataFrame, meta: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def attach(frame: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFrame:
-    """Set ``frame.attrs["upstack"]`` (in place), with the scope of ``frame``, and return it."""
+def attach(
+    frame: pd.DataFrame, meta: Mapping[str, Any], scope: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    """Set ``frame.attrs["upstack"]`` (in place), with the scope of ``frame``, and return it.
+
+    ``scope`` is :func:`scope_of` already computed for these rows and this ``meta`` (a memoised
+    cache hit); without it the scope is computed here.
+    """
     stored = dict(meta)
     frame.attrs[KEY] = stored
-    stored["scope"] = scope_of(frame, stored)
+    stored["scope"] = dict(scope) if scope is not None else scope_of(frame, stored)
     return frame
 
 

@@ -4,9 +4,12 @@ requests-cache hands back the stored bytes in a few milliseconds, but turning a 
 frame costs several times that. The memo keeps the finished primary/compare frames of recent
 responses, keyed by their content: the path and a digest (BLAKE2b, 160 bits) of the whole body.
 The same bytes always decode to the same frames, and a different body never hits another's
-entry, whatever its headers say (a server or proxy may repeat a request id or a ``Date``; the
-digest costs about a millisecond per megabyte, a small part of decoding). Hits return deep
-copies, so callers may mutate what they get. Bounded by entries and by bytes.
+entry, whatever the server's headers say (a server or proxy may repeat a request id or a
+``Date``). The digest costs about a millisecond per megabyte and is paid once: the cache stores
+it with the response (:func:`response_identity`). Hits return copies callers may change
+(shallow ones under copy-on-write, without attrs: the reader sets its own). Besides the frames
+an entry may hold what else a hit needs (the reader keeps the encoded compare, the details and
+the finished frame's scope). Bounded by entries and by bytes.
 
 Each client keeps its own memo (:func:`memo_of`, created on first use and stored on the client).
 When the client's cache is a SQLite file, the memo also keeps its entries beside it, in the
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import hashlib
 import logging
 import os
@@ -35,26 +39,31 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from upstack_pandas._transport.cache_policy import BODY_DIGEST_HEADER, body_digest
+
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import Client
     from upstack_pandas._transport.response import ApiResponse
 
-#: primary frame, compare (a frame, or the encoded compare), and the response's extras
-Frames = tuple[pd.DataFrame, Any, Any]
+#: primary frame, compare (a frame, or the encoded compare), then the response's extras
+Frames = tuple[Any, ...]
 
 _LOG = logging.getLogger("upstack_pandas.cache")
 _SUFFIX = ".frames"
-_FORMAT = 1  # bumped when what an entry holds changes: older files are then ignored
+_FORMAT = 3  # bumped when what an entry holds changes: older files are then ignored
 
 
 def response_identity(response: ApiResponse) -> Hashable:
     """What identifies a response's body: its path, length and a digest of every byte.
 
-    Never a header: two responses with the same request id and date but different bodies are
-    two entries.
+    Never a header the server sent: two responses with the same request id and date but
+    different bodies are two entries. A response from the cache carries the digest computed
+    when it was stored (:data:`~upstack_pandas._transport.cache_store.BODY_DIGEST_HEADER`, set
+    by the cache over whatever the server sent), so a hit does not hash the body again.
     """
     content = response.content
-    return (response.path, len(content), hashlib.blake2b(content, digest_size=20).digest())
+    digest = response.headers.get(BODY_DIGEST_HEADER) if response.from_cache else None
+    return (response.path, len(content), digest or body_digest(content))
 
 
 def nbytes(value: Any) -> int:
@@ -110,10 +119,11 @@ class FrameMemo:
                 self._items.move_to_end(key)
         if item is not None:
             return _copy(item[0])
-        found = self._load(key)
-        if found is None:
+        loaded = self._load(key)
+        if loaded is None:
             return None
-        self._keep(key, found, nbytes(found))
+        found, size = loaded
+        self._keep(key, found, size)
         return _copy(found)
 
     def put(self, key: Hashable, frames: Frames) -> None:
@@ -146,7 +156,7 @@ class FrameMemo:
         digest = hashlib.blake2b(repr((_FORMAT, key)).encode(), digest_size=20).hexdigest()
         return self.directory / f"{digest}.pickle"
 
-    def _load(self, key: Hashable) -> Frames | None:
+    def _load(self, key: Hashable) -> tuple[Frames, int] | None:
         path = self._path(key)
         if path is None:
             return None
@@ -155,7 +165,7 @@ class FrameMemo:
         except OSError:
             return None
         try:
-            stored_key, frames = pickle.loads(raw)  # trusted like the cache file beside it
+            stored_key, frames, size = pickle.loads(raw)  # trusted like the cache file beside it
         except Exception:  # a truncated or foreign file: drop it, decode again
             with contextlib.suppress(OSError):
                 path.unlink()
@@ -164,7 +174,7 @@ class FrameMemo:
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # recently used: evicted last
-        return frames  # type: ignore[no-any-return]
+        return frames, int(size)  # the size measured when stored: no scan of the frames
 
     def _store(self, key: Hashable, frames: Frames, size: int) -> None:
         path = self._path(key)
@@ -172,7 +182,7 @@ class FrameMemo:
             return
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            data = pickle.dumps((key, frames), protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps((key, frames, size), protocol=pickle.HIGHEST_PROTOCOL)
             fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")  # created 0600
             try:
                 with os.fdopen(fd, "wb") as f:
@@ -218,10 +228,50 @@ class FrameMemo:
 
 
 def _copy(frames: Frames) -> Frames:
-    return tuple(  # type: ignore[return-value]
-        item.copy(deep=True) if isinstance(item, pd.DataFrame) else copy.deepcopy(item)
-        for item in frames
-    )
+    """Copies the caller may change: frames without their attrs (the reader sets its own).
+
+    Under copy-on-write (pandas 3, or 2.2 with the option on) a shallow copy is enough: a
+    change to either side copies the data it changes then. Otherwise the data is copied.
+    """
+    deep = not _copy_on_write()
+    copies = []
+    for item in frames:
+        if isinstance(item, pd.DataFrame):
+            item = item.copy(deep=deep)
+            item.attrs = {}
+        else:
+            item = _fresh(item)
+        copies.append(item)
+    return tuple(copies)
+
+
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def _fresh(value: Any) -> Any:
+    """A deep copy of ``value``, cheap for what the memo holds (dicts and lists of JSON
+    values, the details' dataclasses of them); anything else goes through ``copy.deepcopy``."""
+    if isinstance(value, _ATOMS):
+        return value
+    if type(value) is dict:
+        return {k: _fresh(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_fresh(v) for v in value]
+    if type(value) is tuple:
+        return tuple(_fresh(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        twin = copy.copy(value)
+        for f in dataclasses.fields(value):
+            object.__setattr__(twin, f.name, _fresh(getattr(value, f.name)))
+        return twin
+    return copy.deepcopy(value)
+
+
+_PANDAS_3 = int(pd.__version__.split(".")[0]) >= 3
+
+
+def _copy_on_write() -> bool:
+    return _PANDAS_3 or pd.options.mode.copy_on_write is True
 
 
 def disk_directory(client: Client) -> Path | None:

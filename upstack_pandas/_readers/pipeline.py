@@ -164,11 +164,13 @@ class Read:
         details: Mapping[str, wire.MeasureDetail],
         compare: pd.DataFrame | Mapping[str, str] | None = None,
         dtype_backend: str | None = None,
+        scope: Mapping[str, Any] | None = None,
         **extra: Any,
     ) -> pd.DataFrame:
         """Attach ``attrs["upstack"]`` to ``frame``; apply ``dtype_backend=``, then ``dtypes=``.
 
-        ``compare`` is the compare frame, or already encoded (a memoised cache hit).
+        ``compare`` is the compare frame, or already encoded (a memoised cache hit); ``scope``
+        is the finished frame's scope when a memoised hit already knows it (computed otherwise).
         """
         responses = self.responses
         frame = backends.convert_frame(frame, dtype_backend)
@@ -192,7 +194,7 @@ class Read:
             **extra,
         )
         metadata.warn(meta)
-        return metadata.attach(apply_dtypes(frame, dtypes, ids), meta)
+        return metadata.attach(apply_dtypes(frame, dtypes, ids), meta, scope)
 
     def today(self, timezone: str) -> datetime.date | None:
         """The server's date in ``timezone`` (decision D80), or None before any live response."""

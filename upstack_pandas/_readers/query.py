@@ -169,6 +169,7 @@ def read_upstack(
     query = replace(query, measures=ids)
     request = query.body(read.client.pixel_id)
     extra: dict[str, Any] = {}
+    memo: Memoised | None = None
     if window_days is not None and query.granularity != "none":
         chunked = read_chunked(
             read, query, decode_query, window_days=window_days, max_workers=max_workers
@@ -179,9 +180,10 @@ def read_upstack(
         )
         extra["chunks"] = chunked.info
     else:
-        response = read.send(query.path, request)
-        primary, compare_frame, details = _memoised_frames(read.client, query, response)
-    return read.finish(
+        memo = Memoised(read.client, query, read.send(query.path, request))
+        primary, compare_frame, details = memo.frames
+    plain = dtypes is None and backend is None  # the scope memoised is that of the plain frame
+    frame = read.finish(
         primary,
         ids=ids,
         dtypes=dtypes,
@@ -195,8 +197,12 @@ def read_upstack(
         compare_range=query.compare,
         details=details,
         compare=compare_frame,
+        scope=memo.scope if memo is not None and plain else None,
         **extra,
     )
+    if memo is not None:
+        memo.keep(metadata.get(frame) if plain else None)
+    return frame
 
 
 def decode_query(
@@ -234,26 +240,40 @@ def query_shape(query: Query) -> wire.Shape:
     )
 
 
-def _memoised_frames(
-    client: Client, query: Query, response: ApiResponse
-) -> tuple[pd.DataFrame, dict[str, str] | None, dict[str, wire.MeasureDetail]]:
-    """:func:`decode_query` through the client's memo: the primary frame, the compare frame
-    already encoded for the attrs (None without a compare period), the details. A cache hit
-    skips decoding and encoding (in memory, or from the memo's files beside the cache)."""
-    memo = memo_of(client)
-    key = (
-        response_identity(response),
-        tuple(query.measures),
-        tuple(query.dimensions),
-        query.granularity,
-        query.timezone,
-        query.compare is not None,
-    )
-    found = memo.get(key)
-    if found is None:
-        primary, compare, details = decode_query(query, response)
-        encoded = metadata.encode_frame(compare) if query.compare else None
-        found = (primary, encoded, details)
-        memo.put(key, found)
-    primary, encoded, details = found
-    return primary, encoded, details
+class Memoised:
+    """:func:`decode_query` of one response through the client's memo (:mod:`.._frames.memo`).
+
+    ``frames`` is the primary frame, the compare frame already encoded for the attrs (None
+    without a compare period) and the details; ``scope`` the finished plain frame's scope (no
+    ``dtypes=``/``dtype_backend=``), when known. A cache hit skips decoding, encoding and the
+    scope (in memory, or from the memo's files beside the cache); after a miss, :meth:`keep`
+    stores them.
+    """
+
+    def __init__(self, client: Client, query: Query, response: ApiResponse) -> None:
+        self.memo = memo_of(client)
+        self.key = (
+            response_identity(response),
+            tuple(query.measures),
+            tuple(query.dimensions),
+            query.granularity,
+            query.timezone,
+            query.range,  # the scope clips the rows' days to the range asked for
+            query.compare is not None,
+        )
+        found = self.memo.get(self.key)
+        self.hit = found is not None
+        if found is None:
+            primary, compare, details = decode_query(query, response)
+            encoded = metadata.encode_frame(compare) if query.compare else None
+            found = (primary, encoded, details, None)
+        self.frames: tuple[pd.DataFrame, dict[str, str] | None, dict[str, wire.MeasureDetail]] = (
+            found[:3]
+        )
+        self.scope: dict[str, Any] | None = found[3]
+
+    def keep(self, meta: Mapping[str, Any] | None) -> None:
+        """After a miss, store the frames, and the scope of ``meta`` (None: not a plain read)."""
+        if not self.hit:
+            scope = meta.get("scope") if meta is not None else None
+            self.memo.put(self.key, (*self.frames, scope))

@@ -9,6 +9,7 @@ cache controls (``upstack_pandas.cache``) sit above the transport and re-export 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -21,11 +22,21 @@ from upstack_pandas import _wire as wire
 from upstack_pandas._endpoints import cache_class
 from upstack_pandas._errors import invalid_argument
 
-__all__ = ["CachePolicy"]
+__all__ = ["BODY_DIGEST_HEADER", "CachePolicy", "body_digest"]
 
 #: Longest freshness and settle window a policy may set (longer ones are mistakes).
 MAX_FRESHNESS = timedelta(days=3650)
 MAX_SETTLE_DAYS = 365
+
+
+#: Header the cache sets on every response it stores (over any value the server sent): the
+#: :func:`body_digest` of the body, computed once, so a hit need not hash the body again.
+BODY_DIGEST_HEADER = "X-Upstack-Body-Digest"
+
+
+def body_digest(content: bytes) -> str:
+    """A digest of every byte of a body (BLAKE2b, 160 bits, hex): what identifies its frames."""
+    return hashlib.blake2b(content, digest_size=20).hexdigest()
 
 
 @dataclass(frozen=True)

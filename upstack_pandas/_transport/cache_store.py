@@ -42,6 +42,7 @@ from requests_cache.models.response import CachedResponse
 
 from upstack_pandas._endpoints import DROPPED_BY_WRITES, cache_class, is_read
 from upstack_pandas._redact import is_secret_header, key_fingerprint
+from upstack_pandas._transport.cache_policy import BODY_DIGEST_HEADER, body_digest
 from upstack_pandas._transport.response import looks_like_json
 
 if TYPE_CHECKING:
@@ -155,6 +156,7 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
         cached = CachedResponse.from_response(response, expires=datetime.now(UTC) + expiry)
         cached = redact_response(cached, self._settings.ignored_parameters)
         _scrub(cached)
+        cached.headers[BODY_DIGEST_HEADER] = body_digest(response.content)
         secret = CaseInsensitiveDict(request.headers or {}).get("x-api-key") or ""
         try:
             # indexes first, the response last: a failure leaves no response they miss
