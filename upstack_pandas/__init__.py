@@ -63,6 +63,7 @@ _LAZY: dict[str, str] = {
     # account, costs, products
     "OrderSettings": "upstack_pandas.account",
     "PartialWriteError": "upstack_pandas._resources.writes",
+    "PixelReadError": "upstack_pandas._readers.pixels",
 }
 _SUBMODULES = {"account", "cache", "costs", "dashboards", "events", "products"}
 
@@ -79,6 +80,7 @@ __all__ = [  # pinned by tests/test_exports.py
     "OrderSettings",
     "PartialWriteError",
     "PermissionDenied",
+    "PixelReadError",
     "RateLimited",
     "RetryPolicy",
     "ServerError",
@@ -151,6 +153,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from upstack_pandas._readers import read_channel_details as read_channel_details
     from upstack_pandas._readers import read_cohorts as read_cohorts
     from upstack_pandas._readers import read_upstack as read_upstack
+    from upstack_pandas._readers.pixels import PixelReadError as PixelReadError
     from upstack_pandas._resources.writes import PartialWriteError as PartialWriteError
     from upstack_pandas._transport.client import Client as Client
     from upstack_pandas._transport.client import get_default_client as get_default_client
