@@ -147,3 +147,15 @@ def test_one_failing_pixel_raises_naming_its_profile_with_the_rest_partial(
         multi_emulator.pixel_ids[0],
         multi_emulator.pixel_ids[2],
     ]
+
+
+def test_a_sliced_multi_pixel_frame_is_not_re_read_with_one_client(
+    multi_emulator: Emulator, rc_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UPSTACK_PROFILE", "pixel-3")  # the default client: another pixel
+    df = up.read_upstack(IDS, *RANGE, profiles=PROFILES[:2])
+    first = df.xs(multi_emulator.pixel_ids[0], level="pixel", drop_level=False).iloc[:3]
+    with pytest.warns(up.IncompleteTotalsWarning, match="several pixels"):
+        summary = first.upstack.summary()
+    assert summary.loc["orders.orders", "primary"] == first["orders.orders"].sum()
+    assert pd.isna(summary.loc["core.new_customer_roas", "primary"])
