@@ -25,14 +25,6 @@ cloudpickle = pytest.importorskip("cloudpickle")
 
 import upstack_pandas.dask as upd  # noqa: E402
 
-# pandas 2.2 reads these datetimes back at ns where pandas 3 keeps the readers' us (a known gap,
-# noted on issue 16/15): the comparison is pinned on pandas 3, expected to differ on 2.2.
-PANDAS2_UNIT = pytest.mark.xfail(
-    int(pd.__version__.split(".")[0]) < 3,
-    reason="pandas 2.2 reads the datetime level back at ns, the reader gives us",
-    strict=False,
-)
-
 
 def _undo_tblib_pickling() -> None:
     """Undo what importing ``distributed`` does to the whole process: tblib's exception and
@@ -99,7 +91,6 @@ def _reference(profile: str, start: str, end: str, **kwargs: object) -> pd.DataF
     return frame
 
 
-@PANDAS2_UNIT
 def test_meta_has_the_reader_dtypes_and_building_fetches_no_data(
     multi_emulator: Emulator, cluster_env: Path
 ) -> None:
@@ -133,7 +124,6 @@ def test_the_task_graph_holds_profile_names_and_no_key(
         assert b"ClusterPacer" not in blob  # the workers make their gates; none travels
 
 
-@PANDAS2_UNIT
 def test_compute_on_a_cluster_equals_the_pandas_read(
     multi_emulator: Emulator, cluster: distributed.Client
 ) -> None:

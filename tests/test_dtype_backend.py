@@ -12,6 +12,7 @@ import pytest
 
 import upstack_pandas as up
 from tests._fake_client import RefusingClient
+from upstack_pandas._frames.builders import DATETIME_UNIT
 
 RANGE = ("2026-11-01", "2026-11-07")
 NOBODY = {"field": "orders.customer_type", "op": "equals", "value": "no_such_customer_type"}
@@ -26,13 +27,6 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
     "channels": lambda **kw: up.read_channel_details(start=RANGE[0], end=RANGE[1], **kw),
 }
 
-# pandas 2.2 reads these datetimes back at ns where pandas 3 keeps the readers' us (a known gap,
-# noted on issue 16/15): the comparison is pinned on pandas 3, expected to differ on 2.2.
-PANDAS2_UNIT = pytest.mark.xfail(
-    int(pd.__version__.split(".")[0]) < 3,
-    reason="pandas 2.2 reads the datetime level back at ns, the reader gives us",
-    strict=False,
-)
 
 
 def expected_dtype(numpy_dtype: Any, backend: str) -> Any:
@@ -119,7 +113,6 @@ def test_whole_numbers_do_not_change_the_dtype(client: up.Client) -> None:
     assert df["orders.orders"].dtype == pd.Float64Dtype()
 
 
-@PANDAS2_UNIT
 def test_dtypes_override_still_wins(client: up.Client) -> None:
     df = up.read_upstack(
         "orders.orders",
@@ -129,7 +122,7 @@ def test_dtypes_override_still_wins(client: up.Client) -> None:
         dtypes={"orders.orders": "Int64"},
     )
     assert df["orders.orders"].dtype == pd.Int64Dtype()
-    assert df.index.dtype == pd.ArrowDtype(pa.timestamp("us", tz="UTC"))
+    assert df.index.dtype == pd.ArrowDtype(pa.timestamp(DATETIME_UNIT, tz="UTC"))
 
 
 def test_missing_values_are_na_in_the_nullable_backend(client: up.Client) -> None:

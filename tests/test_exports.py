@@ -18,7 +18,7 @@ EXPECTED = {
     "set_default_client", "show_versions", "sparklines", "UpstackWarning", "MeasureUnavailableWarning",
     "FilterNotAppliedWarning", "IncompleteTotalsWarning",
     # issue 14: the account, costs, products and events surfaces
-    "OrderSettings", "PartialWriteError", "account", "costs", "events", "products",
+    "OrderSettings", "PartialWriteError", "PixelReadError", "account", "costs", "events", "products",
     "profiles", "read_dataset", "sync",
 }  # fmt: skip
 
@@ -36,7 +36,7 @@ def test_every_public_name_resolves() -> None:
 def test_errors_form_one_hierarchy() -> None:
     for name in ("ConfigurationError", "ValidationError", "AuthenticationError",
                  "PermissionDenied", "NotFound", "RateLimited", "ServerError", "TransportError",
-                 "PartialWriteError"):  # fmt: skip
+                 "PartialWriteError", "PixelReadError"):  # fmt: skip
         assert issubclass(getattr(up, name), up.UpstackError), name
 
 

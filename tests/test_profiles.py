@@ -3,6 +3,7 @@ CLI's ``--profile`` / ``--print-upstackrc``."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -275,3 +276,46 @@ def test_query_with_an_unknown_profile_is_one_line(
     assert len(err.strip().splitlines()) == 1
     code, _, err = _cli(["query", "--profile", "pixel-1", "--emulator", "-m", "x"], capsys)
     assert code == 1 and "exclude each other" in err
+
+
+def test_query_with_several_profiles_has_a_pixel_column(
+    multi_emulator: Emulator, rc_env: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    argv = ["query", "-p", "pixel-1,pixel-3", "-m", "orders.orders", "--start", "2026-10-01",
+            "--end", "2026-10-02", "--no-compare", "--raw"]  # fmt: skip
+    expected = up.read_upstack("orders.orders", "2026-10-01", "2026-10-02", compare=False,
+                               profiles=["pixel-1", "pixel-3"])  # fmt: skip
+    code, out, err = _cli(argv, capsys)
+    assert code == 0, err
+    assert out.strip() == expected.to_string().strip()  # the table: pixel the first level
+    code, out, err = _cli([*argv, "--json"], capsys)
+    assert code == 0, err
+    records = json.loads(out)
+    pixels = [multi_emulator.pixel_ids[0], multi_emulator.pixel_ids[2]]
+    assert [r["pixel"] for r in records] == [p for p in pixels for _ in range(2)]
+    assert [r["orders.orders"] for r in records] == expected["orders.orders"].tolist()
+    out_file = tmp_path / "two.csv"
+    code, out, err = _cli([*argv, "--out", str(out_file)], capsys)
+    assert code == 0, err
+    written = pd.read_csv(out_file)
+    assert list(written.columns) == ["pixel", "dt", "orders.orders"]
+    assert written["pixel"].tolist() == [r["pixel"] for r in records]
+
+
+def test_the_other_reader_commands_take_several_profiles(
+    multi_emulator: Emulator, rc_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _cli(["attribution", "-p", "pixel-1,pixel-2", "--start", "2026-10-01",
+                           "--end", "2026-10-07", "--json"], capsys)  # fmt: skip
+    assert code == 0, err
+    assert {r["pixel"] for r in json.loads(out)} == set(multi_emulator.pixel_ids[:2])
+
+
+def test_several_profiles_are_refused_where_one_pixel_is_meant(
+    rc_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _cli(["account", "show", "--profile", "pixel-1,pixel-2"], capsys)
+    assert code == 1 and out == ""
+    assert "this command works on one pixel; give one profile" in err
+    code, _, err = _cli(["query", "-p", "pixel-1,store-eu", "-m", "orders.orders"], capsys)
+    assert code == 1 and "profile [store-eu]" in err and len(err.strip().splitlines()) == 1

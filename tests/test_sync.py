@@ -14,6 +14,7 @@ import pytest
 from _multi_pixel import PROFILES, multi_emulator, rc_env
 
 import upstack_pandas as up
+from upstack_pandas._frames.builders import DATETIME_UNIT
 from upstack_pandas.datasets import (
     DatasetLocked,
     DatasetMismatch,
@@ -30,13 +31,6 @@ MEASURES = ["orders.orders", "NC ROAS"]  # a title on purpose: stored as its id
 IDS = ["orders.orders", "core.new_customer_roas"]
 Q1 = ("2026-01-01", "2026-03-31")
 
-# pandas 2.2 reads these datetimes back at ns where pandas 3 keeps the readers' us (a known gap,
-# noted on issue 16/15): the comparison is pinned on pandas 3, expected to differ on 2.2.
-PANDAS2_UNIT = pytest.mark.xfail(
-    int(pd.__version__.split(".")[0]) < 3,
-    reason="pandas 2.2 reads the datetime level back at ns, the reader gives us",
-    strict=False,
-)
 
 
 def _reference(profile: str, start: str, end: str, **kwargs: object) -> pd.DataFrame:
@@ -65,7 +59,6 @@ def _sorted_parquet(root: Path) -> pd.DataFrame:
     return frame.sort_values(["pixel", "dt", "channel"]).reset_index(drop=True)
 
 
-@PANDAS2_UNIT
 def test_sync_writes_a_hive_dataset_that_pandas_duckdb_and_read_dataset_read(
     multi_emulator: Emulator, rc_env: Path, tmp_path: Path
 ) -> None:
@@ -90,7 +83,7 @@ def test_sync_writes_a_hive_dataset_that_pandas_duckdb_and_read_dataset_read(
     for pixel, expected in references.items():
         got = df.xs(pixel, level="pixel")
         pd.testing.assert_frame_equal(got, expected.sort_index(), check_freq=False)
-    assert str(df.index.dtypes["dt"]) == "datetime64[us, UTC]"
+    assert str(df.index.dtypes["dt"]) == f"datetime64[{DATETIME_UNIT}, UTC]"  # the reader's unit
     meta = df.attrs["upstack"]
     assert meta["request"]["measures"] == IDS and "pixelId" not in meta["request"]
     assert meta["measures"]["core.new_customer_roas"]["title"]
@@ -127,7 +120,6 @@ def test_sync_writes_a_hive_dataset_that_pandas_duckdb_and_read_dataset_read(
         assert multi_emulator.pixel_key(pixel).encode() not in blob
 
 
-@PANDAS2_UNIT
 def test_rerun_fetches_only_missing_and_provisional_windows(
     multi_emulator: Emulator, rc_env: Path, tmp_path: Path
 ) -> None:
@@ -400,7 +392,6 @@ def test_progress_bar_counts_the_windows(
     assert "sync windows" in err and "0/3" in err  # a bar over the 3 windows to fetch
 
 
-@PANDAS2_UNIT
 def test_hourly_data_in_a_dst_timezone_round_trips(
     multi_emulator: Emulator, rc_env: Path, tmp_path: Path
 ) -> None:
@@ -412,7 +403,7 @@ def test_hourly_data_in_a_dst_timezone_round_trips(
     df = up.read_dataset(root)
     expected = _reference("pixel-2", "2026-02-27", "2026-03-09", granularity="hour", timezone=tz)
     pd.testing.assert_frame_equal(df.droplevel("pixel"), expected, check_freq=False)
-    assert str(df.index.dtypes["dt"]) == f"datetime64[us, {tz}]"
+    assert str(df.index.dtypes["dt"]) == f"datetime64[{DATETIME_UNIT}, {tz}]"
     assert len(df) == 11 * 24 - 1
     march = up.read_dataset(root, start="2026-03-08", end="2026-03-08")
     assert len(march) == 23

@@ -65,6 +65,7 @@ _LAZY: dict[str, str] = {
     "PartialWriteError": "upstack_pandas._resources.writes",
     # bug reports
     "show_versions": "upstack_pandas._versions",
+    "PixelReadError": "upstack_pandas._readers.pixels",
 }
 _SUBMODULES = {"account", "cache", "costs", "dashboards", "events", "products"}
 
@@ -81,6 +82,7 @@ __all__ = [  # pinned by tests/test_exports.py
     "OrderSettings",
     "PartialWriteError",
     "PermissionDenied",
+    "PixelReadError",
     "RateLimited",
     "RetryPolicy",
     "ServerError",
@@ -154,6 +156,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from upstack_pandas._readers import read_channel_details as read_channel_details
     from upstack_pandas._readers import read_cohorts as read_cohorts
     from upstack_pandas._readers import read_upstack as read_upstack
+    from upstack_pandas._readers.pixels import PixelReadError as PixelReadError
     from upstack_pandas._resources.writes import PartialWriteError as PartialWriteError
     from upstack_pandas._transport.client import Client as Client
     from upstack_pandas._transport.client import get_default_client as get_default_client

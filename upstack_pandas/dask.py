@@ -156,8 +156,8 @@ def read_upstack(
     Returns
     -------
     dask.dataframe.DataFrame
-        Index ``dt`` (``datetime64[us, <timezone>]``); columns ``pixel``, the dimensions
-        (strings) and one ``float64`` column per measure: the dtypes of
+        Index ``dt`` (``datetime64[us, <timezone>]``, ``ns`` on pandas 2); columns ``pixel``,
+        the dimensions (strings) and one ``float64`` column per measure: the dtypes of
         :func:`upstack_pandas.read_upstack`. Partitions are ordered by pixel, then month; the
         divisions are known when there is one pixel (months do not overlap), unknown
         otherwise. No compare period and no totals (use the pandas reader for those).

@@ -16,6 +16,7 @@ import pandas as pd
 from upstack_pandas import _wire as wire
 from upstack_pandas._frames import builders as frames
 from upstack_pandas._frames.backends import check_dtype_backend
+from upstack_pandas._profiles import ProfilesArg
 from upstack_pandas._query.checks import ATTRIBUTION_MODELS, CompareArg, DateLike, names
 from upstack_pandas._query.models import AttributionQuery, OrderSettingsLike
 from upstack_pandas._readers.pipeline import (
@@ -25,6 +26,7 @@ from upstack_pandas._readers.pipeline import (
     server_range,
     summed_details,
 )
+from upstack_pandas._readers.pixels import read_pixels
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import Client
@@ -53,6 +55,7 @@ def read_attribution(
     client: Client | None = None,
     refresh: bool = False,
     progress: bool | None = None,
+    profiles: ProfilesArg = None,
 ) -> pd.DataFrame:
     """Read attributed conversions per dimension value from ``/db-mgmt/api/query-attribution``.
 
@@ -109,6 +112,10 @@ def read_attribution(
         Show a progress bar for multi-request work; by default the client's setting
         (``Client(progress=...)``), else ``UPSTACK_PANDAS_PROGRESS=1|0``, else only in
         interactive sessions.
+    profiles : str or list of str, optional
+        Config-file profiles to read instead of ``client=`` (see
+        :func:`upstack_pandas.profiles`): one client each, several read in parallel, the frames
+        concatenated with ``pixel`` (the pixel id) as the outermost index level.
 
     Returns
     -------
@@ -126,6 +133,8 @@ def read_attribution(
     upstack_pandas.UpstackError
         When the API refuses the request or cannot be reached.
     """
+    if profiles is not None:  # one read per profile, concatenated by pixel
+        return read_pixels(read_attribution, profiles, locals())
     models = names(model, "models", minimum=1, maximum=len(ATTRIBUTION_MODELS))
 
     def build(start: DateLike | None, end: DateLike | None) -> list[AttributionQuery]:

@@ -16,6 +16,7 @@ import pandas as pd
 from upstack_pandas import _wire as wire
 from upstack_pandas._frames import builders as frames
 from upstack_pandas._frames.backends import check_dtype_backend
+from upstack_pandas._profiles import ProfilesArg
 from upstack_pandas._query.checks import CompareArg, DateLike
 from upstack_pandas._query.models import ChannelQuery
 from upstack_pandas._readers.pipeline import (
@@ -26,6 +27,7 @@ from upstack_pandas._readers.pipeline import (
     server_range,
     summed_details,
 )
+from upstack_pandas._readers.pixels import read_pixels
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import Client
@@ -49,6 +51,7 @@ def read_channel_details(
     client: Client | None = None,
     refresh: bool = False,
     progress: bool | None = None,
+    profiles: ProfilesArg = None,
 ) -> pd.DataFrame:
     """Read ad-platform entities (accounts, campaigns, ad sets, ads), with optional measures.
 
@@ -97,6 +100,10 @@ def read_channel_details(
         Show a progress bar for multi-request work; by default the client's setting
         (``Client(progress=...)``), else ``UPSTACK_PANDAS_PROGRESS=1|0``, else only in
         interactive sessions.
+    profiles : str or list of str, optional
+        Config-file profiles to read instead of ``client=`` (see
+        :func:`upstack_pandas.profiles`): one client each, several read in parallel, the frames
+        concatenated with ``pixel`` (the pixel id) as the outermost index level.
 
     Returns
     -------
@@ -113,6 +120,8 @@ def read_channel_details(
     upstack_pandas.UpstackError
         When the API refuses the request or cannot be reached.
     """
+    if profiles is not None:  # one read per profile, concatenated by pixel
+        return read_pixels(read_channel_details, profiles, locals())
     arguments: dict[str, Any] = {
         "granularity": granularity,
         "level": level,

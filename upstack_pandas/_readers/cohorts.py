@@ -14,6 +14,7 @@ import pandas as pd
 
 from upstack_pandas._frames import builders as frames
 from upstack_pandas._frames.backends import check_dtype_backend
+from upstack_pandas._profiles import ProfilesArg
 from upstack_pandas._query.checks import DateLike
 from upstack_pandas._query.models import CohortQuery, OrderSettingsLike
 from upstack_pandas._readers.pipeline import (
@@ -23,6 +24,7 @@ from upstack_pandas._readers.pipeline import (
     first_details,
     server_range,
 )
+from upstack_pandas._readers.pixels import read_pixels
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import Client
@@ -44,6 +46,7 @@ def read_cohorts(
     dtype_backend: str | None = None,
     client: Client | None = None,
     refresh: bool = False,
+    profiles: ProfilesArg = None,
 ) -> pd.DataFrame:
     """Read a cohort analysis from ``/db-mgmt/api/query-cohort-analysis`` as a long frame.
 
@@ -86,6 +89,10 @@ def read_cohorts(
         omitted.
     refresh : bool, default False
         Bypass the client's cache and fetch again.
+    profiles : str or list of str, optional
+        Config-file profiles to read instead of ``client=`` (see
+        :func:`upstack_pandas.profiles`): one client each, several read in parallel, the frames
+        concatenated with ``pixel`` (the pixel id) as the outermost index level.
 
     Returns
     -------
@@ -103,6 +110,8 @@ def read_cohorts(
     upstack_pandas.UpstackError
         When the API refuses the request or cannot be reached.
     """
+    if profiles is not None:  # one read per profile, concatenated by pixel
+        return read_pixels(read_cohorts, profiles, locals())
     arguments: dict[str, Any] = {
         "granularity": granularity,
         "filters": filters,

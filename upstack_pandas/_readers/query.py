@@ -18,6 +18,7 @@ from upstack_pandas._frames import builders as frames
 from upstack_pandas._frames import decode as _decode
 from upstack_pandas._frames.backends import check_dtype_backend
 from upstack_pandas._frames.memo import memo_of, response_identity
+from upstack_pandas._profiles import ProfilesArg
 from upstack_pandas._query.checks import (
     MAX_WORKERS,
     CompareArg,
@@ -36,6 +37,7 @@ from upstack_pandas._readers.pipeline import (
     first_details,
     server_range,
 )
+from upstack_pandas._readers.pixels import read_pixels
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import ApiResponse, Client
@@ -63,6 +65,7 @@ def read_upstack(
     chunks: str | int | None = None,
     max_workers: int = 4,
     progress: bool | None = None,
+    profiles: ProfilesArg = None,
 ) -> pd.DataFrame:
     """Read measures over time from ``/db-mgmt/api/query`` into a DataFrame.
 
@@ -123,6 +126,10 @@ def read_upstack(
         Show a progress bar for multi-request work; by default the client's setting
         (``Client(progress=...)``), else ``UPSTACK_PANDAS_PROGRESS=1|0``, else only in
         interactive sessions.
+    profiles : str or list of str, optional
+        Config-file profiles to read instead of ``client=`` (see
+        :func:`upstack_pandas.profiles`): one client each, several read in parallel, the frames
+        concatenated with ``pixel`` (the pixel id) as the outermost index level.
 
     Returns
     -------
@@ -147,6 +154,8 @@ def read_upstack(
     ...                      dimensions="channel", timezone="America/New_York")  # doctest: +SKIP
     >>> df.upstack.summary()  # doctest: +SKIP
     """
+    if profiles is not None:  # one read per profile, concatenated by pixel
+        return read_pixels(read_upstack, profiles, locals())
     arguments: dict[str, Any] = {
         "granularity": granularity,
         "dimensions": dimensions,

@@ -78,6 +78,11 @@ def reread(
     meta = metadata.get(frame) or {}
     request = meta.get("request") or {}
     covered = metadata.covered_range(frame)
+    if meta.get("pixels"):  # decision D91: one client cannot re-read several pixels' rows
+        raise ValueError(
+            "it holds the rows of several pixels (read with profiles=); ratios and averages "
+            "are not re-read across pixels"
+        )
     if meta.get("endpoint") != "/db-mgmt/api/query" or covered is None:
         raise ValueError("only read_upstack frames with a dt index and their metadata re-read")
     ids = [c for c in frame.columns if c in (meta.get("measures") or {})]

@@ -41,6 +41,8 @@ __all__ = [
     "emit_object",
     "json_arg",
     "merge_from_file",
+    "profile_list",
+    "reader_source",
     "stdin_is_tty",
 ]
 
@@ -74,8 +76,11 @@ def add_connection(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("connection")
     group.add_argument(
         "--profile",
+        "-p",
         metavar="NAME",
-        help="section of ~/.upstackrc to use (default: UPSTACK_PROFILE, else [default])",
+        help="section of ~/.upstackrc to use (default: UPSTACK_PROFILE, else [default]); the "
+        "query, query-cohort, attribution and channel-details commands take a comma-separated "
+        "list (one pixel each, with a pixel column in the output)",
     )
     group.add_argument(
         "--emulator",
@@ -328,7 +333,12 @@ def api_client(args: argparse.Namespace) -> Iterator[Client]:
     from upstack_pandas._transport.client import Client, get_default_client
 
     profile = getattr(args, "profile", None)
+    if profile and len(profile_list(profile)) > 1:
+        raise CommandError(
+            f"--profile {profile}: this command works on one pixel; give one profile"
+        )
     if profile:
+        profile = profile_list(profile)[0]
         try:
             client = Client(profile=profile)
         except ConfigurationError as exc:
@@ -343,6 +353,47 @@ def api_client(args: argparse.Namespace) -> Iterator[Client]:
     except ConfigurationError as exc:
         raise CommandError(f"{one_line(exc)} Or pass --emulator to try a local one.") from None
     yield client
+
+
+def profile_list(value: str) -> list[str]:
+    """The profile names of a ``--profile`` value (comma-separated, blanks dropped).
+
+    Parameters
+    ----------
+    value : str
+
+    Returns
+    -------
+    list of str
+    """
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+@contextlib.contextmanager
+def reader_source(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    """Yield the reader keyword of the connection options: ``client=`` or ``profiles=``.
+
+    ``--profile a,b`` (several names) gives ``{"profiles": [...]}``: the reader opens one
+    client per profile and returns one frame with a leading ``pixel`` level; anything else
+    gives ``{"client": ...}`` as :func:`api_client` resolves it.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        With ``profile`` and ``emulator`` (from :func:`add_connection`).
+
+    Yields
+    ------
+    dict
+    """
+    names = profile_list(getattr(args, "profile", None) or "")
+    if len(names) > 1:
+        if getattr(args, "emulator", False):
+            raise CommandError("--profile and --emulator exclude each other; give one")
+        yield {"profiles": names}
+        return
+    with api_client(args) as client:
+        yield {"client": client}
 
 
 def check_out(out: Path | None) -> None:

@@ -12,12 +12,12 @@ from upstack_pandas.cli._options import (
     add_dates,
     add_from_file,
     add_output,
-    api_client,
     check_out,
     emit_frame,
     file_date,
     file_list,
     merge_from_file,
+    reader_source,
 )
 from upstack_pandas.cli.query import (
     FILE_OPTIONS,
@@ -57,7 +57,7 @@ def _run_cohort(args: argparse.Namespace) -> int:
     filters = check_filter(args.filter)
     view_filters = check_view_filters(args.view_filters)
     check_out(args.out)
-    with api_client(args) as client, library_errors():
+    with reader_source(args) as source, library_errors():
         from upstack_pandas._readers import read_cohorts
 
         df = read_cohorts(
@@ -69,7 +69,7 @@ def _run_cohort(args: argparse.Namespace) -> int:
             timezone=args.timezone,
             order_settings=check_order_settings(args.order_settings),
             view_filters=view_filters,
-            client=client,
+            **source,
             refresh=args.refresh,
         )
     return emit_frame(df, args)
@@ -116,7 +116,7 @@ def _run_attribution(args: argparse.Namespace) -> int:
     model = args.model or args.attribution_model or ["first_click"]
     window = args.window if args.window is not None else args.attribution_window
     check_out(args.out)
-    with api_client(args) as client, library_errors():
+    with reader_source(args) as source, library_errors():
         from upstack_pandas._readers import read_attribution
 
         df = read_attribution(
@@ -131,7 +131,7 @@ def _run_attribution(args: argparse.Namespace) -> int:
             timezone=args.timezone,
             order_settings=check_order_settings(args.order_settings),
             view_filters=check_view_filters(args.view_filters),
-            client=client,
+            **source,
             refresh=args.refresh,
         )
     return emit_frame(df, args)
@@ -170,7 +170,7 @@ def _run_channels(args: argparse.Namespace) -> int:
     check_out(args.out)
     if args.level is not None and args.level not in CHANNEL_LEVELS:
         raise CommandError(f"level must be one of {', '.join(CHANNEL_LEVELS)}; got {args.level!r}")
-    with api_client(args) as client, library_errors():
+    with reader_source(args) as source, library_errors():
         from upstack_pandas._readers import read_channel_details
 
         df = read_channel_details(
@@ -182,7 +182,7 @@ def _run_channels(args: argparse.Namespace) -> int:
             filters=check_filter(args.filter),
             timezone=args.timezone,
             page_size=args.page_size or 100,
-            client=client,
+            **source,
             refresh=args.refresh,
         )
     return emit_frame(df, args, what="entities")

@@ -19,12 +19,12 @@ from upstack_pandas.cli._options import (
     add_dates,
     add_from_file,
     add_output,
-    api_client,
     check_out,
     emit_frame,
     file_date,
     file_list,
     merge_from_file,
+    reader_source,
 )
 
 if TYPE_CHECKING:
@@ -237,7 +237,7 @@ def run(args: argparse.Namespace) -> int:
     check_out(args.out)
     if not args.measures:
         raise CommandError("--measures: give at least one measure id or title")
-    with api_client(args) as client, library_errors():
+    with reader_source(args) as source, library_errors():
         from upstack_pandas._readers import read_upstack
 
         df = read_upstack(
@@ -251,7 +251,7 @@ def run(args: argparse.Namespace) -> int:
             timezone=args.timezone,
             order_settings=check_order_settings(args.order_settings),
             view_filters=view_filters,
-            client=client,
+            **source,
             refresh=args.refresh,
         )
     return emit_frame(

@@ -13,11 +13,11 @@ import datetime as _dt
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from upstack_pandas.datasets.plan import DatasetRequest, Window
+from upstack_pandas.datasets.plan import DatasetRequest, Window, reader_dtypes
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import Client
@@ -128,18 +128,13 @@ def meta_frame(request: DatasetRequest, *, pixel_column: bool) -> pd.DataFrame:
     """An empty frame with the reader's dtypes: index ``dt``; ``pixel``, dimensions, measures.
 
     The dimensions are columns here (a flat frame, as Dask needs); the dtypes are those of
-    ``read_upstack``: ``datetime64[us, <timezone>]``, pandas' string dtype (``object`` on
+    ``read_upstack`` (:func:`~upstack_pandas.datasets.plan.reader_dtypes`):
+    ``datetime64[us, <timezone>]`` (``ns`` on pandas 2), pandas' string dtype (``object`` on
     pandas 2), ``float64``.
     """
-    text: Any = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
-    columns: dict[str, pd.Series] = {}
-    if pixel_column:
-        columns["pixel"] = pd.Series([], dtype=text)
-    for d in request.dimensions:
-        columns[d] = pd.Series([], dtype=text)
-    for m in request.measures:
-        columns[m] = pd.Series([], dtype="float64")
-    index = pd.DatetimeIndex([], dtype=f"datetime64[us, {request.timezone}]", name="dt")
+    dtypes = reader_dtypes(request, pixel=pixel_column)
+    index = pd.DatetimeIndex([], dtype=dtypes.pop("dt"), name="dt")
+    columns = {k: pd.Series([], dtype=v) for k, v in dtypes.items()}
     return pd.DataFrame({k: v.to_numpy() for k, v in columns.items()}, index=index).astype(
         {k: v.dtype for k, v in columns.items()}
     )

@@ -32,6 +32,7 @@ __all__ = [
     "month_windows",
     "needs_fetch",
     "plan_windows",
+    "reader_dtypes",
 ]
 
 #: Granularities a dataset can hold: every bucket falls inside one calendar month.
@@ -106,6 +107,35 @@ class Window:
     period: str
     start: _dt.date
     end: _dt.date
+
+
+def reader_dtypes(request: DatasetRequest, *, pixel: bool) -> dict[str, Any]:
+    """The pandas reader's dtypes of a dataset's columns: ``dt``, ``pixel``, dimensions, measures.
+
+    The one place the datasets and the Dask reader take their dtypes from, so that a frame read
+    back from parquet (stored at ``us``) matches :func:`upstack_pandas.read_upstack` on every
+    pandas: ``datetime64[us, <tz>]`` on pandas 3, ``datetime64[ns, <tz>]`` on pandas 2.2.
+
+    Parameters
+    ----------
+    request : DatasetRequest
+    pixel : bool
+        Include the ``pixel`` column (text, as the dimensions).
+
+    Returns
+    -------
+    dict
+        Column name to dtype, in the order ``dt``, ``pixel``, dimensions, measures.
+    """
+    from upstack_pandas._frames.builders import resolve_dtype
+
+    text = resolve_dtype("dimension")
+    dtypes: dict[str, Any] = {"dt": resolve_dtype("dt", request.timezone)}
+    if pixel:
+        dtypes["pixel"] = text
+    dtypes.update(dict.fromkeys(request.dimensions, text))
+    dtypes.update(dict.fromkeys(request.measures, resolve_dtype("measure")))
+    return dtypes
 
 
 def check_pixel_id(pixel_id: str) -> str:

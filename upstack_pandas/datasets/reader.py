@@ -6,22 +6,18 @@ import datetime as _dt
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from upstack_pandas.datasets.manifest import META_DIR, PixelManifest, load_dataset_info
-from upstack_pandas.datasets.plan import DatasetRequest
+from upstack_pandas.datasets.plan import DatasetRequest, reader_dtypes
 from upstack_pandas.datasets.writer import FILE_NAME, arrow_schema
 
 if TYPE_CHECKING:
     from upstack_pandas._query.checks import DateLike
 
 __all__ = ["read_dataset"]
-
-
-def _text_dtype() -> Any:
-    return "str" if int(pd.__version__.split(".")[0]) >= 3 else object
 
 
 def read_dataset(
@@ -109,15 +105,8 @@ def read_dataset(
     names = ["pixel", "dt", *request.dimensions, *measures]
     table = dataset.to_table(columns=names, filter=condition)
     frame = table.to_pandas()
-    text = _text_dtype()
-    frame = frame.astype(
-        {
-            "pixel": text,
-            **dict.fromkeys(request.dimensions, text),
-            **dict.fromkeys(measures, "float64"),
-        }
-    )
-    frame["dt"] = frame["dt"].astype(f"datetime64[us, {tz}]")
+    dtypes = reader_dtypes(request, pixel=True)
+    frame = frame.astype({name: dtypes[name] for name in names})  # parquet holds dt at us
     frame = frame.set_index(["pixel", "dt", *request.dimensions]).sort_index()
     found = sorted(frame.index.get_level_values("pixel").unique()) if len(frame) else []
     pixel_ids = wanted if wanted is not None else _stored_pixels(root)
