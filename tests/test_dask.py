@@ -337,9 +337,24 @@ def test_a_client_sends_its_429_pauses_to_the_gate_it_was_given(
 SPAN = ("2024-01-01", "2025-12-31")
 
 
+def _forget_worker_clients() -> None:  # runs in each worker: the next task builds new clients
+    from upstack_pandas.datasets import fetch
+
+    for client in fetch._clients.values():
+        client.close()
+    fetch._clients.clear()
+
+
+@pytest.mark.parametrize("work", ["read", "sync"])
 def test_a_429_seen_by_one_worker_pauses_every_worker_of_that_pixel(
-    multi_emulator: Emulator, cluster: distributed.Client, monkeypatch: pytest.MonkeyPatch
+    multi_emulator: Emulator,
+    cluster: distributed.Client,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    work: str,
 ) -> None:
+    # the dask reader's partitions and sync(..., scheduler=cluster)'s windows alike
+    cluster.run(_forget_worker_clients)  # no gate left from an earlier test
     pixel = multi_emulator.pixel_ids[0]
     expected = _reference("pixel-1", *SPAN)
     arrivals: list[tuple[float, str, str | None]] = []  # (monotonic, path, pixel) per API request
@@ -357,10 +372,16 @@ def test_a_429_seen_by_one_worker_pauses_every_worker_of_that_pixel(
     multi_emulator.inject("status", path="/db-mgmt/api/query", status=429, retry_after=pause,
                           count=1, pixel_id=pixel)  # fmt: skip
     try:
-        got = ddf.compute()
+        if work == "read":
+            got = ddf.compute().drop(columns="pixel")
+        else:
+            done = up.sync(tmp_path / "d", IDS, *SPAN, profiles="pixel-1", as_of="2026-11-26",
+                           scheduler=cluster)  # fmt: skip
+            assert done.ok and done.fetched == 24
+            got = up.read_dataset(tmp_path / "d").droplevel("pixel")
     finally:
         multi_emulator.clear_faults()
-    pd.testing.assert_frame_equal(got.drop(columns="pixel"), expected, check_freq=False)
+    pd.testing.assert_frame_equal(got, expected, check_freq=False, check_index_type=False)
     queries = [(t, p) for t, path, p in arrivals if path == "/db-mgmt/api/query"]
     assert len(queries) == 24 + 1  # every month once, and the one answered 429 again
     t429 = queries[0][0]  # the fault took the first one (the 429 leaves `latency` later)

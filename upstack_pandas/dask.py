@@ -25,11 +25,10 @@ from upstack_pandas._profiles import ProfilesArg, normalise_profiles
 from upstack_pandas.datasets.cluster import (
     ClusterPacer,
     install_lock,
-    paced_client,
     pacing_topic,
     worker_events,
 )
-from upstack_pandas.datasets.fetch import detach, fetch_frame, meta_frame
+from upstack_pandas.datasets.fetch import detach, fetch_frame, meta_frame, paced_client
 from upstack_pandas.datasets.plan import (
     SYNC_GRANULARITIES,
     DatasetRequest,

@@ -2,8 +2,8 @@
 
 Whatever runs a window in a ``distributed`` worker (a partition of
 ``upstack_pandas.dask.read_upstack``, a window of ``sync(..., scheduler=...)``) gets its client
-from :func:`paced_client`: the process's client of the profile (``fetch.client_for``) whose
-gate, once in a worker, is a :class:`ClusterPacer`. ``distributed`` is imported only there.
+from ``fetch.paced_client``: the process's client of the profile (``fetch.client_for``),
+whose gate :func:`share_pause` makes a :class:`ClusterPacer` once in a worker. ``distributed`` is imported only there.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from upstack_pandas._transport.retry import Pacer
-from upstack_pandas.datasets.fetch import client_for
 
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import Client
@@ -26,8 +25,8 @@ __all__ = [
     "PACING_TOPIC_PREFIX",
     "ClusterPacer",
     "install_lock",
-    "paced_client",
     "pacing_topic",
+    "share_pause",
     "worker_events",
 ]
 
@@ -154,21 +153,20 @@ def worker_events() -> Any:
         return None
 
 
-def paced_client(profile: str | None) -> Client:
-    """This process's client of ``profile``; in a worker, its pause shared with the cluster.
+def share_pause(client: Client) -> Client:
+    """Give ``client`` the cluster's shared 429 pause when this runs in a ``distributed`` worker.
 
     Parameters
     ----------
-    profile : str or None
-        A config-file profile (None: the default settings).
+    client : Client
+        A worker's client (``fetch.client_for``); outside a worker, or when its gate is already
+        shared or is a caller's own, it is left as it is.
 
     Returns
     -------
     Client
-        The client of ``upstack_pandas.datasets.fetch.client_for``, whose ``pacer`` is a
-        :class:`ClusterPacer` once it has run in a ``distributed`` worker.
+        ``client``, whose ``pacer`` is a :class:`ClusterPacer` once it has run in a worker.
     """
-    client = client_for(profile)
     with install_lock:
         if type(client.pacer) is Pacer:  # not shared yet (nor a caller's own gate)
             events = worker_events()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from upstack_pandas.datasets.cluster import share_pause
 from upstack_pandas.datasets.plan import DatasetRequest, Window, reader_dtypes
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ __all__ = [
     "detach",
     "fetch_frame",
     "meta_frame",
+    "paced_client",
     "run_task",
 ]
 
@@ -56,6 +58,25 @@ def client_for(profile: str | None) -> Client:
 
             found = _clients[key] = Client(profile=profile, cache=False)
         return found
+
+
+def paced_client(profile: str | None) -> Client:
+    """This process's client of ``profile``; in a worker, its pause shared with the cluster.
+
+    Parameters
+    ----------
+    profile : str or None
+        A config-file profile (None: the default settings).
+
+    Returns
+    -------
+    Client
+        The client of :func:`client_for`, whose ``pacer`` is a
+        ``upstack_pandas.dask.ClusterPacer`` once it has run in a ``distributed`` worker (D93):
+        the partitions of the Dask reader and the windows of ``sync(..., scheduler=...)``
+        share each pixel's 429 pause across the workers.
+    """
+    return share_pause(client_for(profile))
 
 
 def detach(exc: BaseException) -> BaseException:
@@ -114,7 +135,7 @@ def run_task(task: WindowTask, client: Client | None = None) -> WindowResult:
 
     if client is None:  # in a worker: what is raised travels back, so without its chain
         try:
-            return run_task(task, client_for(task.profile))
+            return run_task(task, paced_client(task.profile))
         except Exception as exc:
             raise detach(exc) from None
     fetched_at = _dt.datetime.now(_dt.UTC).isoformat()
