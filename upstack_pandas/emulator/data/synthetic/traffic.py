@@ -11,7 +11,10 @@ from upstack_pandas.emulator.data.synthetic.common import (
     DEVICES,
     US_PER_DAY,
     US_PER_HOUR,
+    dense_unique,
+    fixed_width_strings,
     id_bytes,
+    time_order,
     times,
 )
 from upstack_pandas.emulator.data.taxonomy import CHANNEL_PLATFORM, CHANNELS
@@ -143,7 +146,7 @@ def sessions_frame(
     engaged = np.concatenate(
         [np.ones(len(touches["ts"]), bool), rng.random(len(anon["ts"])) >= 0.45]
     )
-    order = np.lexsort((cust, ts))
+    order = time_order(ts, cust)  # by ts, then visitor
     ts, cust, channel, device, engaged = (
         ts[order],
         cust[order],
@@ -182,13 +185,14 @@ def sessions_frame(
     platforms = [CHANNEL_PLATFORM.get(c, "(none)") for c in CHANNELS]
     n_pages = len(_PAGES[0])
     # each visitor's first session by (ts, session_id): rows are in that order already
+    visitors, first_seen, visitor_codes = dense_unique(cust)
     is_new_visitor = np.zeros(n, dtype=bool)
-    is_new_visitor[np.unique(cust, return_index=True)[1]] = True
+    is_new_visitor[first_seen] = True
     return pa.table(
         {
             "session_id": pa.array(np.arange(1, n + 1, dtype=np.int64)),
-            "customer_id": _customer_ids(cust, len(country)),
-            "ts": pa.array(ts.astype("datetime64[us]"), type=pa.timestamp("us", tz="UTC")),
+            "customer_id": _customer_ids(visitors, visitor_codes, len(country)),
+            "ts": pa.array(ts, type=pa.int64()).view(pa.timestamp("us", tz="UTC")),
             "utm_source": _dictionary(sources, source),
             "utm_medium": _dictionary(media, medium),
             "utm_campaign": _dictionary(campaigns, campaign),
@@ -205,14 +209,18 @@ def sessions_frame(
 
 def _dictionary(names: list[str] | pd.Series, codes: np.ndarray) -> pa.DictionaryArray:
     """``names[codes]`` as an Arrow dictionary array: a 4-byte code per cell, no string copies."""
-    return pa.DictionaryArray.from_arrays(
-        pa.array(np.asarray(codes, dtype=np.int32)), pa.array(list(names), type=pa.string())
+    return pa.DictionaryArray.from_arrays(  # codes are in range by construction: no check
+        pa.array(np.asarray(codes, dtype=np.int32)),
+        pa.array(list(names), type=pa.string()),
+        safe=False,
     )
 
 
-def _customer_ids(cust: np.ndarray, n_cust: int) -> pa.DictionaryArray:
-    """``C0000042`` for customers, ``V0000042`` for anonymous visitors."""
-    unique, codes = np.unique(cust, return_inverse=True)
-    names = np.where(unique < n_cust, id_bytes("C", unique, 7), id_bytes("V", unique, 7))
-    dictionary = pa.array(names, type=pa.binary()).cast(pa.string())
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), dictionary)
+def _customer_ids(unique: np.ndarray, codes: np.ndarray, n_cust: int) -> pa.DictionaryArray:
+    """``C0000042`` for customers, ``V0000042`` for anonymous visitors (``unique[codes]``)."""
+    names = id_bytes("C", unique, 7)
+    if len(names):
+        names.view(np.uint8).reshape(len(names), -1)[unique >= n_cust, 0] = ord("V")
+    return pa.DictionaryArray.from_arrays(
+        pa.array(codes.astype(np.int32)), fixed_width_strings(names), safe=False
+    )
