@@ -12,10 +12,10 @@ order in which parallel threads add floats. Derived tables:
   order, hands it over with its sessions).
 
 The tables live in DuckDB only (the generator hands over Arrow tables, loaded without a pandas
-copy). A large shop (more than ``ON_DISK_ROWS`` sessions) is kept in a temporary database file
+copy). A shop of more than ``ON_DISK_ROWS`` sessions (the synthetic one from scale 0.2) is kept in a temporary database file
 rather than in memory: DuckDB compresses stored tables and keeps only what queries touch in its
 buffer pool (bounded by ``MEMORY_LIMIT``), so a shop of a million orders and ten million sessions
-fits in a few hundred MB; smaller ones stay in memory, where they build fastest. The ``orders`` frame alone is
+fits in a few hundred MB; tiny ones (test fixtures) stay in memory. The ``orders`` frame alone is
 also kept in pandas (cost configuration recomputes per-order costs from it); :attr:`Store.tables`
 reads the other tables back from DuckDB when asked (tests that recompute numbers). The file is
 removed when the store is closed or garbage collected.
@@ -47,8 +47,9 @@ LAST_TOUCH_DAYS = 30
 MONEY = "DECIMAL(18,2)"
 #: DuckDB's buffer pool (its working memory); stored tables beyond it stay compressed on disk.
 MEMORY_LIMIT = os.environ.get("UPSTACK_EMULATOR_MEMORY_LIMIT", "1GB")
-#: Stores with more sessions than this keep their tables in a temporary database file.
-ON_DISK_ROWS = 2_000_000
+#: Stores with more sessions than this keep their tables in a temporary database file (the
+#: synthetic shop has 620,000 at scale 1: compressed, its tables take a tenth of the memory).
+ON_DISK_ROWS = 100_000
 
 _TABLES = {
     "orders": [
@@ -134,10 +135,16 @@ class _Tables(Mapping[str, pd.DataFrame]):
         return len(_TABLES)
 
 
+#: Rows per Arrow batch handed to DuckDB: its scans run one thread per batch.
+BATCH_ROWS = 262_144
+
+
 def _as_arrow(table: pd.DataFrame | pa.Table) -> pa.Table:
-    if isinstance(table, pa.Table):
+    if not isinstance(table, pa.Table):
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    if table.num_rows <= BATCH_ROWS:
         return table
-    return pa.Table.from_pandas(table, preserve_index=False)
+    return pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS), table.schema)
 
 
 def _remove(con: duckdb.DuckDBPyConnection, directory: str | None) -> None:
@@ -177,7 +184,7 @@ class Store:
         if rows > ON_DISK_ROWS:  # large shops: compressed blocks, evicted beyond memory_limit
             self._directory: str | None = tempfile.mkdtemp(prefix="upstack-emulator-")
             self._con = duckdb.connect(os.path.join(self._directory, "store.duckdb"))
-        else:  # small ones (the demo's): in memory, built fastest
+        else:  # tiny ones (test fixtures): in memory, built fastest
             self._directory = None
             self._con = duckdb.connect(":memory:")
         self._finalizer = weakref.finalize(self, _remove, self._con, self._directory)
@@ -188,7 +195,7 @@ class Store:
         #: The orders' ``cogs`` and ``shipping_cost`` as generated or loaded (before any cost
         #: configuration changed them).
         self.base_costs = self._orders[["order_id", "cogs", "shipping_cost"]].copy()
-        self._build(tables)
+        self._build(dict(tables))  # a copy whose entries are dropped once loaded
 
     @property
     def tables(self) -> Mapping[str, pd.DataFrame]:
@@ -198,8 +205,8 @@ class Store:
     @classmethod
     def synthetic(cls, seed: int, now: datetime, scale: float = 1.0) -> Store:
         """Build the deterministic synthetic store for ``seed``, ``now`` and ``scale``."""
-        tables = generate(seed, now, scale=scale)
-        return cls(tables, frozenset({"orders", "sessions", "ad_spend", "customers"}), seed)
+        available = frozenset({"orders", "sessions", "ad_spend", "customers"})
+        return cls(generate(seed, now, scale=scale), available, seed)  # no reference kept
 
     @classmethod
     def from_dir(cls, data_dir: str | Path, now: datetime) -> Store:
@@ -211,13 +218,14 @@ class Store:
         """Close the database and remove its file (also done when the store is collected)."""
         self._finalizer()
 
-    def _build(self, tables: Mapping[str, pd.DataFrame | pa.Table]) -> None:
+    def _build(self, tables: dict[str, pd.DataFrame | pa.Table]) -> None:
         con = self._con
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         for name, specs in _TABLES.items():
-            source = self._orders if name == "orders" else tables[name]
+            source = self._orders if name == "orders" else tables.pop(name)
             arrow = _as_arrow(source)
+            del source  # the generator's table goes as soon as DuckDB holds it
             con.register(f"_{name}_src", arrow)
             if name == "sessions" and "is_new_visitor" in arrow.column_names:  # the generator's
                 con.execute(
@@ -237,6 +245,7 @@ class Store:
             else:
                 con.execute(f"CREATE TABLE {name} AS SELECT {_select(specs)} FROM _{name}_src")
             con.unregister(f"_{name}_src")
+            del arrow
         fields = ", ".join(f"'{c}': s.{c}" for c in _LT)
         lt_cols = ", ".join(f"coalesce(t.lt.{c}, '(direct)') AS lt_{c}" for c in _LT)
         con.execute(f"""

@@ -101,13 +101,15 @@ def generate(seed: int, now: datetime, scale: float = 1.0) -> dict[str, pd.DataF
 
     touch = touches(rng, o_cust, o_ts, o_new, acq, device)
     anon = anonymous_sessions(rng, days, demand, now_us, touch["created"], n_cust)
-    sessions = sessions_frame(rng, touch, anon, country, campaign_pick)
     last_touch_device = touch["device"][touch["is_last"]]  # one per order, in order order
+    created = touch["created"]
+    sessions = sessions_frame(rng, touch, anon, country, campaign_pick)  # takes their arrays
+    del touch, anon
     orders = _orders_frame(rng, o_cust, o_ts, o_new, country, last_touch_device, now_us)
     customers = pd.DataFrame(
         {
             "customer_id": ids("C", np.arange(n_cust), 7),
-            "created_at": utc_index(touch["created"]),
+            "created_at": utc_index(created),
             "first_order_at": utc_index(first_ts),
             "acquisition_channel": as_str_array(CHANNELS)[acq],
             "country": as_str_array(COUNTRIES[0])[country],
