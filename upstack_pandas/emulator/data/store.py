@@ -46,7 +46,7 @@ from upstack_pandas.emulator.data.taxonomy import ENTITY_COLUMNS, HIERARCHY_COLU
 LAST_TOUCH_DAYS = 30
 MONEY = "DECIMAL(18,2)"
 #: DuckDB's buffer pool (its working memory); stored tables beyond it stay compressed on disk.
-MEMORY_LIMIT = os.environ.get("UPSTACK_EMULATOR_MEMORY_LIMIT", "1GB")
+MEMORY_LIMIT = os.environ.get("UPSTACK_EMULATOR_MEMORY_LIMIT", "512MB")
 #: Stores with more sessions than this keep their tables in a temporary database file (the
 #: synthetic shop has 620,000 at scale 1: compressed, its tables take a tenth of the memory).
 ON_DISK_ROWS = 100_000
@@ -168,6 +168,9 @@ class Store:
         ``success: false``.
     seed
         Seed of the product catalog and order lines.
+    consume
+        Take the tables out of ``tables`` (a dict) as they are loaded, so each is freed as soon
+        as DuckDB holds it (the synthetic store passes its generator's tables this way).
     """
 
     def __init__(
@@ -175,6 +178,8 @@ class Store:
         tables: Mapping[str, pd.DataFrame | pa.Table],
         available: frozenset[str],
         seed: int = 0,
+        *,
+        consume: bool = False,
     ) -> None:
         orders = tables["orders"]
         self._orders: pd.DataFrame = orders.to_pandas() if isinstance(orders, pa.Table) else orders
@@ -189,13 +194,15 @@ class Store:
             self._con = duckdb.connect(":memory:")
         self._finalizer = weakref.finalize(self, _remove, self._con, self._directory)
         self._lock = threading.Lock()
+        pending = tables if consume and isinstance(tables, dict) else dict(tables)
+        del tables, orders, sessions
+        self._build(pending)  # first: the generator's tables go as they are loaded
         #: The product catalog (one row per variant) and the orders' lines (``catalog.py``).
         self.catalog = products(seed)
         self.lines = order_lines(self._orders, self.catalog, seed)
         #: The orders' ``cogs`` and ``shipping_cost`` as generated or loaded (before any cost
         #: configuration changed them).
         self.base_costs = self._orders[["order_id", "cogs", "shipping_cost"]].copy()
-        self._build(dict(tables))  # a copy whose entries are dropped once loaded
 
     @property
     def tables(self) -> Mapping[str, pd.DataFrame]:
@@ -206,7 +213,7 @@ class Store:
     def synthetic(cls, seed: int, now: datetime, scale: float = 1.0) -> Store:
         """Build the deterministic synthetic store for ``seed``, ``now`` and ``scale``."""
         available = frozenset({"orders", "sessions", "ad_spend", "customers"})
-        return cls(generate(seed, now, scale=scale), available, seed)  # no reference kept
+        return cls(generate(seed, now, scale=scale), available, seed, consume=True)
 
     @classmethod
     def from_dir(cls, data_dir: str | Path, now: datetime) -> Store:
@@ -246,19 +253,23 @@ class Store:
                 con.execute(f"CREATE TABLE {name} AS SELECT {_select(specs)} FROM _{name}_src")
             con.unregister(f"_{name}_src")
             del arrow
-        fields = ", ".join(f"'{c}': s.{c}" for c in _LT)
-        lt_cols = ", ".join(f"coalesce(t.lt.{c}, '(direct)') AS lt_{c}" for c in _LT)
+        picked = ", ".join(f"s.{c} AS lt_{c}" for c in _LT)
+        lt_cols = ", ".join(f"coalesce(t.lt_{c}, '(direct)') AS lt_{c}" for c in _LT)
+        # The latest touchpoint's row (an integer aggregate, not a struct of six strings),
+        # then its attributes by row id: a quarter less work at a million orders.
         con.execute(f"""
             CREATE TABLE order_facts AS
-            WITH t AS (
-                SELECT o.order_id, arg_max({{{fields}}}, (s.ts, s.session_id)) AS lt
+            WITH r AS (
+                SELECT o.order_id, arg_max(s.rowid, (s.ts, s.session_id)) AS rid
                 FROM orders o JOIN session_facts s
                   ON s.customer_id = o.customer_id AND s.ts <= o.ts
                  AND s.ts >= o.ts - to_hours({24 * LAST_TOUCH_DAYS})
                 GROUP BY o.order_id
+            ), t AS (
+                SELECT r.order_id, {picked} FROM r JOIN session_facts s ON s.rowid = r.rid
             )
             SELECT o.*, {lt_cols},
-                   coalesce(t.lt.platform NOT IN ('(none)', '(direct)'), false) AS lt_paid
+                   coalesce(t.lt_platform NOT IN ('(none)', '(direct)'), false) AS lt_paid
             FROM orders o LEFT JOIN t ON t.order_id = o.order_id
             ORDER BY o.ts""")
 
