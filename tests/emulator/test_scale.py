@@ -122,3 +122,23 @@ def test_fixed_width_ids_are_the_texts_of_their_numbers() -> None:
     ]  # fmt: skip
     wider = np.array([5, 123_456_789])  # a number wider than the width: zero bytes are not text
     assert fixed_width_strings(id_bytes("C", wider, 7)).to_pylist() == ["C0000005", "C123456789"]
+
+
+def test_a_consuming_store_takes_the_generators_tables_and_others_are_left_alone() -> None:
+    tables = generate(3, NOW, scale=0.05)
+    kept = dict(tables)
+    available = frozenset({"orders", "sessions", "ad_spend", "customers"})
+    copy = Store(kept, available, 3)
+    taken = Store(tables, available, 3, consume=True)
+    try:
+        assert set(kept) == {"orders", "sessions", "ad_spend", "entities", "customers"}
+        assert set(tables) == {"orders"}  # the others were handed to DuckDB and dropped
+        sql = "SELECT count(*), sum(pageviews) FROM session_facts"
+        first, second = copy.cursor(), taken.cursor()
+        assert first.execute(sql).fetchone() == second.execute(sql).fetchone()
+        assert first.execute(sql).fetchone()[0] == kept["sessions"].num_rows
+        first.close()
+        second.close()
+    finally:
+        copy.close()
+        taken.close()
