@@ -253,6 +253,7 @@ class Store:
                 con.execute(f"CREATE TABLE {name} AS SELECT {_select(specs)} FROM _{name}_src")
             con.unregister(f"_{name}_src")
             del arrow
+            pa.default_memory_pool().release_unused()  # hand the freed Arrow memory back
         picked = ", ".join(f"s.{c} AS lt_{c}" for c in _LT)
         lt_cols = ", ".join(f"coalesce(t.lt_{c}, '(direct)') AS lt_{c}" for c in _LT)
         # The latest touchpoint's row (an integer aggregate, not a struct of six strings),
