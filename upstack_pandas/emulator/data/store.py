@@ -14,7 +14,7 @@ order in which parallel threads add floats. Derived tables:
 The tables live in DuckDB only (the generator hands over Arrow tables, loaded without a pandas
 copy). A shop of more than ``ON_DISK_ROWS`` sessions (the synthetic one from scale 0.2) is kept in a temporary database file
 rather than in memory: DuckDB compresses stored tables and keeps only what queries touch in its
-buffer pool (bounded by ``MEMORY_LIMIT``), so a shop of a million orders and ten million sessions
+buffer pool (bounded by :func:`memory_limit`), so a shop of a million orders and ten million sessions
 fits in a few hundred MB; tiny ones (test fixtures) stay in memory. The ``orders`` frame alone is
 also kept in pandas (cost configuration recomputes per-order costs from it); :attr:`Store.tables`
 reads the other tables back from DuckDB when asked (tests that recompute numbers). The file is
@@ -45,8 +45,20 @@ from upstack_pandas.emulator.data.taxonomy import ENTITY_COLUMNS, HIERARCHY_COLU
 
 LAST_TOUCH_DAYS = 30
 MONEY = "DECIMAL(18,2)"
-#: DuckDB's buffer pool (its working memory); stored tables beyond it stay compressed on disk.
-MEMORY_LIMIT = os.environ.get("UPSTACK_EMULATOR_MEMORY_LIMIT", "512MB")
+#: DuckDB's buffer pool (its working memory) when set; stored tables beyond it stay compressed on
+#: disk. Unset, it follows the shop's size: see :func:`memory_limit`.
+MEMORY_LIMIT = os.environ.get("UPSTACK_EMULATOR_MEMORY_LIMIT")
+
+
+def memory_limit(sessions: int) -> str:
+    """DuckDB's buffer pool for a shop of ``sessions`` rows (``UPSTACK_EMULATOR_MEMORY_LIMIT`` wins).
+
+    128 MB up to 2.5 million sessions (scale 4), growing with the shop to 512 MB at 10 million:
+    the pool holds the blocks written while the store is built, so a small shop's stays small.
+    """
+    if MEMORY_LIMIT:
+        return MEMORY_LIMIT
+    return f"{max(128, min(512, sessions // 20_000))}MB"
 #: Stores with more sessions than this keep their tables in a temporary database file (the
 #: synthetic shop has 620,000 at scale 1: compressed, its tables take a tenth of the memory).
 ON_DISK_ROWS = 100_000
@@ -196,7 +208,7 @@ class Store:
         self._lock = threading.Lock()
         pending = tables if consume and isinstance(tables, dict) else dict(tables)
         del tables, orders, sessions
-        self._build(pending)  # first: the generator's tables go as they are loaded
+        self._build(pending, memory_limit(rows))  # first: the generator's tables go as loaded
         #: The product catalog (one row per variant) and the orders' lines (``catalog.py``).
         self.catalog = products(seed)
         self.lines = order_lines(self._orders, self.catalog, seed)
@@ -225,10 +237,10 @@ class Store:
         """Close the database and remove its file (also done when the store is collected)."""
         self._finalizer()
 
-    def _build(self, tables: dict[str, pd.DataFrame | pa.Table]) -> None:
+    def _build(self, tables: dict[str, pd.DataFrame | pa.Table], memory: str) -> None:
         con = self._con
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute(f"SET memory_limit = '{memory}'")
         for name, specs in _TABLES.items():
             source = self._orders if name == "orders" else tables.pop(name)
             arrow = _as_arrow(source)
