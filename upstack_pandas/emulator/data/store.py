@@ -53,12 +53,13 @@ MEMORY_LIMIT = os.environ.get("UPSTACK_EMULATOR_MEMORY_LIMIT")
 def memory_limit(sessions: int) -> str:
     """DuckDB's buffer pool for a shop of ``sessions`` rows (``UPSTACK_EMULATOR_MEMORY_LIMIT`` wins).
 
-    128 MB up to 2.5 million sessions (scale 4), growing with the shop to 512 MB at 10 million:
-    the pool holds the blocks written while the store is built, so a small shop's stays small.
+    128 MB up to 1.28 million sessions (scale 2), then 100 MB per million up to 512 MB (from
+    5.12 million): the pool holds the blocks written while the store is built, so a small shop's
+    stays small; a tighter pool costs CPU (DuckDB evicts and re-reads blocks while it builds).
     """
     if MEMORY_LIMIT:
         return MEMORY_LIMIT
-    return f"{max(128, min(512, sessions // 20_000))}MB"
+    return f"{max(128, min(512, sessions // 10_000))}MB"
 #: Stores with more sessions than this keep their tables in a temporary database file (the
 #: synthetic shop has 620,000 at scale 1: compressed, its tables take a tenth of the memory).
 ON_DISK_ROWS = 100_000
