@@ -124,7 +124,8 @@ def _concrete_path(op: Operation) -> str:
 def _pointer(pointer: str) -> Any:
     node: Any = SPEC
     for part in pointer.removeprefix("#/").split("/"):
-        node = node[part.replace("~1", "/").replace("~0", "~")]
+        key = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(key)] if isinstance(node, list) else node[key]
     return node
 
 

@@ -83,3 +83,62 @@ def test_the_generators_new_visitors_match_the_sql_derivation() -> None:
     finally:
         given.close()
         derived.close()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_time_order_is_lexsorts_order_ties_included(seed: int) -> None:
+    import numpy as np
+
+    from upstack_pandas.emulator.data.synthetic.common import time_order
+
+    rng = np.random.default_rng(seed)
+    ts = rng.integers(0, 50, 2_000)  # many runs of equal ts, with equal keys inside them
+    key = rng.integers(0, 7, 2_000)
+    assert np.array_equal(time_order(ts, key), np.lexsort((key, ts)))
+    assert np.array_equal(time_order(ts[:1], key[:1]), [0])
+
+
+def test_dense_unique_is_numpys_unique() -> None:
+    import numpy as np
+
+    from upstack_pandas.emulator.data.synthetic.common import dense_unique
+
+    values = np.random.default_rng(5).integers(0, 300, 5_000) * 3
+    unique, first, codes = dense_unique(values)
+    expected = np.unique(values, return_index=True, return_inverse=True)
+    for got, want in zip((unique, first, codes), expected, strict=True):
+        assert np.array_equal(got, want)
+    assert [len(a) for a in dense_unique(np.zeros(0, dtype=np.int64))] == [0, 0, 0]
+
+
+def test_fixed_width_ids_are_the_texts_of_their_numbers() -> None:
+    import numpy as np
+
+    from upstack_pandas.emulator.data.synthetic.common import fixed_width_strings, id_bytes
+
+    numbers = np.array([5, 42, 1_234_567])
+    assert fixed_width_strings(id_bytes("V", numbers, 7)).to_pylist() == [
+        "V0000005", "V0000042", "V1234567"
+    ]  # fmt: skip
+    wider = np.array([5, 123_456_789])  # a number wider than the width: zero bytes are not text
+    assert fixed_width_strings(id_bytes("C", wider, 7)).to_pylist() == ["C0000005", "C123456789"]
+
+
+def test_a_consuming_store_takes_the_generators_tables_and_others_are_left_alone() -> None:
+    tables = generate(3, NOW, scale=0.05)
+    kept = dict(tables)
+    available = frozenset({"orders", "sessions", "ad_spend", "customers"})
+    copy = Store(kept, available, 3)
+    taken = Store(tables, available, 3, consume=True)
+    try:
+        assert set(kept) == {"orders", "sessions", "ad_spend", "entities", "customers"}
+        assert set(tables) == {"orders"}  # the others were handed to DuckDB and dropped
+        sql = "SELECT count(*), sum(pageviews) FROM session_facts"
+        first, second = copy.cursor(), taken.cursor()
+        assert first.execute(sql).fetchone() == second.execute(sql).fetchone()
+        assert first.execute(sql).fetchone()[0] == kept["sessions"].num_rows
+        first.close()
+        second.close()
+    finally:
+        copy.close()
+        taken.close()

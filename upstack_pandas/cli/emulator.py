@@ -26,6 +26,9 @@ examples:
   upstack-pandas emulator                       # http://127.0.0.1:8765, seed 7, now = today
   upstack-pandas emulator --port 0 --now 2026-11-26T12:00:00Z
   upstack-pandas emulator --data ./my-shop      # serve orders.csv [+ sessions, ad spend]
+  upstack-pandas emulator --data shops/eu --data shops/us --print-upstackrc
+                                                # 2 pixels, each with its own files and key
+  upstack-pandas emulator --data shops/*        # one pixel per shop directory
   upstack-pandas emulator --pixels 3 --print-upstackrc > emulator.upstackrc
                                                 # 3 pixels, one key and profile each
 """
@@ -44,8 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data",
         metavar="DIR",
         type=Path,
+        action="append",
         help="serve your own data from DIR (orders required; sessions and ad spend optional, "
-        "CSV or parquet; see docs/emulator-data.md) instead of generated data",
+        "CSV or parquet; see docs/emulator-data.md) instead of generated data; repeat it to "
+        "give each pixel its own directory (pixel 1 the first, ...)",
     )
     parser.add_argument(
         "--seed", type=int, default=7, help="seed of the generated data (default 7)"
@@ -74,9 +79,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pixels",
         type=int,
-        default=2,
+        default=None,
         metavar="N",
-        help="serve N pixels, each with its own key and data (default 2)",
+        help="serve N pixels, each with its own key and data (default 2, or one per --data "
+        "directory when several are given)",
     )
     parser.add_argument(
         "--print-upstackrc",
@@ -158,19 +164,28 @@ def run(args: argparse.Namespace) -> int:
             f"the emulator needs the 'emulator' extra ({exc.name} is missing): "
             "pip install 'upstack-pandas[emulator]'"
         ) from None
-    if args.data is not None and not args.data.is_dir():
-        raise CommandError(f"--data {args.data}: not a directory")
-    if args.pixels < 1:
-        raise CommandError(f"--pixels {args.pixels}: give at least 1")
+    dirs: list[Path] = list(args.data or [])
+    for directory in dirs:
+        if not directory.is_dir():
+            raise CommandError(f"--data {directory}: not a directory")
+    count = args.pixels if args.pixels is not None else max(len(dirs), 2)
+    if count < 1:
+        raise CommandError(f"--pixels {count}: give at least 1")
+    if len(dirs) > 1 and count != len(dirs):
+        raise CommandError(
+            f"--pixels {count} with {len(dirs)} --data directories: give one directory "
+            "(served by every pixel) or one per pixel"
+        )
+    data_dir: Path | list[Path] | None = (dirs[0] if len(dirs) == 1 else dirs) if dirs else None
     if not args.scale > 0:
         raise CommandError(f"--scale {args.scale:g}: must be a positive number")
     emu = Emulator(
         seed=args.seed,
         now=args.now,
-        data_dir=args.data,
+        data_dir=data_dir,
         port=args.port,
         persist=args.persist,
-        pixels=pixel_ids(args.pixels),
+        pixels=pixel_ids(count),
         scale=args.scale,
     )
     try:
@@ -187,8 +202,8 @@ def run(args: argparse.Namespace) -> int:
         log.addHandler(handler)
         log.setLevel(logging.INFO)
     source = (
-        f"{args.data}"
-        if args.data is not None
+        ", ".join(str(d) for d in dirs)
+        if dirs
         else (
             f"generated, seed {args.seed}" + (f", scale {args.scale:g}" if args.scale != 1 else "")
         )
@@ -197,6 +212,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"Preparing data ({source})...", file=sys.stderr, flush=True)
         try:
             backend = emu.backend()  # requests arriving meanwhile wait for it
+            for pixel in emu.data_dirs if len(dirs) > 1 else ():
+                emu.backend(pixel)  # every pixel's files are checked before serving
         except (DataLoadError, ValueError, OSError) as exc:
             raise CommandError(f"cannot prepare the data: {exc}") from None
         data = f"{source}, now {backend.now.isoformat()}"

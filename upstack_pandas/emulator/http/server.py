@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
@@ -141,6 +141,44 @@ def default_keys(pixel_ids: Sequence[str]) -> list[KeySpec]:
     return keys
 
 
+#: What ``data_dir=`` takes: no directory, one for every pixel, or one per pixel.
+DataDirs: TypeAlias = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None
+
+
+def data_dirs_by_pixel(pixel_ids: Sequence[str], data_dir: DataDirs) -> dict[str, Path]:
+    """Map each pixel to the directory it serves (decision D86).
+
+    Parameters
+    ----------
+    pixel_ids : sequence of str
+        The emulator's pixels, in order.
+    data_dir : path or sequence of paths, optional
+        ``None`` (generated data), one directory (every pixel serves the same files) or a
+        list/tuple with one directory per pixel, in pixel order.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        Pixel id to directory; empty for generated data.
+
+    Raises
+    ------
+    ValueError
+        When a list of directories does not have one per pixel.
+    """
+    if data_dir is None:
+        return {}
+    if isinstance(data_dir, (str, os.PathLike)):
+        return dict.fromkeys(pixel_ids, Path(data_dir))
+    dirs = [Path(d) for d in data_dir]
+    if len(dirs) != len(pixel_ids):
+        raise ValueError(
+            f"data_dir: {len(dirs)} directories for {len(pixel_ids)} pixels; give one "
+            "directory (served by every pixel) or one per pixel"
+        )
+    return dict(zip(pixel_ids, dirs, strict=True))
+
+
 class BackendPool:
     """One engine per pixel, built on first use (thread-safe, each built once).
 
@@ -148,8 +186,10 @@ class BackendPool:
     ----------
     pixel_ids : sequence of str
         The known pixels; the first gets ``seed`` itself.
-    seed, now, data_dir
+    seed, now
         Passed to ``Backend``.
+    data_dir : path or sequence of paths, optional
+        One directory served by every pixel, or one per pixel (in pixel order; decision D86).
     factory : callable, optional
         Builds an engine from ``seed=``, ``now=``, ``data_dir=`` (default: ``Backend``).
     """
@@ -160,12 +200,13 @@ class BackendPool:
         *,
         seed: int,
         now: datetime | date | str | None,
-        data_dir: str | Path | None,
+        data_dir: DataDirs,
         factory: Callable[..., Backend] | None = None,
         scale: float = 1.0,
     ) -> None:
         self.pixel_ids = tuple(pixel_ids)
-        self._seed, self._now, self._data_dir = seed, now, data_dir
+        self._seed, self._now = seed, now
+        self._data_dirs = data_dirs_by_pixel(self.pixel_ids, data_dir)
         self._scale = scale
         self._factory = factory
         self._built: dict[str, Backend] = {}
@@ -177,6 +218,10 @@ class BackendPool:
             return self._seed
         digest = hashlib.sha256(f"{self._seed}:{pixel_id}".encode()).digest()
         return int.from_bytes(digest[:4], "big")
+
+    def data_dir_for(self, pixel_id: str) -> Path | None:
+        """Return the directory whose files ``pixel_id`` serves (``None``: generated data)."""
+        return self._data_dirs.get(pixel_id)
 
     def built(self) -> list[str]:
         """Return the pixels whose engine exists."""
@@ -198,7 +243,10 @@ class BackendPool:
                     factory = Backend
                 extra = {"scale": self._scale} if self._scale != 1.0 else {}
                 self._built[pixel_id] = factory(
-                    seed=self.seed_for(pixel_id), now=self._now, data_dir=self._data_dir, **extra
+                    seed=self.seed_for(pixel_id),
+                    now=self._now,
+                    data_dir=self._data_dirs.get(pixel_id),
+                    **extra,
                 )
                 logger.info("built the engine of pixel %s", pixel_id)
             return self._built[pixel_id]
@@ -323,8 +371,10 @@ class Emulator:
         Seed of the generated data (same seed and ``now`` → identical data).
     now : datetime, date or str, optional
         The server's clock (default: now); data runs up to it.
-    data_dir : path, optional
-        Serve your own data (see ``docs/emulator.md``) instead of generated data.
+    data_dir : path or sequence of paths, optional
+        Serve your own data (see ``docs/emulator-data.md``) instead of generated data: one
+        directory served by every pixel, or a list with one directory per pixel, in pixel order
+        (then ``pixels`` defaults to as many pixels as directories; decision D86).
     port : int
         Port to bind; 0 picks a free one.
     host : str
@@ -351,7 +401,7 @@ class Emulator:
         *,
         seed: int = 7,
         now: datetime | date | str | None = None,
-        data_dir: str | Path | None = None,
+        data_dir: DataDirs = None,
         port: int = 0,
         host: str = "127.0.0.1",
         keys: Iterable[KeySpec] | None = None,
@@ -367,12 +417,17 @@ class Emulator:
             raise ValueError(f"request_timeout must be a positive number, not {request_timeout!r}")
         self.request_timeout = float(request_timeout)
         given = list(keys) if keys is not None else None
+        per_pixel: list[Path] | None = None
+        if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+            per_pixel = [Path(d) for d in data_dir]  # one directory per pixel
+            data_dir = per_pixel
         if pixels is None:
-            pixels = (
-                [p for k in given for p in k.pixel_ids]
-                if given
-                else [DEMO_PIXEL_ID, SECOND_PIXEL_ID]
-            )
+            if given:
+                pixels = [p for k in given for p in k.pixel_ids]
+            elif per_pixel is not None:
+                pixels = pixel_ids(len(per_pixel))
+            else:
+                pixels = [DEMO_PIXEL_ID, SECOND_PIXEL_ID]
         self.pixel_ids: tuple[str, ...] = tuple(dict.fromkeys(pixels))
         if not self.pixel_ids:
             raise ValueError("the emulator needs at least one pixel")
@@ -393,6 +448,10 @@ class Emulator:
         self.injector = FaultInjector()
         self.scale = scale
         self._pool = BackendPool(self.pixel_ids, seed=seed, now=now, data_dir=data_dir, scale=scale)
+        #: The directory each pixel serves (empty with generated data).
+        self.data_dirs: dict[str, Path] = {
+            p: d for p in self.pixel_ids if (d := self._pool.data_dir_for(p)) is not None
+        }
         self._dashboards: DashboardStore | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -603,8 +662,10 @@ class Emulator:
             f"base_url = {self.url}",
         ]
         for i, pixel in enumerate(self.pixel_ids, start=1):
+            lines.append("")
+            if pixel in self.data_dirs:
+                lines.append(f"# data: {self.data_dirs[pixel]}")
             lines += [
-                "",
                 f"[{prefix}{i}]",
                 f"api_key = {self.pixel_key(pixel)}",
                 f"pixel_id = {pixel}",

@@ -37,6 +37,49 @@ def group_cumsum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.asarray(total - np.repeat(before, counts[counts > 0]), dtype=np.float64)
 
 
+def time_order(ts: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """The permutation ``np.lexsort((key, ts))`` gives (by ``ts``, then ``key``, then position).
+
+    One ``argsort`` of ``ts`` (several times faster than the two-key lexsort on millions of
+    rows), then only the runs of equal ``ts`` (a few, at microsecond resolution) are re-sorted
+    by ``key`` and position, so the result is exactly lexsort's.
+    """
+    order = np.argsort(ts)
+    if len(order) < 2:
+        return order
+    sorted_ts = ts[order]
+    tie = sorted_ts[1:] == sorted_ts[:-1]
+    if tie.any():
+        in_run = np.zeros(len(order), dtype=bool)
+        in_run[1:] |= tie
+        in_run[:-1] |= tie
+        pos = np.flatnonzero(in_run)
+        run = np.cumsum(np.r_[True, ~tie])[pos]  # which run of equal ts each position is in
+        sub = order[pos]
+        order[pos] = sub[np.lexsort((sub, key[sub], run))]
+    return order
+
+
+def dense_unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(values, return_index=True, return_inverse=True)`` for small non-negative ints.
+
+    Counting instead of sorting (values index a table as long as the largest value), so it is
+    linear: the sorted unique values, the position of each one's first occurrence, and each
+    value's code (its index among the unique values).
+    """
+    values = np.asarray(values, dtype=np.int64)
+    if not len(values):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    present = np.zeros(int(values.max()) + 1, dtype=bool)
+    present[values] = True
+    unique = np.flatnonzero(present)
+    codes = (np.cumsum(present, dtype=np.int64) - 1)[values]
+    first = np.full(len(unique), len(values), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(values), dtype=np.int64))
+    return unique, first, codes
+
+
 def cents(values: np.ndarray | float) -> np.ndarray:
     """Round money to whole cents."""
     return np.round(np.asarray(values, dtype=np.float64), 2)
@@ -74,9 +117,25 @@ def id_bytes(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
     return out.view(f"S{out.shape[1]}").ravel()
 
 
+def fixed_width_strings(values: np.ndarray) -> pa.Array:
+    """An Arrow string array of ASCII fixed-width bytes (``S8``...), without a copy per value."""
+    values = np.ascontiguousarray(values)
+    width = values.dtype.itemsize
+    if (
+        not len(values)
+        or len(values) * width >= 2**31  # beyond 32-bit offsets
+        or not values.view(np.uint8).reshape(len(values), width)[:, -1].all()  # padded: ragged
+    ):
+        return pa.array(values, type=pa.binary()).cast(pa.string())
+    offsets = np.arange(0, (len(values) + 1) * width, width, dtype=np.int32)
+    return pa.StringArray.from_buffers(
+        len(values), pa.py_buffer(offsets), pa.py_buffer(values.view(np.uint8))
+    )
+
+
 def ids(prefix: str, numbers: np.ndarray, width: int) -> pd.Series:
     """Readable ids: ``prefix`` + zero-padded ``numbers`` (``C0000042``)."""
-    text = pa.array(id_bytes(prefix, numbers, width), type=pa.binary()).cast(pa.string())
+    text = fixed_width_strings(id_bytes(prefix, numbers, width))
     if _PANDAS_MAJOR >= 3:
         return pd.Series(pd.array(text, dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
     return pd.Series(text.to_pandas(), dtype=object)

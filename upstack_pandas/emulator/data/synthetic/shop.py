@@ -30,6 +30,8 @@ from upstack_pandas.emulator.data.synthetic.common import (
     cents,
     group_cumsum,
     ids,
+    strings,
+    time_order,
     times,
     utc_index,
 )
@@ -94,18 +96,20 @@ def generate(seed: int, now: datetime, scale: float = 1.0) -> dict[str, pd.DataF
     o_cust = np.concatenate([np.arange(n_cust), rep_cust[keep]])
     o_ts = np.concatenate([first_ts, rep_ts[keep]])
     o_new = np.concatenate([np.ones(n_cust, bool), np.zeros(int(keep.sum()), bool)])
-    order = np.lexsort((o_cust, o_ts))
+    order = time_order(o_ts, o_cust)
     o_cust, o_ts, o_new = o_cust[order], o_ts[order], o_new[order]
 
     touch = touches(rng, o_cust, o_ts, o_new, acq, device)
     anon = anonymous_sessions(rng, days, demand, now_us, touch["created"], n_cust)
-    sessions = sessions_frame(rng, touch, anon, country, campaign_pick)
     last_touch_device = touch["device"][touch["is_last"]]  # one per order, in order order
+    created = touch["created"]
+    sessions = sessions_frame(rng, touch, anon, country, campaign_pick)  # takes their arrays
+    del touch, anon
     orders = _orders_frame(rng, o_cust, o_ts, o_new, country, last_touch_device, now_us)
     customers = pd.DataFrame(
         {
             "customer_id": ids("C", np.arange(n_cust), 7),
-            "created_at": utc_index(touch["created"]),
+            "created_at": utc_index(created),
             "first_order_at": utc_index(first_ts),
             "acquisition_channel": as_str_array(CHANNELS)[acq],
             "country": as_str_array(COUNTRIES[0])[country],
@@ -182,8 +186,8 @@ def _orders_frame(
             "order_id": ids("#", np.arange(100_001, 100_001 + n), 6),
             "customer_id": ids("C", o_cust, 7),
             "ts": utc_index(o_ts),
-            "status": status,
-            "customer_type": np.where(o_new, "new_customer", "returning_customer").astype(object),
+            "status": strings(["paid", "pending", "voided"], np.where(pending, 1, voided * 2)),
+            "customer_type": strings(["new_customer", "returning_customer"], ~o_new),
             "gross_revenue": gross,
             "discounts": discounts,
             "total_revenue": total,
@@ -192,8 +196,8 @@ def _orders_frame(
             "cogs": cents(gross * rng.uniform(0.28, 0.38, n)),
             "shipping_cost": cents(4.5 + 1.2 * items + rng.uniform(0.0, 2.0, n)),
             "payment_fees": np.where(status == "voided", 0.0, cents(total * 0.029 + 0.30)),
-            "country": as_str_array(COUNTRIES[0])[country[o_cust]],
-            "device": as_str_array(DEVICES[0])[device],
+            "country": strings(COUNTRIES[0], country[o_cust]),
+            "device": strings(DEVICES[0], device),
         }
     )
 

@@ -11,7 +11,10 @@ from upstack_pandas.emulator.data.synthetic.common import (
     DEVICES,
     US_PER_DAY,
     US_PER_HOUR,
+    dense_unique,
+    fixed_width_strings,
     id_bytes,
+    time_order,
     times,
 )
 from upstack_pandas.emulator.data.taxonomy import CHANNEL_PLATFORM, CHANNELS
@@ -136,21 +139,25 @@ def sessions_frame(
     country: np.ndarray,
     campaign_pick: dict[str, tuple[list[str], np.ndarray]],
 ) -> pa.Table:
-    ts = np.concatenate([touches["ts"], anon["ts"]])
-    cust = np.concatenate([touches["cust"], anon["cust"]])
-    channel = np.concatenate([touches["channel"], anon["channel"]])
-    device = np.concatenate([touches["device"], anon["device"]])
-    engaged = np.concatenate(
-        [np.ones(len(touches["ts"]), bool), rng.random(len(anon["ts"])) >= 0.45]
-    )
-    order = np.lexsort((cust, ts))
-    ts, cust, channel, device, engaged = (
-        ts[order],
-        cust[order],
-        channel[order],
-        device[order],
-        engaged[order],
-    )
+    """Every session (touchpoints and anonymous traffic) in time order, as an Arrow table.
+
+    The ``ts``, ``cust``, ``channel`` and ``device`` arrays are taken out of ``touches`` and
+    ``anon`` (freed as soon as they are merged: at scale 16 each is 80 MB); the columns are
+    built one at a time, with one-byte codes where they fit, so the peak stays a few arrays.
+    """
+    n_touch, n_anon = len(touches["ts"]), len(anon["ts"])
+    ts = np.concatenate([touches.pop("ts"), anon.pop("ts")])
+    cust = np.concatenate([touches.pop("cust"), anon.pop("cust")])
+    channel = np.concatenate([touches.pop("channel"), anon.pop("channel")]).astype(np.int8)
+    device = np.concatenate([touches.pop("device"), anon.pop("device")]).astype(np.int8)
+    engaged = np.concatenate([np.ones(n_touch, bool), rng.random(n_anon) >= 0.45])
+    order = time_order(ts, cust)  # by ts, then visitor
+    ts = ts[order]
+    cust = cust[order]
+    channel = channel[order]
+    device = device[order]
+    engaged = engaged[order]
+    del order
     n = len(ts)
     sources = sorted({o for opts, _, _ in _SOURCES.values() for o in opts})
     media = sorted({med for _, _, med in _SOURCES.values()})
@@ -159,7 +166,7 @@ def sessions_frame(
         *_EMAIL_CAMPAIGNS[0],
         *(c for names, _ in campaign_pick.values() for c in names),
     ]
-    source, medium, campaign = (np.zeros(n, dtype=np.int32) for _ in range(3))
+    source, medium, campaign = (np.zeros(n, dtype=np.int8) for _ in range(3))
     for name, code in _CH.items():  # one iteration per channel
         mask = channel == code
         opts, probs, med = _SOURCES[name]
@@ -174,45 +181,56 @@ def sessions_frame(
             names, weights = picks
             codes = np.array([campaigns.index(c) for c in names])
             campaign[mask] = codes[rng.choice(len(names), int(mask.sum()), p=weights)]
+    del mask
+    known = cust < len(country)
     cust_country = np.where(
-        cust < len(country),
+        known,
         country[np.minimum(cust, len(country) - 1)],
         rng.choice(len(COUNTRIES[0]), n, p=COUNTRIES[1]),
-    )
+    ).astype(np.int8)
+    del known
     platforms = [CHANNEL_PLATFORM.get(c, "(none)") for c in CHANNELS]
     n_pages = len(_PAGES[0])
+    columns: dict[str, pa.Array] = {"session_id": pa.array(np.arange(1, n + 1, dtype=np.int64))}
     # each visitor's first session by (ts, session_id): rows are in that order already
+    visitors, first_seen, visitor_codes = dense_unique(cust)
+    del cust
     is_new_visitor = np.zeros(n, dtype=bool)
-    is_new_visitor[np.unique(cust, return_index=True)[1]] = True
-    return pa.table(
-        {
-            "session_id": pa.array(np.arange(1, n + 1, dtype=np.int64)),
-            "customer_id": _customer_ids(cust, len(country)),
-            "ts": pa.array(ts.astype("datetime64[us]"), type=pa.timestamp("us", tz="UTC")),
-            "utm_source": _dictionary(sources, source),
-            "utm_medium": _dictionary(media, medium),
-            "utm_campaign": _dictionary(campaigns, campaign),
-            "channel": _dictionary(list(CHANNELS), channel),
-            "platform": _dictionary(platforms, channel),
-            "device": _dictionary(DEVICES[0], device),
-            "country": _dictionary(COUNTRIES[0], cust_country),
-            "landing_page": _dictionary(_PAGES[0], rng.choice(n_pages, n, p=_PAGES[1])),
-            "pageviews": pa.array(np.where(engaged, 2 + rng.poisson(3.0, n), 1).astype(np.int64)),
-            "is_new_visitor": pa.array(is_new_visitor),
-        }
+    is_new_visitor[first_seen] = True
+    del first_seen
+    columns["customer_id"] = _customer_ids(visitors, visitor_codes, len(country))
+    del visitors, visitor_codes
+    columns["ts"] = pa.array(ts, type=pa.int64()).view(pa.timestamp("us", tz="UTC"))
+    columns["utm_source"] = _dictionary(sources, source)
+    columns["utm_medium"] = _dictionary(media, medium)
+    columns["utm_campaign"] = _dictionary(campaigns, campaign)
+    columns["channel"] = _dictionary(list(CHANNELS), channel)
+    columns["platform"] = _dictionary(platforms, channel)
+    columns["device"] = _dictionary(DEVICES[0], device)
+    columns["country"] = _dictionary(COUNTRIES[0], cust_country)
+    del source, medium, campaign, channel, device, cust_country
+    columns["landing_page"] = _dictionary(_PAGES[0], rng.choice(n_pages, n, p=_PAGES[1]))
+    columns["pageviews"] = pa.array(
+        np.where(engaged, 2 + rng.poisson(3.0, n), 1).astype(np.int64)
     )
+    columns["is_new_visitor"] = pa.array(is_new_visitor)
+    return pa.table(columns)
 
 
 def _dictionary(names: list[str] | pd.Series, codes: np.ndarray) -> pa.DictionaryArray:
-    """``names[codes]`` as an Arrow dictionary array: a 4-byte code per cell, no string copies."""
-    return pa.DictionaryArray.from_arrays(
-        pa.array(np.asarray(codes, dtype=np.int32)), pa.array(list(names), type=pa.string())
+    """``names[codes]`` as an Arrow dictionary array: a one-byte code per cell, no string copies."""
+    return pa.DictionaryArray.from_arrays(  # codes are in range by construction: no check
+        pa.array(np.asarray(codes, dtype=np.int8)),
+        pa.array(list(names), type=pa.string()),
+        safe=False,
     )
 
 
-def _customer_ids(cust: np.ndarray, n_cust: int) -> pa.DictionaryArray:
-    """``C0000042`` for customers, ``V0000042`` for anonymous visitors."""
-    unique, codes = np.unique(cust, return_inverse=True)
-    names = np.where(unique < n_cust, id_bytes("C", unique, 7), id_bytes("V", unique, 7))
-    dictionary = pa.array(names, type=pa.binary()).cast(pa.string())
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), dictionary)
+def _customer_ids(unique: np.ndarray, codes: np.ndarray, n_cust: int) -> pa.DictionaryArray:
+    """``C0000042`` for customers, ``V0000042`` for anonymous visitors (``unique[codes]``)."""
+    names = id_bytes("C", unique, 7)
+    if len(names):
+        names.view(np.uint8).reshape(len(names), -1)[unique >= n_cust, 0] = ord("V")
+    return pa.DictionaryArray.from_arrays(
+        pa.array(codes.astype(np.int32)), fixed_width_strings(names), safe=False
+    )
