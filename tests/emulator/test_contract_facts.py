@@ -1176,7 +1176,7 @@ def _spec_decisions() -> dict[str, list[str]]:
     def walk(node: Any, pointer: str) -> None:
         if isinstance(node, dict):
             if "x-decision" in node:
-                ids = re.findall(r"\[(D\d\d)\]", node["x-decision"])
+                ids = re.findall(r"\[(D\d{2,3})\]", node["x-decision"])
                 assert ids, f"an x-decision without an id at {pointer}"
                 for decision in ids:
                     found.setdefault(decision, []).append(pointer)
@@ -1192,7 +1192,7 @@ def _spec_decisions() -> dict[str, list[str]]:
 
 def _register() -> dict[str, str]:
     contract = (ROOT / "docs" / "contract.md").read_text(encoding="utf-8")
-    rows = re.findall(r"(?m)^\| (D\d\d) \| .+ \| `(#/[^`]+)` \|$", contract)
+    rows = re.findall(r"(?m)^\| (D\d{2,3}) \| .+ \| `(#/[^`]+)` \|$", contract)
     register = dict(rows)
     assert len(register) == len(rows), "a decision id is listed twice in docs/contract.md"
     return register

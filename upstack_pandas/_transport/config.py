@@ -36,9 +36,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from urllib3.exceptions import LocationParseError
-from urllib3.util import parse_url
-
 from upstack_pandas._errors import ConfigurationError
 from upstack_pandas._redact import KEY_PREFIX, Secret, mask_key
 
@@ -258,6 +255,9 @@ def dialled_host(base_url: str) -> str:
     ValueError
         When urllib3 cannot parse the URL.
     """
+    from urllib3.exceptions import LocationParseError  # here: importing the package loads no
+    from urllib3.util import parse_url  # HTTP stack (tests/test_import_cost.py)
+
     try:
         parsed = parse_url(base_url)
     except LocationParseError as exc:
@@ -288,6 +288,9 @@ def base_url_problem(base: str) -> str | None:
             "escapes, separators); give scheme, host, optional port and path only, e.g. "
             f"{DEFAULT_BASE_URL} (write an international domain in its xn-- form)"
         )
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import parse_url
+
     try:
         parsed = parse_url(base)
     except LocationParseError:
