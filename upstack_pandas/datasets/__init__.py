@@ -4,6 +4,7 @@ reads them back (see ``docs/sync.md``).
 Modules: :mod:`.plan` (the request, its fingerprint, windows, settled vs provisional),
 :mod:`.manifest` (``_upstack/`` bookkeeping), :mod:`.writer` (atomic partition files),
 :mod:`.lock` (one sync per dataset), :mod:`.fetch` (one window, in this process or a worker),
+:mod:`.cluster` (in a ``distributed`` worker, the pixel's 429 pause shared with the others),
 :mod:`.run` (``sync``), :mod:`.reader` (``read_dataset``), :mod:`.summary`.
 """
 
