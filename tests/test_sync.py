@@ -418,3 +418,52 @@ def test_worker_clients_follow_the_config_file(multi_emulator: Emulator, rc_env:
     text = rc_env.read_text().replace("[pixel-1]", "[old]").replace("[pixel-2]", "[pixel-1]")
     rc_env.write_text(text, encoding="utf-8")
     assert client_for("pixel-1").pixel_id == multi_emulator.pixel_ids[1]
+
+
+@pytest.mark.parametrize(
+    ("dimensions", "timezone"),
+    [((), "UTC"), (("channel",), "America/New_York")],
+    ids=["plain", "dimensioned"],
+)
+def test_a_windows_frame_is_the_readers_without_attrs_and_never_computes_them(
+    multi_emulator: Emulator,
+    rc_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    dimensions: tuple[str, ...],
+    timezone: str,
+) -> None:
+    from upstack_pandas import metadata
+    from upstack_pandas.datasets.fetch import client_for, fetch_frame
+    from upstack_pandas.datasets.plan import DatasetRequest
+
+    request = DatasetRequest(tuple(IDS), "day", dimensions, timezone=timezone)
+    window = Window(multi_emulator.pixel_ids[0], "2026-02", dt.date(2026, 2, 1),
+                    dt.date(2026, 2, 28))  # fmt: skip
+    expected = _reference("pixel-1", "2026-02-01", "2026-02-28",
+                          dimensions=list(dimensions) or None, timezone=timezone)  # fmt: skip
+    assert len(expected) >= 28 and set(expected.columns) == set(IDS)
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a window's read computed its attrs")
+
+    monkeypatch.setattr(metadata, "attach", never)
+    monkeypatch.setattr(metadata, "scope_of", never)
+    monkeypatch.setattr(metadata, "encode_frame", never)
+    frame = fetch_frame(client_for("pixel-1"), request, window)
+    assert frame.attrs == {}
+    pd.testing.assert_frame_equal(frame, expected)  # values, dtypes, index (levels, tz, unit)
+    assert list(frame.index.names) == ["dt", *dimensions]
+    dt_dtype = frame.index.get_level_values("dt").dtype
+    assert str(dt_dtype) == f"datetime64[{DATETIME_UNIT}, {timezone}]"
+
+
+def test_the_readers_internal_entry_takes_only_its_parameters(
+    multi_emulator: Emulator, rc_env: Path
+) -> None:
+    from upstack_pandas._readers.query import query_arguments
+
+    arguments = query_arguments(IDS, "2026-02-01", "2026-02-28", compare=False)
+    assert arguments["granularity"] == "day" and arguments["compare"] is False
+    assert arguments["profiles"] is None and arguments["dtypes"] is None
+    with pytest.raises(TypeError, match="attrs"):
+        query_arguments(IDS, "2026-02-01", "2026-02-28", attrs=False)
