@@ -467,3 +467,40 @@ def test_the_readers_internal_entry_takes_only_its_parameters(
     assert arguments["profiles"] is None and arguments["dtypes"] is None
     with pytest.raises(TypeError, match="attrs"):
         query_arguments(IDS, "2026-02-01", "2026-02-28", attrs=False)
+
+
+def test_scope_checksums_of_every_dtype_match_pandas_sums_and_counts() -> None:
+    """The scope's checksums (one pass over the float64 columns) equal pandas' per-column
+    ``sum()`` and ``count()``, for NumPy, nullable and Arrow columns alike; other columns
+    are left out; an edited value is told."""
+    from upstack_pandas import metadata
+
+    index = pd.date_range("2026-02-01", periods=6, freq="D", tz="UTC", name="dt")
+    values = [1.5, float("nan"), 2.25, 1e12, -3.0, 0.1]
+    frame = pd.DataFrame(
+        {
+            "a.float": values,
+            "note": ["x"] * 6,
+            "b.int": pd.array([1, None, 3, 4, 5, 6], dtype="Int64"),
+            "c.float": [float("nan")] * 6,
+            "d.arrow": pd.array(values, dtype="double[pyarrow]"),
+            "e.inf": [1.0, float("inf"), 2.0, 3.0, 4.0, 5.0],
+            "f.float": [0.3] * 6,
+        },
+        index=index,
+    )
+    ids = ["a.float", "b.int", "c.float", "d.arrow", "e.inf", "f.float"]
+    meta = {"granularity": "day", "timezone": "UTC", "measures": {m: {} for m in ids}}
+    scope = metadata.scope_of(frame, meta)
+    expected = {m: [float(frame[m].astype("float64").sum()), int(frame[m].count())] for m in ids}
+    assert scope["checksums"] == expected
+    assert expected["a.float"] == [sum(v for v in values if v == v), 5]
+    assert expected["c.float"] == [0.0, 0] and expected["e.inf"][0] == float("inf")
+    floats = frame[["a.float", "c.float", "f.float"]]  # every column a float64 measure
+    assert metadata.scope_of(floats, meta)["checksums"] == {m: expected[m] for m in floats}
+
+    metadata.attach(frame, meta)
+    assert metadata.scope_mismatch(frame) == []
+    edited = frame.copy()
+    edited.iloc[2, 6] = 0.4
+    assert metadata.scope_mismatch(edited) == ["the values of f.float changed (scaled or edited)"]
