@@ -172,7 +172,7 @@ class Read:
 
         ``compare`` is the compare frame, or already encoded (a memoised cache hit); ``scope``
         is the finished frame's scope when a memoised hit already knows it (computed otherwise).
-        ``attrs=False`` (the library's own reads, D104): the same frame without ``attrs``; its
+        ``attrs=False`` (the library's own window reads): the same frame without ``attrs``; its
         metadata is built without the compare frame, only for the warnings, and no scope is
         computed.
         """

@@ -191,9 +191,10 @@ def read_query(arguments: Mapping[str, Any], *, attrs: bool = True) -> pd.DataFr
     """:func:`read_upstack` of ``arguments`` (its parameters by name; ``profiles`` None).
 
     The library's own entry (``up.sync`` windows, the Dask reader's partitions): with
-    ``attrs=False`` the frame carries no ``attrs["upstack"]`` and its metadata and scope are
-    never computed (decision D104); the checks, requests, dtypes and ``dtype_backend=`` are
-    those of :func:`read_upstack`, so the frame is the same but for its attrs.
+    ``attrs=False`` the frame carries no ``attrs["upstack"]``: no scope is computed and no
+    compare frame encoded (the metadata is built only for its warnings); the checks, requests,
+    dtypes and ``dtype_backend=`` are those of :func:`read_upstack`, so the frame is the same
+    but for its attrs.
 
     Parameters
     ----------

@@ -97,9 +97,9 @@ def fetch_frame(client: Client, request: DatasetRequest, window: Window) -> pd.D
     """The pandas reader's frame of ``window``, fetched fresh, without ``attrs``.
 
     The frame of ``read_upstack`` (the same checks, request, values, dtypes and index), read
-    through its internal entry with ``attrs=False`` (D104): nothing keeps a window's
-    ``attrs["upstack"]`` (a parquet partition, a Dask partition), so its metadata and scope are
-    never computed.
+    through its internal entry with ``attrs=False``: nothing keeps a window's
+    ``attrs["upstack"]`` (a parquet partition, a Dask partition), so they are never attached
+    and their scope never computed (the reader's warnings are still issued).
     """
     from upstack_pandas._readers.query import query_arguments, read_query
 
