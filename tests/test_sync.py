@@ -504,3 +504,18 @@ def test_scope_checksums_of_every_dtype_match_pandas_sums_and_counts() -> None:
     edited = frame.copy()
     edited.iloc[2, 6] = 0.4
     assert metadata.scope_mismatch(edited) == ["the values of f.float changed (scaled or edited)"]
+
+
+def test_a_windows_read_still_warns_of_a_filter_not_applied(
+    multi_emulator: Emulator, rc_env: Path
+) -> None:
+    from upstack_pandas.datasets.fetch import client_for, fetch_frame
+    from upstack_pandas.datasets.plan import DatasetRequest
+
+    condition = {"field": "channel.campaign", "op": "equals", "value": "nope"}
+    request = DatasetRequest(("orders.total_revenue",), "day", filters=condition)
+    window = Window(multi_emulator.pixel_ids[0], "2026-02", dt.date(2026, 2, 1),
+                    dt.date(2026, 2, 7))  # fmt: skip
+    with pytest.warns(up.FilterNotAppliedWarning, match="orders.total_revenue"):
+        frame = fetch_frame(client_for("pixel-1"), request, window)
+    assert frame.attrs == {} and len(frame) == 7
