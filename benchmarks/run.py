@@ -288,7 +288,7 @@ def run_sections(
         sections += conversion(sizes if "conversion" in names else [],
                                memory_sizes if "memory" in names else [],
                                quick=quick, timings="conversion" in names)  # fmt: skip
-    served = [n for n in ("cache", "chunks", "emulator") if n in names]
+    served = [n for n in ("cache", "chunks", "emulator", "sync", "dask") if n in names]
     if served:
         with contextlib.ExitStack() as stack:
             if emulator is None:

@@ -418,3 +418,104 @@ def test_worker_clients_follow_the_config_file(multi_emulator: Emulator, rc_env:
     text = rc_env.read_text().replace("[pixel-1]", "[old]").replace("[pixel-2]", "[pixel-1]")
     rc_env.write_text(text, encoding="utf-8")
     assert client_for("pixel-1").pixel_id == multi_emulator.pixel_ids[1]
+
+
+@pytest.mark.parametrize(
+    ("dimensions", "timezone"),
+    [((), "UTC"), (("channel",), "America/New_York")],
+    ids=["plain", "dimensioned"],
+)
+def test_a_windows_frame_is_the_readers_without_attrs_and_never_computes_them(
+    multi_emulator: Emulator,
+    rc_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    dimensions: tuple[str, ...],
+    timezone: str,
+) -> None:
+    from upstack_pandas import metadata
+    from upstack_pandas.datasets.fetch import client_for, fetch_frame
+    from upstack_pandas.datasets.plan import DatasetRequest
+
+    request = DatasetRequest(tuple(IDS), "day", dimensions, timezone=timezone)
+    window = Window(multi_emulator.pixel_ids[0], "2026-02", dt.date(2026, 2, 1),
+                    dt.date(2026, 2, 28))  # fmt: skip
+    expected = _reference("pixel-1", "2026-02-01", "2026-02-28",
+                          dimensions=list(dimensions) or None, timezone=timezone)  # fmt: skip
+    assert len(expected) >= 28 and set(expected.columns) == set(IDS)
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a window's read computed its attrs")
+
+    monkeypatch.setattr(metadata, "attach", never)
+    monkeypatch.setattr(metadata, "scope_of", never)
+    monkeypatch.setattr(metadata, "encode_frame", never)
+    frame = fetch_frame(client_for("pixel-1"), request, window)
+    assert frame.attrs == {}
+    pd.testing.assert_frame_equal(frame, expected)  # values, dtypes, index (levels, tz, unit)
+    assert list(frame.index.names) == ["dt", *dimensions]
+    dt_dtype = frame.index.get_level_values("dt").dtype
+    assert str(dt_dtype) == f"datetime64[{DATETIME_UNIT}, {timezone}]"
+
+
+def test_the_readers_internal_entry_takes_only_its_parameters(
+    multi_emulator: Emulator, rc_env: Path
+) -> None:
+    from upstack_pandas._readers.query import query_arguments
+
+    arguments = query_arguments(IDS, "2026-02-01", "2026-02-28", compare=False)
+    assert arguments["granularity"] == "day" and arguments["compare"] is False
+    assert arguments["profiles"] is None and arguments["dtypes"] is None
+    with pytest.raises(TypeError, match="attrs"):
+        query_arguments(IDS, "2026-02-01", "2026-02-28", attrs=False)
+
+
+def test_scope_checksums_of_every_dtype_match_pandas_sums_and_counts() -> None:
+    """The scope's checksums (one pass over the float64 columns) equal pandas' per-column
+    ``sum()`` and ``count()``, for NumPy, nullable and Arrow columns alike; other columns
+    are left out; an edited value is told."""
+    from upstack_pandas import metadata
+
+    index = pd.date_range("2026-02-01", periods=6, freq="D", tz="UTC", name="dt")
+    values = [1.5, float("nan"), 2.25, 1e12, -3.0, 0.1]
+    frame = pd.DataFrame(
+        {
+            "a.float": values,
+            "note": ["x"] * 6,
+            "b.int": pd.array([1, None, 3, 4, 5, 6], dtype="Int64"),
+            "c.float": [float("nan")] * 6,
+            "d.arrow": pd.array(values, dtype="double[pyarrow]"),
+            "e.inf": [1.0, float("inf"), 2.0, 3.0, 4.0, 5.0],
+            "f.float": [0.3] * 6,
+        },
+        index=index,
+    )
+    ids = ["a.float", "b.int", "c.float", "d.arrow", "e.inf", "f.float"]
+    meta = {"granularity": "day", "timezone": "UTC", "measures": {m: {} for m in ids}}
+    scope = metadata.scope_of(frame, meta)
+    expected = {m: [float(frame[m].astype("float64").sum()), int(frame[m].count())] for m in ids}
+    assert scope["checksums"] == expected
+    assert expected["a.float"] == [sum(v for v in values if v == v), 5]
+    assert expected["c.float"] == [0.0, 0] and expected["e.inf"][0] == float("inf")
+    floats = frame[["a.float", "c.float", "f.float"]]  # every column a float64 measure
+    assert metadata.scope_of(floats, meta)["checksums"] == {m: expected[m] for m in floats}
+
+    metadata.attach(frame, meta)
+    assert metadata.scope_mismatch(frame) == []
+    edited = frame.copy()
+    edited.iloc[2, 6] = 0.4
+    assert metadata.scope_mismatch(edited) == ["the values of f.float changed (scaled or edited)"]
+
+
+def test_a_windows_read_still_warns_of_a_filter_not_applied(
+    multi_emulator: Emulator, rc_env: Path
+) -> None:
+    from upstack_pandas.datasets.fetch import client_for, fetch_frame
+    from upstack_pandas.datasets.plan import DatasetRequest
+
+    condition = {"field": "channel.campaign", "op": "equals", "value": "nope"}
+    request = DatasetRequest(("orders.total_revenue",), "day", filters=condition)
+    window = Window(multi_emulator.pixel_ids[0], "2026-02", dt.date(2026, 2, 1),
+                    dt.date(2026, 2, 7))  # fmt: skip
+    with pytest.warns(up.FilterNotAppliedWarning, match="orders.total_revenue"):
+        frame = fetch_frame(client_for("pixel-1"), request, window)
+    assert frame.attrs == {} and len(frame) == 7

@@ -165,16 +165,22 @@ class Read:
         compare: pd.DataFrame | Mapping[str, str] | None = None,
         dtype_backend: str | None = None,
         scope: Mapping[str, Any] | None = None,
+        attrs: bool = True,
         **extra: Any,
     ) -> pd.DataFrame:
         """Attach ``attrs["upstack"]`` to ``frame``; apply ``dtype_backend=``, then ``dtypes=``.
 
         ``compare`` is the compare frame, or already encoded (a memoised cache hit); ``scope``
         is the finished frame's scope when a memoised hit already knows it (computed otherwise).
+        ``attrs=False`` (the library's own window reads): the same frame without ``attrs``; its
+        metadata is built without the compare frame, only for the warnings, and no scope is
+        computed.
         """
         responses = self.responses
         frame = backends.convert_frame(frame, dtype_backend)
-        if isinstance(compare, pd.DataFrame):  # an encoded compare decodes into the backend
+        if not attrs:
+            compare = None  # never encoded: nothing keeps it
+        elif isinstance(compare, pd.DataFrame):  # an encoded compare decodes into the backend
             compare = backends.convert_frame(compare, dtype_backend)
         if dtype_backend is not None:
             extra["dtypeBackend"] = dtype_backend  # the compare frame is decoded back into it
@@ -194,7 +200,8 @@ class Read:
             **extra,
         )
         metadata.warn(meta)
-        return metadata.attach(apply_dtypes(frame, dtypes, ids), meta, scope)
+        frame = apply_dtypes(frame, dtypes, ids)
+        return metadata.attach(frame, meta, scope) if attrs else frame
 
     def today(self, timezone: str) -> datetime.date | None:
         """The server's date in ``timezone`` (decision D80), or None before any live response."""

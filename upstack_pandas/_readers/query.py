@@ -6,6 +6,7 @@ reads (:mod:`.chunks`), and the per-client memo of decoded frames (a cache hit s
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -42,7 +43,7 @@ from upstack_pandas._readers.pixels import read_pixels
 if TYPE_CHECKING:
     from upstack_pandas._transport.client import ApiResponse, Client
 
-__all__ = ["read_upstack"]
+__all__ = ["query_arguments", "read_query", "read_upstack"]
 
 
 def read_upstack(
@@ -156,25 +157,73 @@ def read_upstack(
     """
     if profiles is not None:  # one read per profile, concatenated by pixel
         return read_pixels(read_upstack, profiles, locals())
-    arguments: dict[str, Any] = {
-        "granularity": granularity,
-        "dimensions": dimensions,
-        "filters": filters,
-        "compare": compare,
-        "timezone": timezone,
-        "pacing": pacing,
-        "order_settings": order_settings,
-        "view_filters": view_filters,
-    }
-    query = Query.build(measures, start, end, **arguments)
-    window_days = check_window_days(chunks)
-    max_workers = check_positive_int(max_workers, "max_workers", MAX_WORKERS)
-    backend = check_dtype_backend(dtype_backend)
-    read = Read(ReadOptions(client=client, refresh=refresh, progress=progress))
+    return read_query(locals())
+
+
+def query_arguments(
+    measures: str | Sequence[str], start: Any, end: Any, **given: Any
+) -> dict[str, Any]:
+    """:func:`read_upstack`'s arguments by name, its defaults filled in, for :func:`read_query`.
+
+    Parameters
+    ----------
+    measures, start, end
+        As :func:`read_upstack`'s.
+    **given
+        Any of its keyword arguments.
+
+    Returns
+    -------
+    dict
+        Every parameter of :func:`read_upstack` by name.
+
+    Raises
+    ------
+    TypeError
+        For a name that is not one of its parameters, as a call would.
+    """
+    bound = inspect.signature(read_upstack).bind(measures, start, end, **given)
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def read_query(arguments: Mapping[str, Any], *, attrs: bool = True) -> pd.DataFrame:
+    """:func:`read_upstack` of ``arguments`` (its parameters by name; ``profiles`` None).
+
+    The library's own entry (``up.sync`` windows, the Dask reader's partitions): with
+    ``attrs=False`` the frame carries no ``attrs["upstack"]``: no scope is computed and no
+    compare frame encoded (the metadata is built only for its warnings); the checks, requests,
+    dtypes and ``dtype_backend=`` are those of :func:`read_upstack`, so the frame is the same
+    but for its attrs.
+
+    Parameters
+    ----------
+    arguments : mapping
+        Every parameter of :func:`read_upstack` by name (its ``locals()`` on entry, or
+        :func:`query_arguments`).
+    attrs : bool, default True
+        Attach ``attrs["upstack"]`` (with its scope) as :func:`read_upstack` does.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`read_upstack`'s frame; without ``attrs`` when ``attrs=False``.
+    """
+    measures, start, end = arguments["measures"], arguments["start"], arguments["end"]
+    dtypes: DtypesArg = arguments["dtypes"]
+    names = ("granularity", "dimensions", "filters", "compare", "timezone", "pacing",
+             "order_settings", "view_filters")  # fmt: skip
+    options = {k: arguments[k] for k in names}
+    query = Query.build(measures, start, end, **options)
+    window_days = check_window_days(arguments["chunks"])
+    max_workers = check_positive_int(arguments["max_workers"], "max_workers", MAX_WORKERS)
+    backend = check_dtype_backend(arguments["dtype_backend"])
+    read = Read(ReadOptions(client=arguments["client"], refresh=arguments["refresh"],
+                            progress=arguments["progress"]))  # fmt: skip
     ids = read.measures(query.measures, context="query", dtypes=dtypes, dimensions=query.dimensions)
     on_server = server_range(read, start, end, query.timezone)  # after the catalog's response
     if on_server is not None and on_server != query.range:
-        query = Query.build(measures, *on_server, **arguments)
+        query = Query.build(measures, *on_server, **options)
     query = replace(query, measures=ids)
     request = query.body(read.client.pixel_id)
     extra: dict[str, Any] = {}
@@ -207,6 +256,7 @@ def read_upstack(
         details=details,
         compare=compare_frame,
         scope=memo.scope if memo is not None and plain else None,
+        attrs=attrs,
         **extra,
     )
     if memo is not None:

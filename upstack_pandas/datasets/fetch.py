@@ -94,10 +94,16 @@ def detach(exc: BaseException) -> BaseException:
 
 
 def fetch_frame(client: Client, request: DatasetRequest, window: Window) -> pd.DataFrame:
-    """The pandas reader's frame of ``window`` (attrs dropped), fetched fresh."""
-    import upstack_pandas as up  # the public reader, wherever its module lives
+    """The pandas reader's frame of ``window``, fetched fresh, without ``attrs``.
 
-    frame = up.read_upstack(
+    The frame of ``read_upstack`` (the same checks, request, values, dtypes and index), read
+    through its internal entry with ``attrs=False``: nothing keeps a window's
+    ``attrs["upstack"]`` (a parquet partition, a Dask partition), so they are never attached
+    and their scope never computed (the reader's warnings are still issued).
+    """
+    from upstack_pandas._readers.query import query_arguments, read_query
+
+    arguments = query_arguments(
         list(request.measures),
         window.start,
         window.end,
@@ -106,8 +112,7 @@ def fetch_frame(client: Client, request: DatasetRequest, window: Window) -> pd.D
         progress=False,
         **request.reader_kwargs(),
     )
-    frame.attrs = {}
-    return frame
+    return read_query(arguments, attrs=False)
 
 
 @dataclass(frozen=True)
