@@ -302,7 +302,14 @@ def test_doubled_slashes_are_a_404(emu: Emulator, path: str) -> None:
 
 
 def _raw(emu: Emulator, request: bytes, *, read_timeout: float = 10.0) -> bytes:
-    """Send raw bytes, return everything the server answers until it closes."""
+    """Send raw bytes, return everything the server answers until it closes.
+
+    The request asks for ``Connection: close`` (added after its request line), so a
+    kept-alive server closes after answering instead of waiting for a next request.
+    """
+    line, sep, rest = request.partition(b"\r\n")
+    if sep:
+        request = line + b"\r\nConnection: close\r\n" + rest
     with socket.create_connection(("127.0.0.1", emu.port), timeout=read_timeout) as sock:
         sock.sendall(request)
         chunks = []
