@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import socket
 import time
+import weakref
 from collections.abc import Iterator
+from typing import Any
 
 import orjson
 import pytest
 import requests
 
+from tests._drip import drip_until_answer
 from upstack_pandas.emulator.http.server import Emulator
 
 NOW = "2026-11-26T12:00:00Z"
@@ -25,22 +28,29 @@ def emu() -> Iterator[Emulator]:
 
 
 def _read_response(sock: socket.socket) -> tuple[bytes, dict[str, str], bytes]:
-    """Read one response with a Content-Length: (status line, headers, body)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, f"the server closed before the headers ended: {data!r}"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    status, *lines = head.decode("latin-1").split("\r\n")
-    headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines)}
-    size = int(headers["content-length"])
-    while len(body) < size:
-        chunk = sock.recv(65536)
-        assert chunk, "the server closed before the body ended"
-        body += chunk
-    assert len(body) == size, "more bytes than the Content-Length"
-    return status.encode(), headers, body
+    """Read one response with a Content-Length: (status line, headers, body).
+
+    Bytes past it (a pipelined next answer) stay in the socket's buffered reader.
+    """
+    reader = _readers.setdefault(sock, sock.makefile("rb"))
+    status = reader.readline().rstrip(b"\r\n")
+    assert status, "the server closed before answering"
+    headers: dict[str, str] = {}
+    while (line := reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    body = reader.read(int(headers["content-length"]))
+    assert len(body) == int(headers["content-length"]), "the server closed in the body"
+    return status, headers, body
+
+
+_readers: weakref.WeakKeyDictionary[socket.socket, Any] = weakref.WeakKeyDictionary()
+
+
+def _rest(sock: socket.socket) -> bytes:
+    """What the server sends after the answers read (b"" once it closes)."""
+    reader = _readers.get(sock)
+    return reader.read1(65536) if reader is not None else sock.recv(65536)
 
 
 def test_a_session_sends_its_requests_on_one_connection(emu: Emulator) -> None:
@@ -73,24 +83,7 @@ def test_a_drip_on_the_second_request_is_cut_at_its_deadline(emu: Emulator) -> N
         assert headers.get("connection") != "close"
         time.sleep(TIMEOUT_S * 1.2)  # idle past one deadline: the next request gets its own
         sock.sendall(b"POST /_emulator/faults HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
-        started = time.monotonic()
-        answer = b""
-        while time.monotonic() - started < TIMEOUT_S + 3 and not answer:
-            try:
-                sock.sendall(b" ")  # one byte every 0.2 s never trips a per-read timeout
-            except OSError:
-                break
-            time.sleep(0.2)
-            sock.setblocking(False)
-            try:
-                answer += sock.recv(65536)
-            except BlockingIOError:
-                pass
-            except OSError:
-                break
-            finally:
-                sock.setblocking(True)
-        elapsed = time.monotonic() - started
+        answer, elapsed = drip_until_answer(sock, TIMEOUT_S + 3)
     assert TIMEOUT_S * 0.8 <= elapsed < TIMEOUT_S + 1, elapsed
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert b"Connection: close" in answer
@@ -101,7 +94,7 @@ def test_an_idle_connection_is_closed_quietly_after_the_idle_timeout(emu: Emulat
         sock.sendall(HEALTH)
         _read_response(sock)
         started = time.monotonic()
-        rest = sock.recv(65536)  # blocks until the server closes
+        rest = _rest(sock)  # blocks until the server closes
         elapsed = time.monotonic() - started
     assert rest == b"", rest[:200]  # no 408 a client would read as its next answer
     assert IDLE_S * 0.8 <= elapsed < IDLE_S + 1, elapsed
@@ -123,7 +116,7 @@ def test_a_body_refused_unread_closes_the_connection(emu: Emulator) -> None:
         status, headers, _ = _read_response(sock)
         assert status.startswith(b"HTTP/1.1 413")
         assert headers["connection"] == "close"
-        assert sock.recv(65536) == b""
+        assert _rest(sock) == b""
 
 
 def test_a_doubled_slash_with_a_body_closes_the_connection(emu: Emulator) -> None:
@@ -135,7 +128,7 @@ def test_a_doubled_slash_with_a_body_closes_the_connection(emu: Emulator) -> Non
         status, headers, _ = _read_response(sock)
         assert status.startswith(b"HTTP/1.1 404")
         assert headers["connection"] == "close"
-        assert sock.recv(65536) == b""
+        assert _rest(sock) == b""
 
 
 def test_a_client_asking_to_close_is_closed(emu: Emulator) -> None:
@@ -143,7 +136,7 @@ def test_a_client_asking_to_close_is_closed(emu: Emulator) -> None:
         sock.sendall(HEALTH.replace(b"Host: x\r\n", b"Host: x\r\nConnection: close\r\n"))
         status, headers, _ = _read_response(sock)
         assert status.startswith(b"HTTP/1.1 200") and headers["connection"] == "close"
-        assert sock.recv(65536) == b""
+        assert _rest(sock) == b""
 
 
 def test_stop_closes_kept_alive_connections_at_once() -> None:
@@ -153,7 +146,7 @@ def test_stop_closes_kept_alive_connections_at_once() -> None:
         _read_response(sock)
     with sock:
         started = time.monotonic()
-        assert sock.recv(65536) == b""
+        assert _rest(sock) == b""
         assert time.monotonic() - started < 2
 
 

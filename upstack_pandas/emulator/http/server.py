@@ -319,6 +319,8 @@ class _Handler(WSGIRequestHandler):
     server: _Server
     #: Persistent connections (D102): werkzeug's own handler closes every one.
     protocol_version = "HTTP/1.1"
+    #: Small answers on a kept-alive connection go out at once (no delayed-ACK stall).
+    disable_nagle_algorithm = True
 
     def setup(self) -> None:
         super().setup()
@@ -395,7 +397,13 @@ class _Handler(WSGIRequestHandler):
                     self.send_header("Transfer-Encoding", "chunked")
                 if self.close_connection:
                     self.send_header("Connection", "close")
-                self.end_headers()
+                # The head and the first piece in one send: no Nagle wait between them, and
+                # no head without its body when the deadline watchdog cuts the connection.
+                self._headers_buffer.append(b"\r\n")
+                if data and not chunked:
+                    self._headers_buffer.append(data)
+                    data = b""
+                self.flush_headers()
             if data:
                 if chunked:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
