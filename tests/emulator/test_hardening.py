@@ -22,6 +22,7 @@ import orjson
 import pytest
 import requests
 
+from tests._drip import drip_until_answer
 from upstack_pandas.emulator.http.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, json_depth
 from upstack_pandas.emulator.http.server import Emulator
 from upstack_pandas.emulator.http.spec import Operation, operations
@@ -302,7 +303,14 @@ def test_doubled_slashes_are_a_404(emu: Emulator, path: str) -> None:
 
 
 def _raw(emu: Emulator, request: bytes, *, read_timeout: float = 10.0) -> bytes:
-    """Send raw bytes, return everything the server answers until it closes."""
+    """Send raw bytes, return everything the server answers until it closes.
+
+    The request asks for ``Connection: close`` (added after its request line), so a
+    kept-alive server closes after answering instead of waiting for a next request.
+    """
+    line, sep, rest = request.partition(b"\r\n")
+    if sep:
+        request = line + b"\r\nConnection: close\r\n" + rest
     with socket.create_connection(("127.0.0.1", emu.port), timeout=read_timeout) as sock:
         sock.sendall(request)
         chunks = []
@@ -417,26 +425,7 @@ def test_a_dripping_request_is_dropped_at_the_deadline_not_per_read(emu: Emulato
     request = b"POST /_emulator/faults HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"
     with socket.create_connection(("127.0.0.1", emu.port), timeout=10) as sock:
         sock.sendall(request)
-        started = time.monotonic()
-        answer = b""
-        while time.monotonic() - started < TIMEOUT_S + 3:
-            try:
-                sock.sendall(b" ")
-            except OSError:
-                break
-            time.sleep(0.2)
-            sock.setblocking(False)
-            try:
-                answer += sock.recv(65536)
-            except BlockingIOError:
-                pass
-            except OSError:
-                break
-            finally:
-                sock.setblocking(True)
-            if answer:
-                break
-        elapsed = time.monotonic() - started
+        answer, elapsed = drip_until_answer(sock, TIMEOUT_S + 3)
     assert elapsed < TIMEOUT_S + 1, elapsed
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
 

@@ -22,6 +22,8 @@ from upstack_pandas._transport.cache_policy import CachePolicy
 from upstack_pandas._transport.deadline import DeadlineAdapter
 
 if TYPE_CHECKING:
+    from requests.sessions import _Settings
+
     from upstack_pandas._transport.cache_store import CacheHooks
 
 __all__ = ["SessionSetup", "is_cached_session", "open_session"]
@@ -112,4 +114,38 @@ def _pooled(session: requests.Session) -> requests.Session:
     adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=32)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
+    _settle_environment(session)
     return session
+
+
+def _settle_environment(session: requests.Session) -> None:
+    """Resolve the environment's proxies and CA bundle once per origin, not per request.
+
+    With ``trust_env`` (the default), ``requests`` reads ``HTTP(S)_PROXY``, ``NO_PROXY`` and
+    ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` from the environment on every request (about a
+    fifth of a cache hit). A session the client owns talks to one origin, so the first
+    resolution for an origin and a set of arguments is kept: a user's proxy still applies,
+    read when the first request to that origin is sent. Only sessions the client builds get
+    this; a caller's session is used as given.
+    """
+    merge = session.merge_environment_settings
+    settled: dict[tuple[Any, ...], _Settings] = {}
+
+    def merge_environment_settings(
+        url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> _Settings:
+        text = url.decode() if isinstance(url, bytes) else str(url or "")
+        origin = text.split("/", 3)[:3]  # scheme, "", host[:port]
+        try:
+            key = (*origin, tuple(sorted((proxies or {}).items())), stream, verify, cert)
+            hash(key)
+        except TypeError:  # unhashable arguments: resolve as requests does
+            return merge(url, proxies, stream, verify, cert)
+        found = settled.get(key)
+        if found is None:
+            found = settled[key] = merge(url, proxies, stream, verify, cert)
+        fresh = found.copy()
+        fresh["proxies"] = dict(found["proxies"])
+        return fresh
+
+    session.merge_environment_settings = merge_environment_settings  # type: ignore[method-assign]

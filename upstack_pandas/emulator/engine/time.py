@@ -288,9 +288,12 @@ class Buckets:
         )
 
     def render(self, key: datetime, period: Period) -> dict[str, str]:
-        """``{"dt", "start", "end"}`` ISO 8601 strings with the local UTC offset."""
-        dt, start, end = self.bounds(key, period)
-        return {"dt": dt.isoformat(), "start": start.isoformat(), "end": end.isoformat()}
+        """``{"dt", "start", "end"}`` ISO 8601 strings with the local UTC offset.
+
+        Renderings are kept across requests (a bounded cache: the same buckets recur in
+        every window and every repeated query); each call returns a fresh dict.
+        """
+        return dict(_rendered(self, key, period))
 
     def renderer(self, period: Period) -> Callable[[datetime], dict[str, Any]]:
         """A memoised :meth:`render` for the buckets of one period (returns fresh dicts)."""
@@ -340,3 +343,11 @@ def to_utc(value: datetime | date | str | None) -> datetime:
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _rendered(buckets: Buckets, key: datetime, period: Period) -> dict[str, str]:
+    # Equal arguments render equally: the strings depend on the instants and the buckets'
+    # timezone only (an aware ``lo``/``hi`` equal in another tzinfo is the same instant).
+    dt, start, end = buckets.bounds(key, period)
+    return {"dt": dt.isoformat(), "start": start.isoformat(), "end": end.isoformat()}

@@ -15,7 +15,9 @@ anything else sees the request:
 - turns an exception that escapes the app into the contract's 500 body.
 
 The body, once read, replaces ``wsgi.input`` (with its exact ``CONTENT_LENGTH``), and the
-server's read deadline is released (``environ[BODY_READ_KEY]``). :func:`parse_json_body`
+server's read deadline is released (``environ[BODY_READ_KEY]``) and ``environ[BODY_DONE_KEY]``
+says the connection may carry a next request; a request refused before its body was read
+leaves it unset, so that connection is closed after the answer. :func:`parse_json_body`
 parses it and refuses JSON nested deeper than :data:`MAX_JSON_DEPTH` (the engine, the
 validator and the response encoder all recurse over documents). The decisions are D70-D76 of
 ``docs/contract.md``.
@@ -34,6 +36,7 @@ from upstack_pandas.emulator.engine.api_errors import ApiError, invalid_body
 from upstack_pandas.emulator.http.wire import error_response, new_request_id
 
 __all__ = [
+    "BODY_DONE_KEY",
     "BODY_READ_KEY",
     "MAX_BODY_BYTES",
     "MAX_JSON_DEPTH",
@@ -50,6 +53,8 @@ MAX_BODY_BYTES = 1 << 20
 MAX_JSON_DEPTH = 64
 #: ``environ`` key of the server's callback: "the request has been read" (stops its deadline).
 BODY_READ_KEY = "upstack.emulator.request_read"
+#: Set to ``True`` once the whole body was read: only then may the connection stay open (D102).
+BODY_DONE_KEY = "upstack.emulator.body_done"
 
 _PIECE = 64 * 1024
 _JSON_TYPES = ("application/json",)
@@ -229,6 +234,7 @@ class RequestLimits:
             error.headers = {**error.headers, **headers}
             return error_response(error, request_id=new_request_id())(environ, start_response)
         self._release(environ)
+        environ[BODY_DONE_KEY] = True  # the connection may carry another request (D102)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("HTTP_TRANSFER_ENCODING", None)

@@ -11,10 +11,14 @@ server in a background thread; ``start()`` returns once it accepts connections. 
 gets its own engine (``Backend``), built on first use: the first pixel with ``seed`` itself,
 the others with a seed derived from ``seed`` and the pixel id.
 
-Every connection has ``request_timeout`` seconds (default :data:`REQUEST_TIMEOUT_S`) to send
-its whole request (line, headers and body): past that it gets a 408 and is closed, so a slow
-or half-sent request never holds a server thread. The same number is the connection's socket
-timeout (a peer silent that long while the response is written is dropped too). Body size,
+Connections are persistent (HTTP/1.1 keep-alive, decision D102): a client's pool sends its
+requests on one connection. Every request has ``request_timeout`` seconds (default
+:data:`REQUEST_TIMEOUT_S`) to send itself whole (line, headers and body), counted from the
+connection's acceptance for the first request and from the first byte of each later one: past
+that it gets a 408 and the connection is closed, so a slow or half-sent request never holds a
+server thread. The same number is the connection's socket timeout (a peer silent that long
+while the response is written is dropped too). A kept-alive connection waiting longer than
+``idle_timeout`` (default :data:`IDLE_TIMEOUT_S`) for its next request is closed quietly. Body size,
 encodings and JSON depth are limited by :mod:`upstack_pandas.emulator.http.limits`.
 """
 
@@ -24,8 +28,10 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
+import io
 import logging
 import os
+import selectors
 import shutil
 import socket
 import tempfile
@@ -36,8 +42,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
+from werkzeug.exceptions import InternalServerError
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from upstack_pandas._version import __version__
@@ -46,7 +53,7 @@ from upstack_pandas.emulator.engine.time import to_utc
 from upstack_pandas.emulator.http.auth import ALL_SCOPES, KeyRing, KeySpec
 from upstack_pandas.emulator.http.control import PREFIX, ControlApp
 from upstack_pandas.emulator.http.faults import Fault, FaultInjector, FaultKind, FaultMiddleware
-from upstack_pandas.emulator.http.limits import BODY_READ_KEY, RequestLimits
+from upstack_pandas.emulator.http.limits import BODY_DONE_KEY, BODY_READ_KEY, RequestLimits
 from upstack_pandas.emulator.http.routes import ApiApp, ApiServices
 from upstack_pandas.emulator.http.validation import RequestValidator
 
@@ -56,6 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "DEMO_PIXEL_ID",
+    "IDLE_TIMEOUT_S",
     "REQUEST_TIMEOUT_S",
     "SECOND_PIXEL_ID",
     "BackendPool",
@@ -73,6 +81,8 @@ DEMO_PIXEL_ID = "5f1e6a4f-2d0b-4c7e-9a51-6f1c0b2e7d01"
 SECOND_PIXEL_ID = "8c2d9b7e-41f3-4a6d-b0e5-2f9a7c3d1e02"
 #: Seconds a connection has to send its whole request, and its socket timeout (D72).
 REQUEST_TIMEOUT_S = 10.0
+#: Seconds a kept-alive connection may wait for its next request before it is closed (D102).
+IDLE_TIMEOUT_S = 5.0
 
 _TIMEOUT_BODY = b'{"message":"Request timeout: the request was not sent in time"}'
 _TIMEOUT_RESPONSE = (
@@ -307,11 +317,150 @@ class _Handler(WSGIRequestHandler):
     """
 
     server: _Server
+    #: Persistent connections (D102): werkzeug's own handler closes every one.
+    protocol_version = "HTTP/1.1"
+    #: Small answers on a kept-alive connection go out at once (no delayed-ACK stall).
+    disable_nagle_algorithm = True
 
     def setup(self) -> None:
         super().setup()
+        self._requests = 0
+        self.server.track(self.connection)
         self.connection.settimeout(self.server.request_timeout)  # per read and write
         self.server.deadlines.arm(self.connection, self.server.request_timeout)
+
+    def handle_one_request(self) -> None:
+        """Serve one request; on a kept-alive connection, first wait for it (idle timeout).
+
+        The first request's deadline was armed when the connection was accepted; each later
+        one gets its own, armed when its first byte arrives. A connection idle for
+        ``idle_timeout`` seconds between requests is closed without an answer (a 408 there
+        would be read by the client as the answer to the request it sends next).
+        """
+        if self._requests and not self._next_request_arrived():
+            self.close_connection = True
+            return
+        self._requests += 1
+        super().handle_one_request()
+
+    def _next_request_arrived(self) -> bool:
+        self.connection.settimeout(self.server.idle_timeout)
+        try:
+            first = cast(io.BufferedReader, self.rfile).peek(1)  # buffered bytes count too
+        except OSError:  # idle too long (TimeoutError), or the peer or stop() cut it
+            return False
+        if not first:  # the client closed its end
+            return False
+        self.connection.settimeout(self.server.request_timeout)
+        self.server.deadlines.arm(self.connection, self.server.request_timeout)
+        return True
+
+    def run_wsgi(self) -> None:
+        """Run the app for one request, keeping the connection open when that is safe.
+
+        werkzeug's own ``run_wsgi`` always answers ``Connection: close`` and then reads and
+        discards whatever the peer sends next, which on a kept-alive connection would swallow
+        the next request. Here the connection stays open unless the client asked to close it,
+        the request's body was not read whole (``BODY_DONE_KEY``, set by ``RequestLimits``),
+        the app answers ``Connection: close`` (408, 413) or the app fails; only a connection
+        being closed is drained, so its client sees the answer (a 413) rather than a reset.
+        """
+        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.environ = environ = self.make_environ()
+        status_set: str | None = None
+        headers_set: list[tuple[str, str]] = []
+        headers_sent = False
+        chunked = False
+
+        def write(data: bytes) -> None:
+            nonlocal headers_sent, chunked
+            if status_set is None:
+                raise AssertionError("write() before start_response")
+            if not headers_sent:
+                headers_sent = True
+                code_text, _, message = status_set.partition(" ")
+                code = int(code_text)
+                self.send_response(code, message)
+                names = set()
+                for name, value in headers_set:
+                    if name.lower() == "connection":
+                        self.close_connection |= value.strip().lower() == "close"
+                        continue
+                    self.send_header(name, value)
+                    names.add(name.lower())
+                if not environ.get(BODY_DONE_KEY):
+                    self.close_connection = True
+                bodiless = environ["REQUEST_METHOD"] == "HEAD" or code < 200 or code in {204, 304}
+                if "content-length" not in names and not bodiless:
+                    chunked = True
+                    self.send_header("Transfer-Encoding", "chunked")
+                if self.close_connection:
+                    self.send_header("Connection", "close")
+                # The head and the first piece in one send: no Nagle wait between them, and
+                # no head without its body when the deadline watchdog cuts the connection.
+                self._headers_buffer.append(b"\r\n")
+                if data and not chunked:
+                    self._headers_buffer.append(data)
+                    data = b""
+                self.flush_headers()
+            if data:
+                if chunked:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                else:
+                    self.wfile.write(data)
+            self.wfile.flush()
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
+            nonlocal status_set, headers_set
+            if exc_info and headers_sent:
+                raise exc_info[1].with_traceback(exc_info[2])
+            status_set, headers_set = status, list(headers)
+            return write
+
+        def execute(app: Callable[..., Iterable[bytes]]) -> None:
+            body = app(environ, start_response)
+            try:
+                for data in body:
+                    write(data)
+                if not headers_sent:
+                    write(b"")
+                if chunked:
+                    self.wfile.write(b"0\r\n\r\n")
+            finally:
+                if self.close_connection:
+                    self._drain()
+                close = getattr(body, "close", None)
+                if callable(close):
+                    close()
+
+        try:
+            execute(self.server.app)
+        except (ConnectionError, TimeoutError) as exc:
+            self.close_connection = True
+            self.connection_dropped(exc, environ)
+        except Exception:
+            self.close_connection = True
+            logger.exception("error on request %s", self.requestline)
+            if not headers_sent:
+                status_set, headers_set = None, []
+                with contextlib.suppress(Exception):
+                    execute(InternalServerError())
+
+    def _drain(self) -> None:
+        """Read and drop what the peer still sends (bounded), as werkzeug does before a close."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.connection, selectors.EVENT_READ)
+            total = 0
+            for _ in range(1000):
+                if not selector.select(timeout=0.01):
+                    break
+                data = self.rfile.read1(10_000_000)
+                total += len(data)
+                if not data or total >= 10_000_000_000:
+                    break
 
     def make_environ(self) -> dict[str, Any]:
         environ = super().make_environ()
@@ -324,6 +473,7 @@ class _Handler(WSGIRequestHandler):
 
     def finish(self) -> None:
         self.server.deadlines.release(self.connection)
+        self.server.untrack(self.connection)
         super().finish()
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -356,7 +506,32 @@ class _Handler(WSGIRequestHandler):
 class _Server(ThreadedWSGIServer):
     clock: datetime | None = None  # the pinned "now" its Date header reports
     request_timeout: float = REQUEST_TIMEOUT_S
+    idle_timeout: float = IDLE_TIMEOUT_S
     deadlines: _Deadlines
+    #: Connections accepted so far (a kept-alive client makes one for many requests).
+    accepted: int = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def track(self, connection: socket.socket) -> None:
+        with self._open_lock:
+            self._open.add(connection)
+            self.accepted += 1
+
+    def untrack(self, connection: socket.socket) -> None:
+        with self._open_lock:
+            self._open.discard(connection)
+
+    def close_open_connections(self) -> None:
+        """Shut down every open connection (kept-alive ones wait in their idle timeout)."""
+        with self._open_lock:
+            connections = list(self._open)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def log(self, type: str, message: str, *args: Any) -> None:
         logger.log(logging.ERROR if type == "error" else logging.INFO, message, *args)
@@ -394,6 +569,9 @@ class Emulator:
     scale : float
         Size of the generated shop relative to the default (``16``: about 1.3 million orders
         and 10 million sessions); ignored with ``data_dir``.
+    idle_timeout : float
+        Seconds a kept-alive connection may wait for its next request (default
+        :data:`IDLE_TIMEOUT_S`); then it is closed without an answer (decision D102).
     """
 
     def __init__(
@@ -410,12 +588,16 @@ class Emulator:
         persist: str | os.PathLike[str] | None = None,
         request_timeout: float = REQUEST_TIMEOUT_S,
         scale: float = 1.0,
+        idle_timeout: float = IDLE_TIMEOUT_S,
     ) -> None:
         if not scale > 0:
             raise ValueError(f"scale must be positive; got {scale!r}")
         if not 0 < request_timeout < float("inf"):
             raise ValueError(f"request_timeout must be a positive number, not {request_timeout!r}")
+        if not 0 < idle_timeout < float("inf"):
+            raise ValueError(f"idle_timeout must be a positive number, not {idle_timeout!r}")
         self.request_timeout = float(request_timeout)
+        self.idle_timeout = float(idle_timeout)
         given = list(keys) if keys is not None else None
         per_pixel: list[Path] | None = None
         if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
@@ -470,6 +652,11 @@ class Emulator:
         """Base URL, e.g. ``http://127.0.0.1:54321``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def connections_accepted(self) -> int:
+        """How many connections the server has accepted (0 before ``start``)."""
+        return self._server.accepted if self._server is not None else 0
 
     @property
     def running(self) -> bool:
@@ -527,6 +714,7 @@ class Emulator:
                 raise
         server.clock = None if self.now is None else to_utc(self.now)
         server.request_timeout = self.request_timeout
+        server.idle_timeout = self.idle_timeout
         server.deadlines = _Deadlines()
         server.deadlines.start()
         self._dashboards = dashboards
@@ -555,6 +743,7 @@ class Emulator:
         if server is not None:
             server.shutdown()
             server.server_close()
+            server.close_open_connections()
             server.deadlines.stop()
         if thread is not None:
             thread.join(timeout=10)
