@@ -229,11 +229,13 @@ class RequestLimits:
             if body:
                 _check_encoding(environ)
         except ApiError as error:
-            self._release(environ)
+            if not self._release(environ):  # the deadline watchdog has answered (its 408)
+                raise ConnectionAbortedError("the request deadline answered first") from None
             headers = {"Connection": "close"} if error.status in {408, 413} else {}
             error.headers = {**error.headers, **headers}
             return error_response(error, request_id=new_request_id())(environ, start_response)
-        self._release(environ)
+        if not self._release(environ):  # read whole just as the deadline answered: cut
+            raise ConnectionAbortedError("the request deadline answered first")
         environ[BODY_DONE_KEY] = True  # the connection may carry another request (D102)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
@@ -251,7 +253,7 @@ class RequestLimits:
             return error_response(failure, request_id=request_id)(environ, start_response)
 
     @staticmethod
-    def _release(environ: dict[str, Any]) -> None:
+    def _release(environ: dict[str, Any]) -> bool:
+        """Tell the server the request was read; False when its deadline already answered."""
         release = environ.get(BODY_READ_KEY)
-        if callable(release):
-            release()
+        return bool(release()) if callable(release) else True

@@ -273,6 +273,8 @@ class _Deadlines:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._armed: dict[socket.socket, float] = {}
+        #: connections the watchdog answered (408) and cut: their handler must write nothing
+        self._answered: set[socket.socket] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="upstack-emulator-deadlines")
         self._thread.daemon = True
@@ -289,9 +291,22 @@ class _Deadlines:
         with self._lock:
             self._armed[connection] = time.monotonic() + seconds
 
-    def release(self, connection: socket.socket) -> None:
+    def release(self, connection: socket.socket) -> bool:
+        """Disarm ``connection``; False when the watchdog already answered it (write nothing).
+
+        The handler's own read timeout and the watchdog can fire at the same moment: whichever
+        takes the lock first answers the request, the other stays silent, so a client never
+        reads two answers (D72).
+        """
         with self._lock:
             self._armed.pop(connection, None)
+            return connection not in self._answered
+
+    def forget(self, connection: socket.socket) -> None:
+        """The handler of ``connection`` is done: drop everything kept about it."""
+        with self._lock:
+            self._armed.pop(connection, None)
+            self._answered.discard(connection)
 
     def _watch(self) -> None:
         while not self._stop.wait(0.05):
@@ -300,6 +315,7 @@ class _Deadlines:
                 expired = [c for c, deadline in self._armed.items() if deadline <= now]
                 for connection in expired:
                     del self._armed[connection]
+                    self._answered.add(connection)
             for connection in expired:
                 logger.warning("closed a connection whose request was not sent in time")
                 with contextlib.suppress(OSError):  # the peer may be gone already
@@ -472,7 +488,7 @@ class _Handler(WSGIRequestHandler):
         return environ
 
     def finish(self) -> None:
-        self.server.deadlines.release(self.connection)
+        self.server.deadlines.forget(self.connection)
         self.server.untrack(self.connection)
         super().finish()
 
