@@ -349,15 +349,20 @@ def _decode_sliced(content: bytes, spec: RowSpec) -> Decoded:
             used.add(value)
             return blocks[value]
         if value is None:
-            block = _Builder(spec, coders[kind]).finish()
-            block.array = "missing"
-            return block
+            return _missing_block(spec, coders[kind])
         raise _Fallback
 
     _attach_blocks(decoded, take)
     if len(used) != len(blocks):
         raise _Fallback
     return decoded
+
+
+def _missing_block(spec: RowSpec, coders: dict[str, Coder]) -> Block:
+    """The empty block of a result that sent no data-point array of a kind."""
+    block = _Builder(spec, coders).finish()
+    block.array = "missing"
+    return block
 
 
 def _array_end(content: bytes, start: int) -> tuple[int, int]:
@@ -475,9 +480,7 @@ def _decode_compiled(content: bytes, spec: RowSpec) -> Decoded:
                 return blocks[index][1]
             raise _Fallback
         if value is None:
-            block = _Builder(spec, coders[kind]).finish()
-            block.array = "missing"
-            return block
+            return _missing_block(spec, coders[kind])
         raise _Fallback
 
     _attach_blocks(decoded, take)
