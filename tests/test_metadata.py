@@ -258,3 +258,22 @@ def test_incomplete_rows_follow_server_now(frame: pd.DataFrame) -> None:
     days = flags.index.get_level_values("dt").strftime("%Y-%m-%d")
     # New York: 2026-03-09 runs to 04:00Z on the 10th, after 12:00Z on the 9th
     assert set(days[flags.to_numpy()]) == {"2026-03-09", "2026-03-10"}
+
+
+@pytest.mark.parametrize("layout", ["one block", "row-major", "separate columns"])
+def test_scope_checksums_are_the_series_sums_whatever_the_memory_layout(layout: str) -> None:
+    # a memoised hit compares its stored scope with the cold read's: both must round the same
+    rng = np.random.default_rng(7)
+    data = rng.random((5_000, 3)) * 1e5
+    data[::17, 1] = np.nan
+    columns = ["orders.total_revenue", "orders.orders", "orders.aov"]
+    if layout == "one block":
+        frame = pd.DataFrame(data, columns=columns)
+    elif layout == "row-major":
+        frame = pd.DataFrame(np.ascontiguousarray(data), columns=columns, copy=False)
+    else:
+        frame = pd.concat([pd.Series(data[:, j], name=c) for j, c in enumerate(columns)], axis=1)
+    got = metadata._checksums(frame, dict.fromkeys(columns))
+    for c in columns:
+        column = pd.Series(data[:, columns.index(c)])
+        assert got[c] == [float(column.sum()), int(column.count())]

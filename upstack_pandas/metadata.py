@@ -579,6 +579,10 @@ def _checksums(frame: pd.DataFrame, measures: Mapping[str, Any]) -> dict[str, li
             values = frame.to_numpy(dtype=np.float64)
         else:
             values = frame.iloc[:, [i for i, _ in fast]].to_numpy(dtype=np.float64)
+        # each column contiguous, so each is summed pairwise along its own values, as
+        # Series.sum() does: a row-major copy (pandas 2.2 gives one for some frames) would be
+        # summed row by row, rounding differently
+        values = np.asfortranarray(values)
         sums = np.nansum(values, axis=0)
         counts = values.shape[0] - np.isnan(values).sum(axis=0)
         for j, (_, c) in enumerate(fast):
