@@ -4,10 +4,6 @@ CLI's ``--profile`` / ``--print-upstackrc``."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +11,7 @@ import pytest
 from _multi_pixel import PROFILES, multi_emulator, rc_env
 
 import upstack_pandas as up
+from tests._cli_emulator import printed_upstackrc
 from upstack_pandas._profiles import normalise_profiles
 from upstack_pandas.cli import main
 from upstack_pandas.emulator.http.server import Emulator
@@ -208,37 +205,13 @@ def test_control_endpoint_accepts_a_pixel_fault(multi_emulator: Emulator) -> Non
 def test_cli_emulator_prints_a_ready_upstackrc(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UPSTACK_")}
-    env["HOME"] = str(tmp_path)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "upstack_pandas.cli", "emulator", "--port", "0", "--quiet",
-         "--pixels", "3", "--print-upstackrc", "--now", "2026-11-26T12:00:00Z"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + 60
-        while len([x for x in lines if x.startswith("pixel_id")]) < 3:
-            assert time.monotonic() < deadline, lines
-            line = proc.stdout.readline()
-            assert line, f"emulator exited: {proc.stderr.read() if proc.stderr else ''}"
-            lines.append(line.rstrip("\n"))
-        rc = tmp_path / "rc"
-        rc.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        rc.chmod(0o600)
+    options = ["--pixels", "3", "--now", "2026-11-26T12:00:00Z"]
+    with printed_upstackrc(options, 3, tmp_path, monkeypatch) as lines:
         assert lines[0].startswith("# upstack-pandas emulator at http://127.0.0.1:")
         assert "API key:" not in "\n".join(lines)  # the banner went to stderr
-        for name in list(os.environ):
-            if name.startswith("UPSTACK_") and name != "UPSTACK_CACHE_DIR":
-                monkeypatch.delenv(name)
-        monkeypatch.setenv("UPSTACK_CONFIG", str(rc))
         assert up.profiles(as_frame=False) == PROFILES
         with up.Client(profile="pixel-3", cache=False) as client:  # the key is accepted
             assert "orders.orders" in up.measures(client=client).index
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=20)  # waits and closes the pipes
 
 
 # -- CLI query --profile -------------------------------------------------------------------

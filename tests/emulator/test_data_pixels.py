@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +10,7 @@ import pandas as pd
 import pytest
 
 import upstack_pandas as up
+from tests._cli_emulator import printed_upstackrc
 from upstack_pandas.cli import main
 from upstack_pandas.emulator.http.server import BackendPool, Emulator, data_dirs_by_pixel, pixel_ids
 
@@ -140,30 +137,9 @@ def test_cli_prints_a_ready_upstackrc_for_every_data_pixel(
     shops: tuple[list[Path], list[pd.DataFrame]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dirs, frames = shops
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UPSTACK_")}
-    env["HOME"] = str(tmp_path)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "upstack_pandas.cli", "emulator", "--port", "0", "--quiet",
-         "--data", str(dirs[0]), "--data", str(dirs[1]), "--print-upstackrc", "--now", NOW],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + 60
-        while len([x for x in lines if x.startswith("pixel_id")]) < 2:
-            assert time.monotonic() < deadline, lines
-            line = proc.stdout.readline()
-            assert line, f"emulator exited: {proc.stderr.read() if proc.stderr else ''}"
-            lines.append(line.rstrip("\n"))
+    options = ["--data", str(dirs[0]), "--data", str(dirs[1]), "--now", NOW]
+    with printed_upstackrc(options, 2, tmp_path, monkeypatch) as lines:
         assert f"# data: {dirs[1]}" in lines
-        rc = tmp_path / "rc"
-        rc.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        rc.chmod(0o600)
-        for name in list(os.environ):
-            if name.startswith("UPSTACK_") and name != "UPSTACK_CACHE_DIR":
-                monkeypatch.delenv(name)
-        monkeypatch.setenv("UPSTACK_CONFIG", str(rc))
         for profile, frame in zip(("pixel-1", "pixel-2"), frames, strict=True):
             with up.Client(profile=profile, cache=False) as client:
                 df = up.read_upstack(["orders.total_revenue", "orders.orders"], START, END,
@@ -171,6 +147,3 @@ def test_cli_prints_a_ready_upstackrc_for_every_data_pixel(
             found = (round(float(df["orders.total_revenue"].iloc[0]), 2),
                      int(df["orders.orders"].iloc[0]))  # fmt: skip
             assert found == _expected(frame)
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=20)
