@@ -217,6 +217,20 @@ def test_a_failing_partition_fails_the_compute(
             ddf.compute()
     finally:
         multi_emulator.clear_faults()
+        _wait_until_the_workers_are_idle(cluster)  # the other partitions were still running
+
+
+def _running_tasks(dask_worker: distributed.Worker) -> int:
+    return len(dask_worker.state.all_running_tasks)  # cancelled ones still hold a thread
+
+
+def _wait_until_the_workers_are_idle(cluster: distributed.Client, timeout: float = 60.0) -> None:
+    """Wait for tasks a failed compute left running: released, they still run to the end in
+    the workers, and their requests (retries included) would reach the next test's faults."""
+    deadline = time.monotonic() + timeout
+    while any(cluster.run(_running_tasks).values()):
+        assert time.monotonic() < deadline, "the workers are still running tasks"
+        time.sleep(0.05)
 
 
 def test_bad_arguments_are_refused_at_build_time(cluster_env: Path) -> None:
@@ -354,6 +368,7 @@ def test_a_429_seen_by_one_worker_pauses_every_worker_of_that_pixel(
     work: str,
 ) -> None:
     # the dask reader's partitions and sync(..., scheduler=cluster)'s windows alike
+    _wait_until_the_workers_are_idle(cluster)  # no request of an earlier test still on its way
     cluster.run(_forget_worker_clients)  # no gate left from an earlier test
     pixel = multi_emulator.pixel_ids[0]
     expected = _reference("pixel-1", *SPAN)
@@ -382,7 +397,7 @@ def test_a_429_seen_by_one_worker_pauses_every_worker_of_that_pixel(
     finally:
         multi_emulator.clear_faults()
     pd.testing.assert_frame_equal(got, expected, check_freq=False, check_index_type=False)
-    queries = [(t, p) for t, path, p in arrivals if path == "/db-mgmt/api/query"]
+    queries = [(t, p) for t, path, p in arrivals if path == "/db-mgmt/api/query" and p == pixel]
     assert len(queries) == 24 + 1  # every month once, and the one answered 429 again
     t429 = queries[0][0]  # the fault took the first one (the 429 leaves `latency` later)
     # requests already on their way when the 429 arrived may still come (up to `grace` later,
