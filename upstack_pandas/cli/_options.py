@@ -13,7 +13,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from upstack_pandas.cli._command import CommandError
 from upstack_pandas.cli._common import date_arg, library_errors, one_line, path_label
@@ -23,19 +23,25 @@ if TYPE_CHECKING:
 
     from upstack_pandas._transport.client import Client
 
+T = TypeVar("T")
+Handler = Callable[[argparse.Namespace], int]
+
 #: What ``--from-file`` may set: option name -> converter of the file's value (``None``: as is).
 FileOptions = dict[str, "Callable[[Any], Any] | None"]
 
 __all__ = [
     "OUT_SUFFIXES",
     "FileOptions",
+    "action",
     "add_connection",
     "add_dates",
     "add_from_file",
     "add_output",
     "add_yes",
     "api_client",
+    "apply_change",
     "confirm",
+    "deleted",
     "dispatch",
     "emit_frame",
     "emit_object",
@@ -43,6 +49,7 @@ __all__ = [
     "merge_from_file",
     "profile_list",
     "reader_source",
+    "series_json",
     "stdin_is_tty",
 ]
 
@@ -64,6 +71,117 @@ def dispatch(args: argparse.Namespace) -> int:
     """
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)
+
+
+@contextlib.contextmanager
+def action(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help_text: str,
+    handler: Handler,
+    *,
+    output: Literal["table", "json"] | None = None,
+    changes: bool = False,
+) -> Iterator[argparse.ArgumentParser]:
+    """Register one leaf action of a command: the body adds its own arguments.
+
+    After the body: ``--json`` (and ``--out`` for a table) when the action prints ``output``,
+    ``--yes`` when it ``changes`` the account, then the connection options and the handler,
+    in the order every action's help shows them.
+
+    Parameters
+    ----------
+    actions : argparse._SubParsersAction
+        The ``add_subparsers`` result to add the action to.
+    name, help_text : str
+        The action's name and one-line help.
+    handler : callable
+        ``handler(args) -> exit code``, run by :func:`dispatch`.
+    output : {"table", "json"}, optional
+        What the action prints, for the output options.
+    changes : bool, default False
+        Whether the action changes the account (then it confirms first, see :func:`confirm`).
+
+    Yields
+    ------
+    argparse.ArgumentParser
+        The action's parser.
+    """
+    parser = actions.add_parser(name, help=help_text)
+    yield parser
+    if output is not None:
+        add_output(parser, table=output == "table")
+    if changes:
+        add_yes(parser)
+    add_connection(parser)
+    parser.set_defaults(handler=handler)
+
+
+def apply_change(
+    args: argparse.Namespace,
+    summary: str,
+    change: Callable[[Client], T],
+    show: Callable[[T], int] | None = None,
+) -> int:
+    """Confirm a change, make it with the command's client and show what the API answered.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (``--yes``, the connection options).
+    summary : str
+        What will change, shown before asking (see :func:`confirm`).
+    change : callable
+        ``change(client)``: makes the change and returns what the API stored.
+    show : callable, optional
+        ``show(stored) -> exit code``; by default the stored object printed as JSON.
+
+    Returns
+    -------
+    int
+        ``show``'s exit code, or 1 when the user declined (nothing was changed).
+    """
+    if not confirm(summary, args):
+        return declined()
+    with api_client(args) as client, library_errors():
+        stored = change(client)
+    return (show or emit_object)(stored)
+
+
+def deleted(what: str, identifier: str) -> int:
+    """Report a deletion the API confirmed.
+
+    Parameters
+    ----------
+    what, identifier : str
+        What was deleted (``"COG line"``) and its id.
+
+    Returns
+    -------
+    int
+        0.
+    """
+    print(f"Deleted {what} {identifier}")
+    return 0
+
+
+def series_json(series: Any) -> dict[str, Any]:
+    """A one-row pandas object (or any mapping) as a JSON object, missing values as null.
+
+    Parameters
+    ----------
+    series : pandas.Series or mapping
+        What the API stored, as the library returns it.
+
+    Returns
+    -------
+    dict
+        String keys; NaN, NaT and None as ``None``.
+    """
+    return {
+        str(key): (None if value is None or value != value else value)
+        for key, value in series.items()
+    }
 
 
 def add_connection(parser: argparse.ArgumentParser) -> None:

@@ -8,9 +8,8 @@ from typing import Any
 from upstack_pandas.cli._command import CommandError
 from upstack_pandas.cli._common import library_errors
 from upstack_pandas.cli._options import (
-    add_connection,
+    action,
     add_from_file,
-    add_yes,
     api_client,
     confirm,
     declined,
@@ -43,26 +42,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser : argparse.ArgumentParser
     """
     actions = parser.add_subparsers(dest="action", metavar="ACTION", title="actions", required=True)
-    p = actions.add_parser("show", help="the account as JSON")
-    add_connection(p)
-    p.set_defaults(handler=_show)
-    p = actions.add_parser("rename", help="rename the account")
-    p.add_argument("--name", required=True, help="new name, 1-100 characters")
-    add_yes(p)
-    add_connection(p)
-    p.set_defaults(handler=_rename)
+    with action(actions, "show", "the account as JSON", _show):
+        pass
+    with action(actions, "rename", "rename the account", _rename, changes=True) as p:
+        p.add_argument("--name", required=True, help="new name, 1-100 characters")
     settings = actions.add_parser("settings", help="account settings")
     kinds = settings.add_subparsers(dest="kind", metavar="KIND", required=True)
     order = kinds.add_parser("order", help="order settings")
     order_actions = order.add_subparsers(dest="order_action", metavar="ACTION", required=True)
-    p = order_actions.add_parser("show", help="the order settings as JSON")
-    add_connection(p)
-    p.set_defaults(handler=_order_show)
-    p = order_actions.add_parser("set", help="replace the order settings (shows the diff)")
-    add_from_file(p, "JSON object of order settings (required)")
-    add_yes(p)
-    add_connection(p)
-    p.set_defaults(handler=_order_set)
+    with action(order_actions, "show", "the order settings as JSON", _order_show):
+        pass
+    with action(order_actions, "set", "replace the order settings (shows the diff)", _order_set,
+                changes=True) as p:  # fmt: skip
+        add_from_file(p, "JSON object of order settings (required)")
 
 
 def _account_json(account: Any) -> dict[str, Any]:

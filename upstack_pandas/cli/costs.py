@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from upstack_pandas.cli._command import CommandError
 from upstack_pandas.cli._common import library_errors
 from upstack_pandas.cli._options import (
-    add_connection,
+    action,
     add_from_file,
-    add_output,
-    add_yes,
     api_client,
+    apply_change,
     check_out,
     confirm,
     declined,
+    deleted,
     dispatch,
     emit_frame,
     emit_object,
     read_json_file,
+    series_json,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from upstack_pandas._transport.client import Client
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
@@ -50,61 +56,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser : argparse.ArgumentParser
     """
     actions = parser.add_subparsers(dest="action", metavar="ACTION", title="actions", required=True)
-    p = actions.add_parser("show", help="cost lines as a table, or one surface")
-    p.add_argument("--type", choices=SHOW_TYPES)
-    add_output(p)
-    add_connection(p)
-    p.set_defaults(handler=_show)
+    with action(
+        actions, "show", "cost lines as a table, or one surface", _show, output="table"
+    ) as p:
+        p.add_argument("--type", choices=SHOW_TYPES)
 
     group = actions.add_parser("global-override", help="the global product override")
     sub = group.add_subparsers(dest="sub", metavar="ACTION", required=True)
-    p = sub.add_parser("set", help="set default COGS, handling fee or currency")
-    p.add_argument("--default-cogs", type=float)
-    p.add_argument("--handling-fee", type=float)
-    p.add_argument("--currency")
-    add_yes(p)
-    add_connection(p)
-    p.set_defaults(handler=_override_set)
+    with action(sub, "set", "set default COGS, handling fee or currency", _override_set,
+                changes=True) as p:  # fmt: skip
+        p.add_argument("--default-cogs", type=float)
+        p.add_argument("--handling-fee", type=float)
+        p.add_argument("--currency")
 
     group = actions.add_parser("shipping", help="shipping settings")
     sub = group.add_subparsers(dest="sub", metavar="ACTION", required=True)
-    p = sub.add_parser("set", help="switch the shipping cost method")
-    p.add_argument("--method", required=True, choices=SHIPPING_METHODS)
-    p.add_argument("--fixed-rate", type=float, help="required with --method fixed_rate")
-    p.add_argument("--currency")
-    add_yes(p)
-    add_connection(p)
-    p.set_defaults(handler=_shipping_set)
+    with action(sub, "set", "switch the shipping cost method", _shipping_set, changes=True) as p:
+        p.add_argument("--method", required=True, choices=SHIPPING_METHODS)
+        p.add_argument("--fixed-rate", type=float, help="required with --method fixed_rate")
+        p.add_argument("--currency")
 
     group = actions.add_parser("lines", help="cost lines")
     sub = group.add_subparsers(dest="sub", metavar="ACTION", required=True)
-    p = sub.add_parser("add", help="add a cost line (body from --from-file)")
-    p.add_argument("--type", required=True, choices=LINE_TYPES)
-    add_from_file(p, "JSON object: the line's fields (required)")
-    add_yes(p)
-    add_connection(p)
-    p.set_defaults(handler=_line_add)
-    p = sub.add_parser("update", help="update a cost line (fields from --from-file)")
-    p.add_argument("line_id", metavar="LINE_ID")
-    p.add_argument("--type", choices=LINE_TYPES, help=_TYPE_HELP)
-    add_from_file(p, "JSON object: the fields to change (required)")
-    add_yes(p)
-    add_connection(p)
-    p.set_defaults(handler=_line_update)
-    p = sub.add_parser("delete", help="delete a cost line")
-    p.add_argument("line_id", metavar="LINE_ID")
-    p.add_argument("--type", choices=LINE_TYPES, help=_TYPE_HELP)
-    add_yes(p)
-    add_connection(p)
-    p.set_defaults(handler=_line_delete)
+    with action(sub, "add", "add a cost line (body from --from-file)", _line_add,
+                changes=True) as p:  # fmt: skip
+        p.add_argument("--type", required=True, choices=LINE_TYPES)
+        add_from_file(p, "JSON object: the line's fields (required)")
+    with action(sub, "update", "update a cost line (fields from --from-file)", _line_update,
+                changes=True) as p:  # fmt: skip
+        p.add_argument("line_id", metavar="LINE_ID")
+        p.add_argument("--type", choices=LINE_TYPES, help=_TYPE_HELP)
+        add_from_file(p, "JSON object: the fields to change (required)")
+    with action(sub, "delete", "delete a cost line", _line_delete, changes=True) as p:
+        p.add_argument("line_id", metavar="LINE_ID")
+        p.add_argument("--type", choices=LINE_TYPES, help=_TYPE_HELP)
 
 
-def _series_json(series: Any) -> dict[str, Any]:
-    return {str(key): (None if value != value else value) for key, value in series.items()}
+def _emit(stored: pd.Series) -> int:
+    return emit_object(series_json(stored))
 
 
 def _line_json(series: Any) -> dict[str, Any]:
-    return {key: value for key, value in _series_json(series).items() if value is not None}
+    return {key: value for key, value in series_json(series).items() if value is not None}
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -113,13 +106,13 @@ def _show(args: argparse.Namespace) -> int:
         from upstack_pandas import costs
 
         if args.type == "global_product_override":
-            return emit_object(_series_json(costs.global_product_override(client=client)))
+            return emit_object(series_json(costs.global_product_override(client=client)))
         if args.type == "shipping_settings":
-            return emit_object(_series_json(costs.shipping_settings(client=client)))
+            return emit_object(series_json(costs.shipping_settings(client=client)))
         df = costs.lines(args.type, client=client)
         if args.type is None and args.out is None:
-            override = _series_json(costs.global_product_override(client=client))
-            shipping = _series_json(costs.shipping_settings(client=client))
+            override = series_json(costs.global_product_override(client=client))
+            shipping = series_json(costs.shipping_settings(client=client))
             if args.json:
                 import json
 
@@ -147,32 +140,32 @@ def _override_set(args: argparse.Namespace) -> int:
     if not given:
         raise CommandError("give at least one of --default-cogs, --handling-fee, --currency")
     summary = ", ".join(f"{key} -> {value}" for key, value in given.items())
-    if not confirm(f"Set the global product override: {summary}.", args):
-        return declined()
-    with api_client(args) as client, library_errors():
+
+    def change(client: Client) -> pd.Series:
         from upstack_pandas import costs
 
-        stored = costs.set_global_product_override(
+        return costs.set_global_product_override(
             default_cogs=args.default_cogs,
             global_handling_fee=args.handling_fee,
             currency=args.currency,
             client=client,
         )
-    return emit_object(_series_json(stored))
+
+    return apply_change(args, f"Set the global product override: {summary}.", change, _emit)
 
 
 def _shipping_set(args: argparse.Namespace) -> int:
     if args.method == "fixed_rate" and args.fixed_rate is None:
         raise CommandError("--fixed-rate is required with --method fixed_rate")
-    if not confirm(f"Set the shipping cost method to {args.method}.", args):
-        return declined()
-    with api_client(args) as client, library_errors():
+
+    def change(client: Client) -> pd.Series:
         from upstack_pandas import costs
 
-        stored = costs.set_shipping_settings(
+        return costs.set_shipping_settings(
             args.method, fixed_rate_amount=args.fixed_rate, currency=args.currency, client=client
         )
-    return emit_object(_series_json(stored))
+
+    return apply_change(args, f"Set the shipping cost method to {args.method}.", change, _emit)
 
 
 def _body(args: argparse.Namespace) -> dict[str, Any]:
@@ -186,13 +179,14 @@ def _body(args: argparse.Namespace) -> dict[str, Any]:
 
 def _line_add(args: argparse.Namespace) -> int:
     body = _body(args)
-    if not confirm(f"Add a {args.type} cost line {body.get('name', '')!r}.", args):
-        return declined()
-    with api_client(args) as client, library_errors():
+
+    def change(client: Client) -> pd.Series:
         from upstack_pandas import costs
 
-        stored = costs.add_line(args.type, body, client=client)
-    return emit_object(_line_json(stored))
+        return costs.add_line(args.type, body, client=client)
+
+    summary = f"Add a {args.type} cost line {body.get('name', '')!r}."
+    return apply_change(args, summary, change, lambda stored: emit_object(_line_json(stored)))
 
 
 def _line_type(args: argparse.Namespace, client: Any) -> str:
@@ -225,5 +219,4 @@ def _line_delete(args: argparse.Namespace) -> int:
         if not confirm(f"Delete {cost_type} cost line {args.line_id}.", args):
             return declined()
         costs.delete_line(cost_type, args.line_id, client=client)
-    print(f"Deleted {cost_type} cost line {args.line_id}")
-    return 0
+    return deleted(f"{cost_type} cost line", args.line_id)

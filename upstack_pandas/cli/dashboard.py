@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from upstack_pandas.cli._command import CommandError
 from upstack_pandas.cli._common import library_errors, split_list
 from upstack_pandas.cli._options import (
     FileOptions,
-    add_connection,
+    action,
     add_dates,
     add_from_file,
-    add_output,
-    add_yes,
     api_client,
-    confirm,
-    declined,
+    apply_change,
+    deleted,
     dispatch,
     emit_frame,
     emit_object,
@@ -25,6 +24,10 @@ from upstack_pandas.cli._options import (
     merge_from_file,
     read_json_file,
 )
+
+if TYPE_CHECKING:
+    from upstack_pandas._transport.client import Client
+    from upstack_pandas.dashboards import Dashboards, DashboardView
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
@@ -42,12 +45,6 @@ examples:
 run = dispatch
 
 
-def _common(parser: argparse.ArgumentParser, *, yes: bool = False) -> None:
-    if yes:
-        add_yes(parser)
-    add_connection(parser)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``view`` and its actions.
 
@@ -59,86 +56,60 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     view = groups.add_parser("view", help="dashboard views")
     actions = view.add_subparsers(dest="action", metavar="ACTION", title="actions", required=True)
 
-    p = actions.add_parser("list", help="list the views")
-    p.add_argument("--type", choices=("view", "attribution_view", "pnl_view"), default=None)
-    add_output(p)
-    _common(p)
-    p.set_defaults(handler=_list)
-
-    p = actions.add_parser("show", help="one view with its configuration, as JSON")
-    p.add_argument("id")
-    _common(p)
-    p.set_defaults(handler=_show)
-
-    p = actions.add_parser("create", help="create a view from a full body (--from-file)")
-    p.add_argument("--name", help="overrides the file's name")
-    p.add_argument("--type", help="overrides the file's type")
-    add_from_file(p, "JSON body: name, type, configuration (options override it)")
-    _common(p, yes=True)
-    p.set_defaults(handler=_create)
-
-    p = actions.add_parser("update", help="rename or replace a view's configuration")
-    p.add_argument("id")
-    p.add_argument("--name", help="new name")
-    add_from_file(p, "JSON body: name and/or configuration (--name overrides it)")
-    _common(p, yes=True)
-    p.set_defaults(handler=_update)
-
-    p = actions.add_parser("copy", help="copy a view")
-    p.add_argument("id")
-    p.add_argument("--name", help="name of the copy")
-    _common(p, yes=True)
-    p.set_defaults(handler=_copy)
-
-    p = actions.add_parser("delete", help="delete a view")
-    p.add_argument("id")
-    _common(p, yes=True)
-    p.set_defaults(handler=_delete)
-
-    p = actions.add_parser("build", help="build a view of sparkline tiles from measures")
-    p.add_argument("--name")
-    p.add_argument("--measures", "-m", type=split_list, metavar="LIST")
-    p.add_argument("--chart-types", type=split_list, metavar="LIST")
-    p.add_argument("--type", choices=("view", "attribution_view", "pnl_view"))
-    p.add_argument("--layout")
-    p.add_argument("--attribution-model")
-    p.add_argument("--attribution-window", type=int)
-    p.add_argument("--granularity")
-    add_dates(p)
-    add_from_file(p)
-    _common(p, yes=True)
-    p.set_defaults(handler=_build)
+    with action(actions, "list", "list the views", _list, output="table") as p:
+        p.add_argument("--type", choices=("view", "attribution_view", "pnl_view"), default=None)
+    with action(actions, "show", "one view with its configuration, as JSON", _show) as p:
+        p.add_argument("id")
+    with action(actions, "create", "create a view from a full body (--from-file)", _create,
+                changes=True) as p:  # fmt: skip
+        p.add_argument("--name", help="overrides the file's name")
+        p.add_argument("--type", help="overrides the file's type")
+        add_from_file(p, "JSON body: name, type, configuration (options override it)")
+    with action(actions, "update", "rename or replace a view's configuration", _update,
+                changes=True) as p:  # fmt: skip
+        p.add_argument("id")
+        p.add_argument("--name", help="new name")
+        add_from_file(p, "JSON body: name and/or configuration (--name overrides it)")
+    with action(actions, "copy", "copy a view", _copy, changes=True) as p:
+        p.add_argument("id")
+        p.add_argument("--name", help="name of the copy")
+    with action(actions, "delete", "delete a view", _delete, changes=True) as p:
+        p.add_argument("id")
+    with action(actions, "build", "build a view of sparkline tiles from measures", _build,
+                changes=True) as p:  # fmt: skip
+        p.add_argument("--name")
+        p.add_argument("--measures", "-m", type=split_list, metavar="LIST")
+        p.add_argument("--chart-types", type=split_list, metavar="LIST")
+        p.add_argument("--type", choices=("view", "attribution_view", "pnl_view"))
+        p.add_argument("--layout")
+        p.add_argument("--attribution-model")
+        p.add_argument("--attribution-window", type=int)
+        p.add_argument("--granularity")
+        add_dates(p)
+        add_from_file(p)
 
     p = actions.add_parser("section", help="list, add or remove a view's sections")
     sections = p.add_subparsers(dest="section_action", metavar="ACTION", required=True)
-    s = sections.add_parser("list", help="the view's sections")
-    s.add_argument("id")
-    add_output(s)
-    _common(s)
-    s.set_defaults(handler=_section_list)
-    s = sections.add_parser("add", help="add a section")
-    s.add_argument("id")
-    s.add_argument("--title", required=True)
-    s.add_argument("--collapsed", action="store_true")
-    s.add_argument("--hidden", action="store_true")
-    s.add_argument("--ordinal", type=int)
-    _common(s, yes=True)
-    s.set_defaults(handler=_section_add)
-    s = sections.add_parser("remove", help="remove a section (by id or title)")
-    s.add_argument("id")
-    s.add_argument("section")
-    _common(s, yes=True)
-    s.set_defaults(handler=_section_remove)
+    with action(sections, "list", "the view's sections", _section_list, output="table") as s:
+        s.add_argument("id")
+    with action(sections, "add", "add a section", _section_add, changes=True) as s:
+        s.add_argument("id")
+        s.add_argument("--title", required=True)
+        s.add_argument("--collapsed", action="store_true")
+        s.add_argument("--hidden", action="store_true")
+        s.add_argument("--ordinal", type=int)
+    with action(sections, "remove", "remove a section (by id or title)", _section_remove,
+                changes=True) as s:  # fmt: skip
+        s.add_argument("id")
+        s.add_argument("section")
 
     for name, handler, text in (
         ("pin", _pin, "copy a widget into the Pinned section"),
         ("unpin", _unpin, "remove a widget from the Pinned section"),
     ):
-        p = actions.add_parser(name, help=text)
-        p.add_argument("id")
-        p.add_argument("widget_id", metavar="WIDGET_ID")
-        _common(p, yes=True)
-        p.set_defaults(handler=handler)
+        with action(actions, name, text, handler, changes=True) as p:
+            p.add_argument("id")
+            p.add_argument("widget_id", metavar="WIDGET_ID")
 
 
 def _summary(view: Any) -> dict[str, Any]:
@@ -154,6 +125,19 @@ def _summary(view: Any) -> dict[str, Any]:
             for _, row in view.sections.iterrows()
         ],
     }
+
+
+def _change_view(
+    args: argparse.Namespace, summary: str, change: Callable[[Dashboards], DashboardView]
+) -> int:
+    """Confirm ``summary``, make the change on the pixel's views, print the stored view."""
+
+    def run(client: Client) -> DashboardView:
+        from upstack_pandas.dashboards import Dashboards
+
+        return change(Dashboards(client))
+
+    return apply_change(args, summary, run, lambda view: emit_object(_summary(view)))
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -181,18 +165,12 @@ def _create(args: argparse.Namespace) -> int:
     name = args.name or body.get("name")
     if not name:
         raise CommandError("--name: the view needs a name (here or in --from-file)")
-    if not confirm(f"Create dashboard view {name!r}.", args):
-        return declined()
-    with api_client(args) as client, library_errors():
-        from upstack_pandas import dashboards
-
-        view = dashboards.create(
-            name,
-            body.get("configuration", {}),
-            type=args.type or body.get("type", "view"),
-            client=client,
-        )
-    return emit_object(_summary(view))
+    kind = args.type or body.get("type", "view")
+    return _change_view(
+        args,
+        f"Create dashboard view {name!r}.",
+        lambda views: views.create(name, body.get("configuration", {}), type=kind),
+    )
 
 
 def _update(args: argparse.Namespace) -> int:
@@ -211,34 +189,30 @@ def _update(args: argparse.Namespace) -> int:
         for part in (f"name -> {name!r}" if name else "", "configuration" if configuration else "")
         if part
     )
-    if not confirm(f"Update dashboard view {args.id}: {change}.", args):
-        return declined()
-    with api_client(args) as client, library_errors():
-        from upstack_pandas import dashboards
-
-        view = dashboards.update(args.id, name=name, configuration=configuration, client=client)
-    return emit_object(_summary(view))
+    return _change_view(
+        args,
+        f"Update dashboard view {args.id}: {change}.",
+        lambda views: views.update(args.id, name=name, configuration=configuration),
+    )
 
 
 def _copy(args: argparse.Namespace) -> int:
-    if not confirm(f"Copy dashboard view {args.id}.", args):
-        return declined()
-    with api_client(args) as client, library_errors():
-        from upstack_pandas import dashboards
-
-        view = dashboards.copy(args.id, args.name, client=client)
-    return emit_object(_summary(view))
+    summary = f"Copy dashboard view {args.id}."
+    return _change_view(args, summary, lambda views: views.copy(args.id, args.name))
 
 
 def _delete(args: argparse.Namespace) -> int:
-    if not confirm(f"Delete dashboard view {args.id}.", args):
-        return declined()
-    with api_client(args) as client, library_errors():
-        from upstack_pandas import dashboards
+    def delete(client: Client) -> None:
+        from upstack_pandas.dashboards import Dashboards
 
-        dashboards.delete(args.id, client=client)
-    print(f"Deleted dashboard view {args.id}")
-    return 0
+        Dashboards(client).delete(args.id)
+
+    return apply_change(
+        args,
+        f"Delete dashboard view {args.id}.",
+        delete,
+        lambda _: deleted("dashboard view", args.id),
+    )
 
 
 _BUILD_FILE: FileOptions = {
@@ -259,12 +233,6 @@ def _build(args: argparse.Namespace) -> int:
     merge_from_file(args, _BUILD_FILE)
     if not args.name or not args.measures:
         raise CommandError("--name and --measures are required (here or in --from-file)")
-    if not confirm(
-        f"Build dashboard view {args.name!r} with {len(args.measures)} tile(s): "
-        f"{', '.join(args.measures)}.",
-        args,
-    ):
-        return declined()
     options: dict[str, Any] = {
         key: value
         for key, value in {
@@ -279,11 +247,12 @@ def _build(args: argparse.Namespace) -> int:
         }.items()
         if value is not None
     }
-    with api_client(args) as client, library_errors():
-        from upstack_pandas import dashboards
-
-        view = dashboards.build(args.name, args.measures, client=client, **options)
-    return emit_object(_summary(view))
+    return _change_view(
+        args,
+        f"Build dashboard view {args.name!r} with {len(args.measures)} tile(s): "
+        f"{', '.join(args.measures)}.",
+        lambda views: views.build(args.name, args.measures, **options),
+    )
 
 
 def _section_list(args: argparse.Namespace) -> int:
@@ -295,47 +264,28 @@ def _section_list(args: argparse.Namespace) -> int:
 
 
 def _section_add(args: argparse.Namespace) -> int:
-    if not confirm(f"Add section {args.title!r} to dashboard view {args.id}.", args):
-        return declined()
-    with api_client(args) as client, library_errors():
-        from upstack_pandas import dashboards
-
-        view = dashboards.add_section(
-            args.id,
-            args.title,
-            collapsed=args.collapsed,
-            hidden=args.hidden,
-            ordinal=args.ordinal,
-            client=client,
-        )
-    return emit_object(_summary(view))
+    return _change_view(
+        args,
+        f"Add section {args.title!r} to dashboard view {args.id}.",
+        lambda views: views.add_section(
+            args.id, args.title, collapsed=args.collapsed, hidden=args.hidden, ordinal=args.ordinal
+        ),
+    )
 
 
 def _section_remove(args: argparse.Namespace) -> int:
-    if not confirm(f"Remove section {args.section!r} from dashboard view {args.id}.", args):
-        return declined()
-    with api_client(args) as client, library_errors():
-        from upstack_pandas import dashboards
-
-        view = dashboards.remove_section(args.id, args.section, client=client)
-    return emit_object(_summary(view))
+    return _change_view(
+        args,
+        f"Remove section {args.section!r} from dashboard view {args.id}.",
+        lambda views: views.remove_section(args.id, args.section),
+    )
 
 
 def _pin(args: argparse.Namespace) -> int:
-    if not confirm(f"Pin widget {args.widget_id} on dashboard view {args.id}.", args):
-        return declined()
-    with api_client(args) as client, library_errors():
-        from upstack_pandas import dashboards
-
-        view = dashboards.pin(args.id, args.widget_id, client=client)
-    return emit_object(_summary(view))
+    summary = f"Pin widget {args.widget_id} on dashboard view {args.id}."
+    return _change_view(args, summary, lambda views: views.pin(args.id, args.widget_id))
 
 
 def _unpin(args: argparse.Namespace) -> int:
-    if not confirm(f"Unpin widget {args.widget_id} from dashboard view {args.id}.", args):
-        return declined()
-    with api_client(args) as client, library_errors():
-        from upstack_pandas import dashboards
-
-        view = dashboards.unpin(args.id, args.widget_id, client=client)
-    return emit_object(_summary(view))
+    summary = f"Unpin widget {args.widget_id} from dashboard view {args.id}."
+    return _change_view(args, summary, lambda views: views.unpin(args.id, args.widget_id))

@@ -9,9 +9,7 @@ from typing import TYPE_CHECKING
 from upstack_pandas.cli._command import CommandError
 from upstack_pandas.cli._common import library_errors
 from upstack_pandas.cli._options import (
-    add_connection,
-    add_output,
-    add_yes,
+    action,
     api_client,
     check_out,
     confirm,
@@ -47,20 +45,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser : argparse.ArgumentParser
     """
     actions = parser.add_subparsers(dest="action", metavar="ACTION", title="actions", required=True)
-    p = actions.add_parser("send", help="send events from a file")
-    p.add_argument("--from-file", type=Path, required=True, metavar="PATH")
-    p.add_argument("--version", choices=("auto", "batch", "single"), default="auto")
-    p.add_argument("--batch-size", type=int, default=100, metavar="N")
-    p.add_argument(
-        "--on-invalid",
-        choices=("raise", "skip"),
-        default="raise",
-        help="raise: refuse the file if a row is invalid (default); skip: send the valid rows",
-    )
-    add_yes(p)
-    add_output(p)
-    add_connection(p)
-    p.set_defaults(handler=_send)
+    with action(actions, "send", "send events from a file", _send, output="table",
+                changes=True) as p:  # fmt: skip
+        p.add_argument("--from-file", type=Path, required=True, metavar="PATH")
+        p.add_argument("--version", choices=("auto", "batch", "single"), default="auto")
+        p.add_argument("--batch-size", type=int, default=100, metavar="N")
+        p.add_argument(
+            "--on-invalid",
+            choices=("raise", "skip"),
+            default="raise",
+            help="raise: refuse the file if a row is invalid (default); skip: send the valid rows",
+        )
 
 
 def _load(path: Path) -> pd.DataFrame:

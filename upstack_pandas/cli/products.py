@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 from upstack_pandas.cli._command import CommandError
 from upstack_pandas.cli._common import date_arg, library_errors
 from upstack_pandas.cli._options import (
-    add_connection,
-    add_output,
-    add_yes,
+    action,
     api_client,
+    apply_change,
     check_out,
-    confirm,
-    declined,
+    deleted,
     dispatch,
     emit_frame,
     emit_object,
+    series_json,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from upstack_pandas._transport.client import Client
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
@@ -50,72 +54,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser : argparse.ArgumentParser
     """
     actions = parser.add_subparsers(dest="action", metavar="ACTION", title="actions", required=True)
-    p = actions.add_parser(
-        "search", help="variants matching a title / SKU (every page, or one with --cursor)"
-    )
-    p.add_argument("--query", "-q", metavar="TEXT")
-    p.add_argument("--page-size", type=int, default=20, metavar="N", help="1-100 (default 20)")
-    p.add_argument(
-        "--cursor",
-        nargs="?",
-        const="",
-        metavar="CURSOR",
-        help="one page only: the page after CURSOR (a 'next cursor' printed before), or the "
-        "first page when CURSOR is omitted; prints the page and its next cursor",
-    )
-    add_output(p)
-    add_connection(p)
-    p.set_defaults(handler=_search)
-
-    p = actions.add_parser("cost", help="a variant's resolved cost")
-    _variant(p)
-    add_output(p)
-    add_connection(p)
-    p.set_defaults(handler=_cost)
+    with action(actions, "search", "variants matching a title / SKU (every page, or one with "
+                "--cursor)", _search, output="table") as p:  # fmt: skip
+        p.add_argument("--query", "-q", metavar="TEXT")
+        p.add_argument("--page-size", type=int, default=20, metavar="N", help="1-100 (default 20)")
+        p.add_argument(
+            "--cursor",
+            nargs="?",
+            const="",
+            metavar="CURSOR",
+            help="one page only: the page after CURSOR (a 'next cursor' printed before), or the "
+            "first page when CURSOR is omitted; prints the page and its next cursor",
+        )
+    with action(actions, "cost", "a variant's resolved cost", _cost, output="table") as p:
+        _variant(p)
 
     group = actions.add_parser("handling-fee", help="per-variant handling fee")
     sub = group.add_subparsers(dest="sub", metavar="ACTION", required=True)
-    p = sub.add_parser("set", help="set the handling fee (>= 0)")
-    _variant(p)
-    p.add_argument("--fee", type=float, required=True)
-    add_yes(p)
-    add_connection(p)
-    p.set_defaults(handler=_fee_set)
+    with action(sub, "set", "set the handling fee (>= 0)", _fee_set, changes=True) as p:
+        _variant(p)
+        p.add_argument("--fee", type=float, required=True)
 
     group = actions.add_parser("cogs", help="a variant's COGS history")
     sub = group.add_subparsers(dest="sub", metavar="ACTION", required=True)
-    p = sub.add_parser("add", help="add a COG line")
-    _variant(p)
-    p.add_argument("--cost", type=float, required=True)
-    p.add_argument("--start", type=date_arg, required=True, metavar="DATE")
-    p.add_argument("--end", type=date_arg, metavar="DATE")
-    p.add_argument("--description")
-    add_yes(p)
-    add_connection(p)
-    p.set_defaults(handler=_cog_add)
-    p = sub.add_parser("update", help="update a COG line")
-    _variant(p)
-    p.add_argument("cog_id", metavar="COG_ID")
-    p.add_argument("--cost", type=float)
-    p.add_argument("--start", type=date_arg, metavar="DATE")
-    p.add_argument("--end", type=date_arg, metavar="DATE")
-    p.add_argument("--description")
-    add_yes(p)
-    add_connection(p)
-    p.set_defaults(handler=_cog_update)
-    p = sub.add_parser("delete", help="delete a COG line")
-    _variant(p)
-    p.add_argument("cog_id", metavar="COG_ID")
-    add_yes(p)
-    add_connection(p)
-    p.set_defaults(handler=_cog_delete)
+    with action(sub, "add", "add a COG line", _cog_add, changes=True) as p:
+        _variant(p)
+        p.add_argument("--cost", type=float, required=True)
+        p.add_argument("--start", type=date_arg, required=True, metavar="DATE")
+        p.add_argument("--end", type=date_arg, metavar="DATE")
+        p.add_argument("--description")
+    with action(sub, "update", "update a COG line", _cog_update, changes=True) as p:
+        _variant(p)
+        p.add_argument("cog_id", metavar="COG_ID")
+        p.add_argument("--cost", type=float)
+        p.add_argument("--start", type=date_arg, metavar="DATE")
+        p.add_argument("--end", type=date_arg, metavar="DATE")
+        p.add_argument("--description")
+    with action(sub, "delete", "delete a COG line", _cog_delete, changes=True) as p:
+        _variant(p)
+        p.add_argument("cog_id", metavar="COG_ID")
 
 
-def _series_json(series: Any) -> dict[str, Any]:
-    return {
-        str(key): (None if value is None or value != value else value)
-        for key, value in series.items()
-    }
+def _emit(stored: pd.Series) -> int:
+    return emit_object(series_json(stored))
 
 
 def _search(args: argparse.Namespace) -> int:
@@ -153,29 +134,20 @@ def _cost(args: argparse.Namespace) -> int:
 
 
 def _fee_set(args: argparse.Namespace) -> int:
-    if not confirm(
-        f"Set the handling fee of {args.product_id}/{args.variant_id} to {args.fee}.", args
-    ):
-        return declined()
-    with api_client(args) as client, library_errors():
+    def change(client: Client) -> pd.Series:
         from upstack_pandas import products
 
-        stored = products.set_handling_fee(
-            args.product_id, args.variant_id, args.fee, client=client
-        )
-    return emit_object(_series_json(stored))
+        return products.set_handling_fee(args.product_id, args.variant_id, args.fee, client=client)
+
+    summary = f"Set the handling fee of {args.product_id}/{args.variant_id} to {args.fee}."
+    return apply_change(args, summary, change, _emit)
 
 
 def _cog_add(args: argparse.Namespace) -> int:
-    if not confirm(
-        f"Add a COG line to {args.product_id}/{args.variant_id}: cost {args.cost} from {args.start}.",
-        args,
-    ):
-        return declined()
-    with api_client(args) as client, library_errors():
+    def change(client: Client) -> pd.Series:
         from upstack_pandas import products
 
-        stored = products.add_cog_line(
+        return products.add_cog_line(
             args.product_id,
             args.variant_id,
             args.cost,
@@ -184,7 +156,9 @@ def _cog_add(args: argparse.Namespace) -> int:
             args.description,
             client=client,
         )
-    return emit_object(_series_json(stored))
+
+    summary = f"Add a COG line to {args.product_id}/{args.variant_id}: cost {args.cost} from {args.start}."
+    return apply_change(args, summary, change, _emit)
 
 
 def _cog_update(args: argparse.Namespace) -> int:
@@ -197,23 +171,23 @@ def _cog_update(args: argparse.Namespace) -> int:
     updates = {key: value for key, value in fields.items() if value is not None}
     if not updates:
         raise CommandError("give at least one of --cost, --start, --end, --description")
-    if not confirm(f"Update COG line {args.cog_id}: {', '.join(updates)}.", args):
-        return declined()
-    with api_client(args) as client, library_errors():
+
+    def change(client: Client) -> pd.Series:
         from upstack_pandas import products
 
-        stored = products.update_cog_line(
+        return products.update_cog_line(
             args.product_id, args.variant_id, args.cog_id, client=client, **updates
         )
-    return emit_object(_series_json(stored))
+
+    summary = f"Update COG line {args.cog_id}: {', '.join(updates)}."
+    return apply_change(args, summary, change, _emit)
 
 
 def _cog_delete(args: argparse.Namespace) -> int:
-    if not confirm(f"Delete COG line {args.cog_id}.", args):
-        return declined()
-    with api_client(args) as client, library_errors():
+    def change(client: Client) -> None:
         from upstack_pandas import products
 
         products.delete_cog_line(args.product_id, args.variant_id, args.cog_id, client=client)
-    print(f"Deleted COG line {args.cog_id}")
-    return 0
+
+    summary = f"Delete COG line {args.cog_id}."
+    return apply_change(args, summary, change, lambda _: deleted("COG line", args.cog_id))
