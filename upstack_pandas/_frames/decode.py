@@ -421,6 +421,8 @@ def active_path() -> tuple[bool, str]:
 
 def _decode_compiled(content: bytes, spec: RowSpec) -> Decoded:
     assert _cdecode is not None
+    if not isinstance(content, bytes):  # the C scanning relies on the NUL ending a bytes object
+        raise _Fallback
     coded_keys = spec.coded  # labels (and timestamps when coded): codes + uniques
     floats, coded, parsed = (
         tuple(k.encode() for k in keys) for keys in (spec.floats, coded_keys, spec.parsed)
