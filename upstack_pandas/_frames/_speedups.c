@@ -135,6 +135,11 @@ typedef struct {
     Py_ssize_t arena_used, arena_cap;
     Py_ssize_t null_code; /* -1 until a null (or missing) value is seen */
     Entry *last;          /* the previous row's entry: rows often repeat a label (the bucket) */
+    /* the last escape-free string label as sent (a span of the body: no quote, backslash or
+     * control inside) and its code: the next row's value is compared with it before it is even
+     * scanned */
+    const char *raw;
+    Py_ssize_t raw_len, raw_code;
     PyObject *uniques;    /* list */
     Out codes;
 } Coder;
@@ -904,8 +909,23 @@ static PyObject *decode_array(PyObject *self, PyObject *args) {
                         Coder *cd = &coders[slot - nf];
                         int rc;
                         if (c == '"') {
-                            if (parse_string(&ps, &s, &len) < 0) goto unsure;
-                            rc = coder_add(cd, s, len, TAG_STR);
+                            Py_ssize_t rl = cd->raw_len;
+                            if (cd->raw && ps.end - ps.p > rl + 1 && ps.p[rl + 1] == '"' &&
+                                same_bytes(ps.p + 1, cd->raw, rl)) {
+                                ps.p += rl + 2; /* the same label as the last plain one */
+                                rc = coder_push(cd, cd->raw_code);
+                            } else {
+                                const char *q = ps.p;
+                                if (parse_string(&ps, &s, &len) < 0) goto unsure;
+                                rc = coder_add(cd, s, len, TAG_STR);
+                                if (rc == 0 && s == q + 1) {
+                                    cd->raw = s;
+                                    cd->raw_len = len;
+                                    memcpy(&cd->raw_code,
+                                           cd->codes.data + cd->codes.used - sizeof(Py_ssize_t),
+                                           sizeof(Py_ssize_t));
+                                }
+                            }
                         } else if (c == 'n') {
                             if (match_literal(&ps, "null", 4) < 0) goto unsure;
                             rc = coder_null(cd);
@@ -947,7 +967,9 @@ static PyObject *decode_array(PyObject *self, PyObject *args) {
                 if (!(seen >> (nf + nc + k) & 1)) stamps[k] = INT64_MIN;
         }
         if (n == 0) { /* room for as many rows as the rest of the body holds rows like this one */
-            Py_ssize_t guess = (ps.end - ps.p) / (ps.p - row_start + 1) + 16;
+            Py_ssize_t rest = ps.end - ps.p, per_row = (nf + nc + nt) * 8 + 1;
+            Py_ssize_t guess = rest / (ps.p - row_start + 1) + 16;
+            if (guess > rest / per_row) guess = rest / per_row; /* at most the body's size */
             if (out_reserve(&values, guess * nf * (Py_ssize_t)sizeof(double)) < 0) goto done;
             for (Py_ssize_t k = 0; k < nt; k++)
                 if (out_reserve(&times[k], guess * (Py_ssize_t)sizeof(int64_t)) < 0) goto done;
