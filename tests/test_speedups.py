@@ -386,6 +386,27 @@ def test_rows_that_change_key_layout_midway_decode_like_the_pure_path() -> None:
 
 
 @compiled
+def test_a_label_next_to_the_same_or_a_near_one_gets_its_own_code() -> None:
+    """A label equal to the previous plain one is matched before it is scanned: never a prefix,
+    an extension, or the same text spelled with escapes taken for it wrongly."""
+    sent = ['"paid"', '"paid"', '"paidx"', '"pai"', '"pa\\u0069d"', '"paid"', "null", "3",
+            '"paid"', '"paid\\""', '"paid"', '"p\\u00e9"', '"pé"', '"pé"', '"paid"']  # fmt: skip
+    rows = ",".join(f'{{"channel":{v},"m.a":{i}}}' for i, v in enumerate(sent))
+    body = ('{"results":[{"data":{"primary":[' + rows + "]}}]}").encode()
+    values = [json.loads(v) for v in sent]
+    first: dict[Any, int] = {}
+    for v in values:
+        first.setdefault(("s", v) if isinstance(v, str) else v, len(first))
+    expected = [first[("s", v) if isinstance(v, str) else v] for v in values]
+    block = decode_module._decode_compiled(body, SPEC).blocks("primary")[0]
+    assert block.codes["channel"].tolist() == expected
+    assert [block.uniques("channel")[c] for c in block.codes["channel"]][:6] == [
+        "paid", "paid", "paidx", "pai", "paid", "paid"
+    ]  # fmt: skip
+    _same_decoded(decode_module._decode_compiled(body, SPEC), _pure(body, SPEC))
+
+
+@compiled
 @pytest.mark.parametrize("kind", [bytearray, memoryview])
 def test_a_body_that_is_not_bytes_is_decoded_by_the_pure_path(kind: type) -> None:
     """The C scanning relies on the NUL that ends a bytes object: other buffers are handed back."""
