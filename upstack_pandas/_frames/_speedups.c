@@ -403,7 +403,9 @@ static int parse_string(Parser *ps, const char **s, Py_ssize_t *n) {
     }
     if (p >= end) return -1;
     if (high && !valid_utf8((const unsigned char *)start, p - start)) return -1;
+#ifdef HAVE_SSE2
 closed:
+#endif
     *s = start;
     *n = p - start;
     ps->p = p + 1;
