@@ -119,6 +119,13 @@ SPECIAL_NUMBERS = [  # negative zero, exponents, huge and tiny, past 64 bits, pa
     "-0", "-0.0", "0", "1E2", "1e+308", "-1e-400", "1e-400", "5e-324", "0.1e-5", "1.5E3",
     "123456789012345678901234567890", "18446744073709551615", "-9223372036854775809",
     "0.30000000000000004", "2.5e10", "9007199254740993", "1.00000000000000000001",
+    # the fast path's edges: 19/20 significant digits, 2**53 +- 1, 10**22 and 10**23, leading
+    # fraction zeros, the largest and smallest doubles, halfway cases
+    "9999999999999999999", "12345678901234567890", "0.1234567890123456789", "1234567890.123456789",
+    "9007199254740992", "9007199254740991.5", "-9007199254740993e-3", "1e22", "1e23", "3e-22",
+    "9007199254740993e22", "0.000000000000000000000000001234", "1.7976931348623157e308",
+    "2.2250738585072014e-308", "4.9e-324", "2.5e-324", "-0e5", "0.0e-7", "123.456E+02",
+    "1.0000000000000002", "0.10000000000000001", "7.2057594037927933e16",
 ]  # fmt: skip
 number_texts = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False).map(json.dumps),
@@ -127,7 +134,9 @@ number_texts = st.one_of(
 )
 texts = st.one_of(
     st.text(max_size=8),
+    st.text(min_size=14, max_size=40),  # past one 16-byte step of the string scan
     st.sampled_from(["paid", "é", "日本", "🙂", 'a"b', "back\\slash", "tab\there", "\u2028", ""]),
+    st.sampled_from(["a" * 15 + '"', "b" * 16 + "\\", "c" * 17 + "é", "d" * 31 + "\x1f", "e" * 32]),
 )
 string_texts = st.tuples(texts, st.booleans()).map(lambda t: json.dumps(t[0], ensure_ascii=t[1]))
 plain_stamps = st.sampled_from(
@@ -156,10 +165,25 @@ def row_texts(draw: st.DrawFn, rare: bool) -> str:
         ("start", draw(string_texts)),
     ]
     kept = [f for f in fields if draw(st.integers(0, 9)) > 0]  # missing keys
+    # keys no column takes that share a prefix with one that does (the key layout is matched
+    # as raw bytes, quotes included)
+    kept += [
+        (k, draw(label_values)) for k in draw(st.lists(st.sampled_from(NEAR_KEYS), max_size=2))
+    ]
     order = draw(st.permutations(kept))
     sp = draw(spaces)
-    parts = [f"{json.dumps(k)}{sp}:{sp}{v}" for k, v in order]
+    parts = [f"{_key(draw, k)}{sp}:{sp}{v}" for k, v in order]
     return "{" + f",{sp}".join(parts) + "}"
+
+
+NEAR_KEYS = ["m.ab", "m.", "dtx", "d", "channel ", "chann"]
+
+
+def _key(draw: st.DrawFn, key: str) -> str:
+    """The key's JSON text, now and then with escapes (equal to the plain key once decoded)."""
+    if draw(st.integers(0, 7)) == 0:
+        return '"' + "".join(f"\\u{ord(c):04x}" for c in key) + '"'
+    return json.dumps(key)
 
 
 @st.composite
@@ -334,6 +358,75 @@ def test_the_c_source_spells_no_field_name() -> None:
     ] + ["dt", "primary", "compare", "results", "data"]
     strings = re.findall(r'"((?:[^"\\\n]|\\.)*)"', source)
     assert not [s for s in strings if s in names]
+
+
+@compiled
+def test_rows_that_change_key_layout_midway_decode_like_the_pure_path() -> None:
+    """The key layout learnt from earlier rows never maps a different key to a column."""
+    rows = (
+        '{"dt":"2026-03-08T06:00:00Z","channel":"a","m.a":1,"m.b":2},'
+        '{"dt":"2026-03-08T07:00:00Z","channel":"b","m.a":3,"m.b":4},'
+        '{"m.b":5,"m.a":6,"channel":"a","dt":"2026-03-08T08:00:00Z"},'  # reordered
+        '{"dtx":"x","channel":"c","m.ab":7,"m.b":8},'  # near keys where the known ones were
+        '{"d\\u0074":"2026-03-08T09:00:00Z","ch\\u0061nnel":"a","m.a":9,"m.b":10},'  # escaped
+        '{"dt":"2026-03-08T10:00:00Z","channel":"a","m.a":11}'  # shorter
+    )
+    body = ('{"results":[{"data":{"primary":[' + rows + "]}}]}").encode()
+    for spec in (SPEC, decode_module.RowSpec(("m.a", "m.b"), ("channel",), ("dt",))):
+        decoded = decode_module._decode_compiled(body, spec)
+        _same_decoded(decoded, _pure(body, spec))
+        block = decoded.blocks("primary")[0]
+        np.testing.assert_array_equal(
+            block.values,
+            [[1, 2], [3, 4], [6, 5], [np.nan, 8], [9, 10], [11, np.nan]],
+        )
+        assert [block.uniques("channel")[c] for c in block.codes["channel"]] == [
+            "a", "b", "a", "c", "a", "a"
+        ]  # fmt: skip
+
+
+@compiled
+def test_a_label_next_to_the_same_or_a_near_one_gets_its_own_code() -> None:
+    """A label equal to the previous plain one is matched before it is scanned: never a prefix,
+    an extension, or the same text spelled with escapes taken for it wrongly."""
+    sent = ['"paid"', '"paid"', '"paidx"', '"pai"', '"pa\\u0069d"', '"paid"', "null", "3",
+            '"paid"', '"paid\\""', '"paid"', '"p\\u00e9"', '"pé"', '"pé"', '"paid"']  # fmt: skip
+    rows = ",".join(f'{{"channel":{v},"m.a":{i}}}' for i, v in enumerate(sent))
+    body = ('{"results":[{"data":{"primary":[' + rows + "]}}]}").encode()
+    values = [json.loads(v) for v in sent]
+    first: dict[Any, int] = {}
+    for v in values:
+        first.setdefault(("s", v) if isinstance(v, str) else v, len(first))
+    expected = [first[("s", v) if isinstance(v, str) else v] for v in values]
+    block = decode_module._decode_compiled(body, SPEC).blocks("primary")[0]
+    assert block.codes["channel"].tolist() == expected
+    assert [block.uniques("channel")[c] for c in block.codes["channel"]][:6] == [
+        "paid", "paid", "paidx", "pai", "paid", "paid"
+    ]  # fmt: skip
+    _same_decoded(decode_module._decode_compiled(body, SPEC), _pure(body, SPEC))
+
+
+@compiled
+@pytest.mark.parametrize("kind", [bytearray, memoryview])
+def test_a_body_that_is_not_bytes_is_decoded_by_the_pure_path(kind: type) -> None:
+    """The C scanning relies on the NUL that ends a bytes object: other buffers are handed back."""
+    body = _body([{"dt": "2026-03-08T06:00:00Z", "channel": "a", "m.a": 1.5}])
+    with pytest.raises(decode_module._Fallback):
+        decode_module._decode_compiled(kind(body), SPEC)
+    _same_decoded(decode_module.decode(kind(body), SPEC), _pure(body, SPEC))
+
+
+@compiled
+@pytest.mark.parametrize(
+    "text", ['"x', '"' + "a" * 40, "1.", "-", "1e", "1e+", "nul", "0.5", "-12", "[1"]
+)
+def test_a_body_cut_short_anywhere_is_an_error_on_both_paths(text: str) -> None:
+    """A truncated body ends at its NUL: the C decoder hands it back, orjson rejects it."""
+    body = ('{"results":[{"data":{"primary":[{"channel":"a","m.a":' + text).encode()
+    with pytest.raises(decode_module._Fallback):
+        decode_module._decode_compiled(body, SPEC)
+    assert _fast(body, SPEC) is orjson.JSONDecodeError
+    assert _pure(body, SPEC) is orjson.JSONDecodeError
 
 
 # ----------------------------------------------------------------------------- show_versions

@@ -1,4 +1,5 @@
 # The compiled decoder (upstack_pandas/_frames/_speedups.c), built when a compiler is present.
+# body must be a bytes object (its trailing NUL ends the scanning); anything else returns None.
 
 def decode_array(
     body: bytes,

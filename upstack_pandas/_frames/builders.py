@@ -134,7 +134,10 @@ def _clean(level: pd.Index, codes: np.ndarray) -> tuple[pd.Index, np.ndarray]:
         mapping, uniques = pd.factorize(level, sort=False)
     if len(level) == 0:
         return pd.Index(uniques, dtype=level.dtype), codes
-    remapped = np.where(codes >= 0, mapping.take(codes, mode="clip"), -1)
+    if np.array_equal(mapping, np.arange(len(mapping))):  # sorted already, no missing value
+        remapped = codes
+    else:
+        remapped = np.where(codes >= 0, mapping.take(codes, mode="clip"), -1)
     if isinstance(uniques, pd.Index):
         uniques = uniques.astype(level.dtype) if uniques.dtype != level.dtype else uniques
     else:  # pragma: no cover - factorize of an Index returns an Index
@@ -175,7 +178,10 @@ class _Columns:
             return _clean(_labels(list(found), source, timezone), codes)
         if key in self.spec.parsed:
             parts = [b.times[key] for b in self.blocks]
-            values = np.concatenate(parts) if parts else np.empty(0, dtype="M8[us]")
+            if not parts:
+                values = np.empty(0, dtype="M8[us]")
+            else:
+                values = parts[0] if len(parts) == 1 else np.concatenate(parts)
             return _times(values, timezone), None
         parts = [b.codes[key] for b in self.blocks]
         if not parts:

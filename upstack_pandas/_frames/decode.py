@@ -421,6 +421,8 @@ def active_path() -> tuple[bool, str]:
 
 def _decode_compiled(content: bytes, spec: RowSpec) -> Decoded:
     assert _cdecode is not None
+    if not isinstance(content, bytes):  # the C scanning relies on the NUL ending a bytes object
+        raise _Fallback
     coded_keys = spec.coded  # labels (and timestamps when coded): codes + uniques
     floats, coded, parsed = (
         tuple(k.encode() for k in keys) for keys in (spec.floats, coded_keys, spec.parsed)
@@ -455,13 +457,7 @@ def _decode_compiled(content: bytes, spec: RowSpec) -> Decoded:
             coders=coders[kind],
         )
         for key, local, found in zip(coded_keys, codes, uniques, strict=True):
-            index = coders[kind][key].index
-            # the pure path's pd.factorize turns None into a new float NaN per block
-            found = [float("nan") if u is None else u for u in found]
-            mapping = np.fromiter(
-                (index.setdefault(u, len(index)) for u in found), np.intp, count=len(found)
-            )
-            block.codes[key] = mapping.take(np.frombuffer(local, dtype=np.intp))
+            block.codes[key] = _shared_codes(coders[kind][key].index, local, found)
         envelope += [view[pos:start], wire.array_placeholder(kind, _MARK + len(blocks))]
         blocks.append((kind, block))
         pos = end
@@ -487,3 +483,24 @@ def _decode_compiled(content: bytes, spec: RowSpec) -> Decoded:
     if len(used) != len(blocks):
         raise _Fallback
     return decoded
+
+
+def _shared_codes(index: dict[Any, int], local: bytearray, found: list[Any]) -> np.ndarray:
+    """Codes into the kind's shared uniques of one block's codes into its own ``found``.
+
+    The C uniques are distinct values in first-appearance order, so into an empty index (the
+    first block of a kind, the usual case) they enter with their own codes and the block's codes
+    stay as they are; later blocks' codes are mapped.
+    """
+    codes = np.frombuffer(local, dtype=np.intp)
+    # the pure path's pd.factorize turns None into a new float NaN per block
+    found = [float("nan") if u is None else u for u in found]
+    if not index:
+        index.update(zip(found, range(len(found)), strict=True))
+        if len(index) == len(found):
+            return codes
+        index.clear()  # pragma: no cover - equal uniques: cannot come from the C coders
+    mapping = np.fromiter(
+        (index.setdefault(u, len(index)) for u in found), np.intp, count=len(found)
+    )
+    return mapping.take(codes)
