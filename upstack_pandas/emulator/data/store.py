@@ -35,13 +35,16 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from upstack_pandas.emulator.data.last_touch import last_touch_columns, last_touch_rows
 from upstack_pandas.emulator.data.loaders import load_user_data
 from upstack_pandas.emulator.data.synthetic.catalog import order_lines, products
 from upstack_pandas.emulator.data.synthetic.shop import generate
-from upstack_pandas.emulator.data.taxonomy import ENTITY_COLUMNS, HIERARCHY_COLUMNS
+from upstack_pandas.emulator.data.taxonomy import DIRECT, ENTITY_COLUMNS, HIERARCHY_COLUMNS
 
 LAST_TOUCH_DAYS = 30
 MONEY = "DECIMAL(18,2)"
@@ -60,6 +63,8 @@ def memory_limit(sessions: int) -> str:
     if MEMORY_LIMIT:
         return MEMORY_LIMIT
     return f"{max(128, min(512, sessions // 10_000))}MB"
+
+
 #: Stores with more sessions than this keep their tables in a temporary database file (the
 #: synthetic shop has 620,000 at scale 1: compressed, its tables take a tenth of the memory).
 ON_DISK_ROWS = 100_000
@@ -160,6 +165,49 @@ def _as_arrow(table: pd.DataFrame | pa.Table) -> pa.Table:
     return pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS), table.schema)
 
 
+def _customer_codes(ids: pa.Array, dictionary: pa.Array) -> np.ndarray | None:
+    """The codes of customer ids in the sessions' dictionary (None if one is not there).
+
+    The generator's customer ``C0000042`` is entry 42 (customers come first, in number order);
+    that is checked, and a plain lookup is the fallback.
+    """
+    if len(ids) and not ids.null_count:
+        try:
+            numbers = pc.cast(pc.utf8_slice_codeunits(ids, 1), pa.int64()).to_numpy()
+        except pa.ArrowInvalid:
+            numbers = None
+        in_range = numbers is not None and numbers.min() >= 0 and numbers.max() < len(dictionary)
+        if in_range and pc.all(pc.equal(dictionary.take(pa.array(numbers)), ids)).as_py():
+            return np.asarray(numbers, dtype=np.int64)
+    codes = pc.index_in(ids, value_set=dictionary)
+    return None if codes.null_count else np.asarray(codes.to_numpy(), dtype=np.int64)
+
+
+def _synthetic_last_touch(orders: pd.DataFrame, sessions: pa.Table) -> dict[str, pa.Array] | None:
+    """The generator's sessions: each order's last-touch attributes by integer keys, or None.
+
+    The sessions' ``customer_id`` is a dictionary (the generator's) and its rows are in
+    ``(ts, session_id)`` order; the orders' customers are looked up in that dictionary.
+    """
+    customer = sessions.column("customer_id").combine_chunks()
+    if not pa.types.is_dictionary(customer.type):
+        return None
+    ids = pa.array(orders["customer_id"], type=pa.string())
+    codes = _customer_codes(ids, customer.dictionary)
+    if codes is None:  # an order whose customer never visited: not the generator's
+        return None
+    ts = sessions.column("ts").combine_chunks().cast(pa.int64()).to_numpy()
+    order_ts = orders["ts"].to_numpy(dtype="datetime64[us]").view(np.int64)
+    rows = last_touch_rows(
+        codes,
+        order_ts,
+        customer.indices.to_numpy(),
+        ts,
+        LAST_TOUCH_DAYS * 86_400_000_000,
+    )
+    return last_touch_columns(sessions, rows, _LT, DIRECT)
+
+
 def _remove(con: duckdb.DuckDBPyConnection, directory: str | None) -> None:
     try:
         con.close()
@@ -207,15 +255,33 @@ class Store:
             self._con = duckdb.connect(":memory:")
         self._finalizer = weakref.finalize(self, _remove, self._con, self._directory)
         self._lock = threading.Lock()
+        #: ``orders`` is a view of ``order_facts`` (the synthetic shop) rather than a table.
+        self._orders_view = False
         pending = tables if consume and isinstance(tables, dict) else dict(tables)
         del tables, orders, sessions
         self._build(pending, memory_limit(rows))  # first: the generator's tables go as loaded
         #: The product catalog (one row per variant) and the orders' lines (``catalog.py``).
         self.catalog = products(seed)
-        self.lines = order_lines(self._orders, self.catalog, seed)
+        self._seed = seed
+        self._lines: pd.DataFrame | None = None
         #: The orders' ``cogs`` and ``shipping_cost`` as generated or loaded (before any cost
         #: configuration changed them).
         self.base_costs = self._orders[["order_id", "cogs", "shipping_cost"]].copy()
+
+    @property
+    def lines(self) -> pd.DataFrame:
+        """The orders' lines (``catalog.order_lines``), built on first use (cost configuration).
+
+        Built from the orders' costs as generated or loaded (:attr:`base_costs`), so they are
+        the same whenever they are first asked for.
+        """
+        with self._lock:
+            if self._lines is None:
+                base = self._orders[["order_id", "ts"]].assign(
+                    cogs=self.base_costs["cogs"].to_numpy()
+                )
+                self._lines = order_lines(base, self.catalog, self._seed)
+            return self._lines
 
     @property
     def tables(self) -> Mapping[str, pd.DataFrame]:
@@ -242,12 +308,20 @@ class Store:
         con = self._con
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET memory_limit = '{memory}'")
+        # No checkpoint while the store is built (each one rewrote the tables written so far:
+        # a quarter of a scale-1 build) nor when it closes (the file is removed).
+        con.execute("SET checkpoint_threshold = '1TB'")
+        con.execute("PRAGMA disable_checkpoint_on_shutdown")
+        touch: dict[str, pa.Array] | None = None
         for name, specs in _TABLES.items():
-            source = self._orders if name == "orders" else tables.pop(name)
+            if name == "orders":
+                continue  # order_facts below; orders is a table or a view of it
+            source = tables.pop(name)
             arrow = _as_arrow(source)
             del source  # the generator's table goes as soon as DuckDB holds it
             con.register(f"_{name}_src", arrow)
             if name == "sessions" and "is_new_visitor" in arrow.column_names:  # the generator's
+                touch = _synthetic_last_touch(self._orders, arrow)
                 con.execute(
                     f"CREATE TABLE session_facts AS SELECT {_select(specs)}, is_new_visitor"
                     " FROM _sessions_src"
@@ -267,6 +341,15 @@ class Store:
             con.unregister(f"_{name}_src")
             del arrow
             pa.default_memory_pool().release_unused()  # hand the freed Arrow memory back
+        orders_arrow = _as_arrow(self._orders)
+        if touch is not None:  # the generator's integer keys found every last touch
+            self._orders_view = True
+            self._build_order_facts_from(orders_arrow, touch)
+            return
+        con.register("_orders_src", orders_arrow)
+        con.execute(f"CREATE TABLE orders AS SELECT {_select(_TABLES['orders'])} FROM _orders_src")
+        con.unregister("_orders_src")
+        del orders_arrow
         picked = ", ".join(f"s.{c} AS lt_{c}" for c in _LT)
         lt_cols = ", ".join(f"coalesce(t.lt_{c}, '(direct)') AS lt_{c}" for c in _LT)
         # The latest touchpoint's row (an integer aggregate, not a struct of six strings),
@@ -287,6 +370,28 @@ class Store:
             FROM orders o LEFT JOIN t ON t.order_id = o.order_id
             ORDER BY o.ts""")
 
+    def _build_order_facts_from(self, orders: pa.Table, touch: dict[str, pa.Array]) -> None:
+        """``order_facts`` from the orders and their last touches; ``orders`` a view of it.
+
+        The orders are in ``(ts, order_id)`` order already: no sort, no join.
+        """
+        con = self._con
+        paid = pc.invert(
+            pc.is_in(touch["platform"].cast(pa.string()), pa.array(["(none)", DIRECT]))
+        )
+        columns = {name: orders.column(name) for name in orders.column_names}
+        columns |= {f"lt_{c}": touch[c] for c in _LT} | {"lt_paid": paid}
+        con.register("_order_facts_src", pa.table(columns))
+        order_cols = _select(_TABLES["orders"])
+        lt_cols = ", ".join(f"CAST(lt_{c} AS VARCHAR) AS lt_{c}" for c in _LT)
+        con.execute(
+            f"CREATE TABLE order_facts AS SELECT {order_cols}, {lt_cols}, lt_paid"
+            " FROM _order_facts_src"
+        )
+        con.unregister("_order_facts_src")
+        names = ", ".join(spec.partition(" ")[0] for spec in _TABLES["orders"])
+        con.execute(f"CREATE VIEW orders AS SELECT {names} FROM order_facts")
+
     def set_order_costs(self, cogs: pd.Series, shipping_cost: pd.Series) -> None:
         """Replace every order's ``cogs`` and ``shipping_cost`` (aligned with ``tables["orders"]``).
 
@@ -304,7 +409,7 @@ class Store:
             con.register("_cost_changes", pa.Table.from_pandas(changes, preserve_index=False))
             try:
                 con.execute("BEGIN TRANSACTION")
-                for table in ("orders", "order_facts"):
+                for table in ("order_facts",) if self._orders_view else ("orders", "order_facts"):
                     con.execute(
                         f"UPDATE {table} SET cogs = CAST(c.cogs AS {MONEY}),"
                         f" shipping_cost = CAST(c.shipping_cost AS {MONEY})"
