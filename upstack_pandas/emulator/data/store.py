@@ -196,7 +196,7 @@ def _synthetic_last_touch(orders: pd.DataFrame, sessions: pa.Table) -> dict[str,
     codes = _customer_codes(ids, customer.dictionary)
     if codes is None:  # an order whose customer never visited: not the generator's
         return None
-    ts = sessions.column("ts").combine_chunks().cast(pa.int64()).to_numpy()
+    ts = sessions.column("ts").combine_chunks().view(pa.int64()).to_numpy()  # no copy
     order_ts = orders["ts"].to_numpy(dtype="datetime64[us]").view(np.int64)
     rows = last_touch_rows(
         codes,
@@ -308,6 +308,10 @@ class Store:
         con = self._con
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET memory_limit = '{memory}'")
+        # What does not fit the pool spills into the store's own folder (never the working
+        # directory, DuckDB's default); an in-memory store (a tiny one) never spills.
+        spill = "" if self._directory is None else os.path.join(self._directory, "spill")
+        con.execute(f"SET temp_directory = '{spill}'")
         # No checkpoint while the store is built (each one rewrote the tables written so far:
         # a quarter of a scale-1 build) nor when it closes (the file is removed).
         con.execute("SET checkpoint_threshold = '1TB'")
@@ -317,11 +321,14 @@ class Store:
             if name == "orders":
                 continue  # order_facts below; orders is a table or a view of it
             source = tables.pop(name)
+            generated = isinstance(source, pa.Table) and "is_new_visitor" in source.column_names
+            if name == "sessions" and generated:  # before batching: its columns are one chunk
+                touch = _synthetic_last_touch(self._orders, source)
+                pa.default_memory_pool().release_unused()  # its temporaries' Arrow memory
             arrow = _as_arrow(source)
             del source  # the generator's table goes as soon as DuckDB holds it
             con.register(f"_{name}_src", arrow)
-            if name == "sessions" and "is_new_visitor" in arrow.column_names:  # the generator's
-                touch = _synthetic_last_touch(self._orders, arrow)
+            if name == "sessions" and generated:  # the generator's
                 con.execute(
                     f"CREATE TABLE session_facts AS SELECT {_select(specs)}, is_new_visitor"
                     " FROM _sessions_src"
