@@ -317,9 +317,13 @@ class Store:
         con.execute("SET checkpoint_threshold = '1TB'")
         con.execute("PRAGMA disable_checkpoint_on_shutdown")
         touch: dict[str, pa.Array] | None = None
-        for name, specs in _TABLES.items():
-            if name == "orders":
-                continue  # order_facts below; orders is a table or a view of it
+        # The small tables first, on one thread (DuckDB's write buffers are per thread and
+        # column: 60 MB for the 16 columns of ad spend on two), the sessions, then the orders
+        # (order_facts, below; orders is a table or a view of it).
+        threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        for name in ("ad_spend", "entities", "customers", "sessions"):
+            specs = _TABLES[name]
+            con.execute(f"SET threads = {threads if name == 'sessions' else 1}")
             source = tables.pop(name)
             generated = isinstance(source, pa.Table) and "is_new_visitor" in source.column_names
             if name == "sessions" and generated:  # before batching: its columns are one chunk
