@@ -234,3 +234,14 @@ def test_order_lines_are_built_on_first_use_from_the_original_costs() -> None:
         assert store.lines is lines
     finally:
         store.close()
+
+
+def test_the_store_accounts_for_its_build_phases() -> None:
+    store = Store.synthetic(3, NOW, scale=0.05)
+    try:
+        phases = store.build_seconds
+        assert list(phases) == ["generate", "tables", "sessions", "order_facts", "catalog"]
+        assert all(wall >= 0 and cpu >= 0 for wall, cpu in phases.values())
+        assert phases["generate"][1] > 0  # the generator draws something at any scale
+    finally:
+        store.close()

@@ -29,6 +29,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import weakref
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -208,6 +209,21 @@ def _synthetic_last_touch(orders: pd.DataFrame, sessions: pa.Table) -> dict[str,
     return last_touch_columns(sessions, rows, _LT, DIRECT)
 
 
+class _Phases:
+    """Wall and CPU seconds (the process's, DuckDB's threads included) of the build's phases."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, tuple[float, float]] = {}
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def mark(self, phase: str) -> None:
+        """Close ``phase`` (it ran since the previous mark) and start the next one."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        before = self.seconds.get(phase, (0.0, 0.0))
+        self.seconds[phase] = (before[0] + wall - self._wall, before[1] + cpu - self._cpu)
+        self._wall, self._cpu = wall, cpu
+
+
 def _remove(con: duckdb.DuckDBPyConnection, directory: str | None) -> None:
     try:
         con.close()
@@ -241,7 +257,9 @@ class Store:
         seed: int = 0,
         *,
         consume: bool = False,
+        phases: _Phases | None = None,
     ) -> None:
+        self._phases = phases if phases is not None else _Phases()
         orders = tables["orders"]
         self._orders: pd.DataFrame = orders.to_pandas() if isinstance(orders, pa.Table) else orders
         self.available = frozenset(available) | ({"entities"} if "ad_spend" in available else set())
@@ -260,6 +278,7 @@ class Store:
         pending = tables if consume and isinstance(tables, dict) else dict(tables)
         del tables, orders, sessions
         self._build(pending, memory_limit(rows))  # first: the generator's tables go as loaded
+        self._phases.mark("catalog")
         #: The product catalog (one row per variant) and the orders' lines (``catalog.py``).
         self.catalog = products(seed)
         self._seed = seed
@@ -267,6 +286,16 @@ class Store:
         #: The orders' ``cogs`` and ``shipping_cost`` as generated or loaded (before any cost
         #: configuration changed them).
         self.base_costs = self._orders[["order_id", "cogs", "shipping_cost"]].copy()
+
+    @property
+    def build_seconds(self) -> dict[str, tuple[float, float]]:
+        """Wall and CPU seconds of each phase of the build, for benchmarks.
+
+        ``generate`` (the synthetic shop), ``tables`` (the small tables into DuckDB),
+        ``sessions`` (last touches and ``session_facts``), ``order_facts`` and ``catalog``
+        (products); CPU is the whole process's (DuckDB's threads included).
+        """
+        return dict(self._phases.seconds)
 
     @property
     def lines(self) -> pd.DataFrame:
@@ -292,7 +321,10 @@ class Store:
     def synthetic(cls, seed: int, now: datetime, scale: float = 1.0) -> Store:
         """Build the deterministic synthetic store for ``seed``, ``now`` and ``scale``."""
         available = frozenset({"orders", "sessions", "ad_spend", "customers"})
-        return cls(generate(seed, now, scale=scale), available, seed, consume=True)
+        phases = _Phases()
+        tables = generate(seed, now, scale=scale)
+        phases.mark("generate")
+        return cls(tables, available, seed, consume=True, phases=phases)
 
     @classmethod
     def from_dir(cls, data_dir: str | Path, now: datetime) -> Store:
@@ -323,6 +355,8 @@ class Store:
         threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
         for name in ("ad_spend", "entities", "customers", "sessions"):
             specs = _TABLES[name]
+            if name == "sessions":
+                self._phases.mark("tables")
             con.execute(f"SET threads = {threads if name == 'sessions' else 1}")
             source = tables.pop(name)
             generated = isinstance(source, pa.Table) and "is_new_visitor" in source.column_names
@@ -352,10 +386,12 @@ class Store:
             con.unregister(f"_{name}_src")
             del arrow
             pa.default_memory_pool().release_unused()  # hand the freed Arrow memory back
+        self._phases.mark("sessions")
         orders_arrow = _as_arrow(self._orders)
         if touch is not None:  # the generator's integer keys found every last touch
             self._orders_view = True
             self._build_order_facts_from(orders_arrow, touch)
+            self._phases.mark("order_facts")
             return
         con.register("_orders_src", orders_arrow)
         con.execute(f"CREATE TABLE orders AS SELECT {_select(_TABLES['orders'])} FROM _orders_src")
@@ -380,6 +416,7 @@ class Store:
                    coalesce(t.lt_platform NOT IN ('(none)', '(direct)'), false) AS lt_paid
             FROM orders o LEFT JOIN t ON t.order_id = o.order_id
             ORDER BY o.ts""")
+        self._phases.mark("order_facts")
 
     def _build_order_facts_from(self, orders: pa.Table, touch: dict[str, pa.Array]) -> None:
         """``order_facts`` from the orders and their last touches; ``orders`` a view of it.
