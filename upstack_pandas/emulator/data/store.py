@@ -6,7 +6,9 @@ order in which parallel threads add floats. Derived tables:
 * ``order_facts`` — orders plus the attributes of their last touchpoint within 30 days
   (``lt_utm_source``...; ``(direct)`` when there is none; the latest by ``ts`` then
   ``session_id`` wins) and ``lt_paid`` (that touchpoint's
-  channel belongs to an ad platform);
+  channel belongs to an ad platform), in time order. For the generator's tables the last
+  touches come from integer keys (:mod:`.last_touch`: no join) and ``orders`` is a view of
+  ``order_facts``; loaded data joins on ``customer_id`` in SQL and keeps an ``orders`` table;
 * ``session_facts`` — sessions plus ``is_new_visitor`` (the visitor's first session, by
   ``ts`` then ``session_id``), computed in SQL (the generator, whose rows are already in that
   order, hands it over with its sessions).
@@ -17,8 +19,10 @@ rather than in memory: DuckDB compresses stored tables and keeps only what queri
 buffer pool (bounded by :func:`memory_limit`), so a shop of a million orders and ten million sessions
 fits in a few hundred MB; tiny ones (test fixtures) stay in memory. The ``orders`` frame alone is
 also kept in pandas (cost configuration recomputes per-order costs from it); :attr:`Store.tables`
-reads the other tables back from DuckDB when asked (tests that recompute numbers). The file is
-removed when the store is closed or garbage collected.
+reads the other tables back from DuckDB when asked (tests that recompute numbers); the order
+lines (:attr:`Store.lines`) are built on first use. No checkpoint runs while the store is built
+and DuckDB spills only into the store's folder. The file is removed when the store is closed or
+garbage collected.
 
 Callers use :meth:`Store.cursor` (one DuckDB cursor per request), which is thread-safe.
 """
