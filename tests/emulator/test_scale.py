@@ -142,3 +142,106 @@ def test_a_consuming_store_takes_the_generators_tables_and_others_are_left_alone
     finally:
         copy.close()
         taken.close()
+
+
+def _brute_force_last_touch(
+    order_customer: list[int], order_ts: list[int], customer: list[int], ts: list[int], window: int
+) -> list[int]:
+    found = []
+    for c, t in zip(order_customer, order_ts, strict=True):
+        rows = [r for r in range(len(ts)) if customer[r] == c and t - window <= ts[r] <= t]
+        found.append(max(rows) if rows else -1)  # rows are in (ts, session_id) order
+    return found
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_last_touch_rows_are_the_latest_session_in_the_window(seed: int) -> None:
+    import numpy as np
+
+    from upstack_pandas.emulator.data.last_touch import last_touch_rows
+
+    rng = np.random.default_rng(seed)
+    ts = np.sort(rng.integers(0, 200, 400))  # many equal times: the later row wins a tie
+    customer = rng.integers(0, 30, 400)
+    order_customer = rng.integers(0, 35, 150)  # some customers without any session
+    order_ts = rng.integers(-10, 220, 150)  # some orders before every session, some after all
+    got = last_touch_rows(order_customer, order_ts, customer, ts, 25)
+    want = _brute_force_last_touch(
+        order_customer.tolist(), order_ts.tolist(), customer.tolist(), ts.tolist(), 25
+    )
+    assert got.tolist() == want
+    assert last_touch_rows(order_customer, order_ts, customer[:0], ts[:0], 25).tolist() == [
+        -1
+    ] * len(order_ts)
+
+
+def test_the_synthetic_order_facts_match_the_sql_derivation() -> None:
+    """Integer keys (the generator's store) and the string join (loaded data) agree exactly."""
+    tables = generate(3, NOW, scale=0.05)
+    available = frozenset({"orders", "sessions", "ad_spend", "customers"})
+    fast = Store(tables, available, 3)
+    plain = {**tables, "sessions": tables["sessions"].drop(["is_new_visitor"])}
+    joined = Store(plain, available, 3)  # no generator's sessions: the SQL join
+    try:
+        assert fast._orders_view and not joined._orders_view
+        first, second = fast.cursor(), joined.cursor()
+        for table in ("order_facts", "orders"):
+            sql = f"SELECT * FROM {table} ORDER BY order_id"
+            a, b = first.execute(sql).df(), second.execute(sql).df()
+            pd.testing.assert_frame_equal(a, b)
+        described = "SELECT column_name, column_type FROM (DESCRIBE order_facts)"
+        assert first.execute(described).fetchall() == second.execute(described).fetchall()
+        # the table is in time order (zonemaps prune by ts)
+        assert first.execute(
+            "SELECT bool_and(ts >= prev) FROM (SELECT ts, lag(ts, 1, ts) OVER () AS prev"
+            " FROM order_facts)"
+        ).fetchone() == (True,)
+        direct = "SELECT count(*) FILTER (WHERE lt_channel = '(direct)'), count(*) FROM order_facts"
+        assert first.execute(direct).fetchone() == second.execute(direct).fetchone()
+        first.close()
+        second.close()
+    finally:
+        fast.close()
+        joined.close()
+
+
+def test_cost_changes_reach_the_orders_view() -> None:
+    store = Store.synthetic(3, NOW, scale=0.05)
+    try:
+        orders = store.tables["orders"]
+        store.set_order_costs(orders["cogs"] + 1.0, orders["shipping_cost"] * 0)
+        cur = store.cursor()
+        sums = "SELECT sum(cogs)::DOUBLE, sum(shipping_cost)::DOUBLE FROM {}"
+        for table in ("orders", "order_facts"):
+            cogs, shipping = cur.execute(sums.format(table)).fetchone()
+            assert cogs == pytest.approx(float(orders["cogs"].sum()) + len(orders))
+            assert shipping == 0
+        cur.close()
+    finally:
+        store.close()
+
+
+def test_order_lines_are_built_on_first_use_from_the_original_costs() -> None:
+    from upstack_pandas.emulator.data.synthetic.catalog import order_lines
+
+    store = Store.synthetic(3, NOW, scale=0.05)
+    try:
+        assert store._lines is None  # not built with the store (the demo never needs them)
+        original = store.tables["orders"]
+        store.set_order_costs(original["cogs"] * 2, original["shipping_cost"])
+        lines = store.lines
+        pd.testing.assert_frame_equal(lines, order_lines(original, store.catalog, 3))
+        assert store.lines is lines
+    finally:
+        store.close()
+
+
+def test_the_store_accounts_for_its_build_phases() -> None:
+    store = Store.synthetic(3, NOW, scale=0.05)
+    try:
+        phases = store.build_seconds
+        assert list(phases) == ["generate", "tables", "sessions", "order_facts", "catalog"]
+        assert all(wall >= 0 and cpu >= 0 for wall, cpu in phases.values())
+        assert phases["generate"][1] > 0  # the generator draws something at any scale
+    finally:
+        store.close()

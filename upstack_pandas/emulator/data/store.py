@@ -6,7 +6,9 @@ order in which parallel threads add floats. Derived tables:
 * ``order_facts`` — orders plus the attributes of their last touchpoint within 30 days
   (``lt_utm_source``...; ``(direct)`` when there is none; the latest by ``ts`` then
   ``session_id`` wins) and ``lt_paid`` (that touchpoint's
-  channel belongs to an ad platform);
+  channel belongs to an ad platform), in time order. For the generator's tables the last
+  touches come from integer keys (:mod:`.last_touch`: no join) and ``orders`` is a view of
+  ``order_facts``; loaded data joins on ``customer_id`` in SQL and keeps an ``orders`` table;
 * ``session_facts`` — sessions plus ``is_new_visitor`` (the visitor's first session, by
   ``ts`` then ``session_id``), computed in SQL (the generator, whose rows are already in that
   order, hands it over with its sessions).
@@ -17,8 +19,10 @@ rather than in memory: DuckDB compresses stored tables and keeps only what queri
 buffer pool (bounded by :func:`memory_limit`), so a shop of a million orders and ten million sessions
 fits in a few hundred MB; tiny ones (test fixtures) stay in memory. The ``orders`` frame alone is
 also kept in pandas (cost configuration recomputes per-order costs from it); :attr:`Store.tables`
-reads the other tables back from DuckDB when asked (tests that recompute numbers). The file is
-removed when the store is closed or garbage collected.
+reads the other tables back from DuckDB when asked (tests that recompute numbers); the order
+lines (:attr:`Store.lines`) are built on first use. No checkpoint runs while the store is built
+and DuckDB spills only into the store's folder. The file is removed when the store is closed or
+garbage collected.
 
 Callers use :meth:`Store.cursor` (one DuckDB cursor per request), which is thread-safe.
 """
@@ -29,19 +33,23 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import weakref
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from upstack_pandas.emulator.data.last_touch import last_touch_columns, last_touch_rows
 from upstack_pandas.emulator.data.loaders import load_user_data
 from upstack_pandas.emulator.data.synthetic.catalog import order_lines, products
 from upstack_pandas.emulator.data.synthetic.shop import generate
-from upstack_pandas.emulator.data.taxonomy import ENTITY_COLUMNS, HIERARCHY_COLUMNS
+from upstack_pandas.emulator.data.taxonomy import DIRECT, ENTITY_COLUMNS, HIERARCHY_COLUMNS
 
 LAST_TOUCH_DAYS = 30
 MONEY = "DECIMAL(18,2)"
@@ -60,6 +68,8 @@ def memory_limit(sessions: int) -> str:
     if MEMORY_LIMIT:
         return MEMORY_LIMIT
     return f"{max(128, min(512, sessions // 10_000))}MB"
+
+
 #: Stores with more sessions than this keep their tables in a temporary database file (the
 #: synthetic shop has 620,000 at scale 1: compressed, its tables take a tenth of the memory).
 ON_DISK_ROWS = 100_000
@@ -160,6 +170,64 @@ def _as_arrow(table: pd.DataFrame | pa.Table) -> pa.Table:
     return pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS), table.schema)
 
 
+def _customer_codes(ids: pa.Array, dictionary: pa.Array) -> np.ndarray | None:
+    """The codes of customer ids in the sessions' dictionary (None if one is not there).
+
+    The generator's customer ``C0000042`` is entry 42 (customers come first, in number order);
+    that is checked, and a plain lookup is the fallback.
+    """
+    if len(ids) and not ids.null_count:
+        try:
+            numbers = pc.cast(pc.utf8_slice_codeunits(ids, 1), pa.int64()).to_numpy()
+        except pa.ArrowInvalid:
+            numbers = None
+        in_range = numbers is not None and numbers.min() >= 0 and numbers.max() < len(dictionary)
+        if in_range and pc.all(pc.equal(dictionary.take(pa.array(numbers)), ids)).as_py():
+            return np.asarray(numbers, dtype=np.int64)
+    codes = pc.index_in(ids, value_set=dictionary)
+    return None if codes.null_count else np.asarray(codes.to_numpy(), dtype=np.int64)
+
+
+def _synthetic_last_touch(orders: pd.DataFrame, sessions: pa.Table) -> dict[str, pa.Array] | None:
+    """The generator's sessions: each order's last-touch attributes by integer keys, or None.
+
+    The sessions' ``customer_id`` is a dictionary (the generator's) and its rows are in
+    ``(ts, session_id)`` order; the orders' customers are looked up in that dictionary.
+    """
+    customer = sessions.column("customer_id").combine_chunks()
+    if not pa.types.is_dictionary(customer.type):
+        return None
+    ids = pa.array(orders["customer_id"], type=pa.string())
+    codes = _customer_codes(ids, customer.dictionary)
+    if codes is None:  # an order whose customer never visited: not the generator's
+        return None
+    ts = sessions.column("ts").combine_chunks().view(pa.int64()).to_numpy()  # no copy
+    order_ts = orders["ts"].to_numpy(dtype="datetime64[us]").view(np.int64)
+    rows = last_touch_rows(
+        codes,
+        order_ts,
+        customer.indices.to_numpy(),
+        ts,
+        LAST_TOUCH_DAYS * 86_400_000_000,
+    )
+    return last_touch_columns(sessions, rows, _LT, DIRECT)
+
+
+class _Phases:
+    """Wall and CPU seconds (the process's, DuckDB's threads included) of the build's phases."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, tuple[float, float]] = {}
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def mark(self, phase: str) -> None:
+        """Close ``phase`` (it ran since the previous mark) and start the next one."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        before = self.seconds.get(phase, (0.0, 0.0))
+        self.seconds[phase] = (before[0] + wall - self._wall, before[1] + cpu - self._cpu)
+        self._wall, self._cpu = wall, cpu
+
+
 def _remove(con: duckdb.DuckDBPyConnection, directory: str | None) -> None:
     try:
         con.close()
@@ -193,7 +261,9 @@ class Store:
         seed: int = 0,
         *,
         consume: bool = False,
+        phases: _Phases | None = None,
     ) -> None:
+        self._phases = phases if phases is not None else _Phases()
         orders = tables["orders"]
         self._orders: pd.DataFrame = orders.to_pandas() if isinstance(orders, pa.Table) else orders
         self.available = frozenset(available) | ({"entities"} if "ad_spend" in available else set())
@@ -207,15 +277,44 @@ class Store:
             self._con = duckdb.connect(":memory:")
         self._finalizer = weakref.finalize(self, _remove, self._con, self._directory)
         self._lock = threading.Lock()
+        #: ``orders`` is a view of ``order_facts`` (the synthetic shop) rather than a table.
+        self._orders_view = False
         pending = tables if consume and isinstance(tables, dict) else dict(tables)
         del tables, orders, sessions
         self._build(pending, memory_limit(rows))  # first: the generator's tables go as loaded
+        self._phases.mark("catalog")
         #: The product catalog (one row per variant) and the orders' lines (``catalog.py``).
         self.catalog = products(seed)
-        self.lines = order_lines(self._orders, self.catalog, seed)
+        self._seed = seed
+        self._lines: pd.DataFrame | None = None
         #: The orders' ``cogs`` and ``shipping_cost`` as generated or loaded (before any cost
         #: configuration changed them).
         self.base_costs = self._orders[["order_id", "cogs", "shipping_cost"]].copy()
+
+    @property
+    def build_seconds(self) -> dict[str, tuple[float, float]]:
+        """Wall and CPU seconds of each phase of the build, for benchmarks.
+
+        ``generate`` (the synthetic shop), ``tables`` (the small tables into DuckDB),
+        ``sessions`` (last touches and ``session_facts``), ``order_facts`` and ``catalog``
+        (products); CPU is the whole process's (DuckDB's threads included).
+        """
+        return dict(self._phases.seconds)
+
+    @property
+    def lines(self) -> pd.DataFrame:
+        """The orders' lines (``catalog.order_lines``), built on first use (cost configuration).
+
+        Built from the orders' costs as generated or loaded (:attr:`base_costs`), so they are
+        the same whenever they are first asked for.
+        """
+        with self._lock:
+            if self._lines is None:
+                base = self._orders[["order_id", "ts"]].assign(
+                    cogs=self.base_costs["cogs"].to_numpy()
+                )
+                self._lines = order_lines(base, self.catalog, self._seed)
+            return self._lines
 
     @property
     def tables(self) -> Mapping[str, pd.DataFrame]:
@@ -226,7 +325,10 @@ class Store:
     def synthetic(cls, seed: int, now: datetime, scale: float = 1.0) -> Store:
         """Build the deterministic synthetic store for ``seed``, ``now`` and ``scale``."""
         available = frozenset({"orders", "sessions", "ad_spend", "customers"})
-        return cls(generate(seed, now, scale=scale), available, seed, consume=True)
+        phases = _Phases()
+        tables = generate(seed, now, scale=scale)
+        phases.mark("generate")
+        return cls(tables, available, seed, consume=True, phases=phases)
 
     @classmethod
     def from_dir(cls, data_dir: str | Path, now: datetime) -> Store:
@@ -242,12 +344,33 @@ class Store:
         con = self._con
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET memory_limit = '{memory}'")
-        for name, specs in _TABLES.items():
-            source = self._orders if name == "orders" else tables.pop(name)
+        # What does not fit the pool spills into the store's own folder (never the working
+        # directory, DuckDB's default); an in-memory store (a tiny one) never spills.
+        spill = "" if self._directory is None else os.path.join(self._directory, "spill")
+        con.execute(f"SET temp_directory = '{spill}'")
+        # No checkpoint while the store is built (each one rewrote the tables written so far:
+        # a quarter of a scale-1 build) nor when it closes (the file is removed).
+        con.execute("SET checkpoint_threshold = '1TB'")
+        con.execute("PRAGMA disable_checkpoint_on_shutdown")
+        touch: dict[str, pa.Array] | None = None
+        # The small tables first, on one thread (DuckDB's write buffers are per thread and
+        # column: 60 MB for the 16 columns of ad spend on two), the sessions, then the orders
+        # (order_facts, below; orders is a table or a view of it).
+        threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        for name in ("ad_spend", "entities", "customers", "sessions"):
+            specs = _TABLES[name]
+            if name == "sessions":
+                self._phases.mark("tables")
+            con.execute(f"SET threads = {threads if name == 'sessions' else 1}")
+            source = tables.pop(name)
+            generated = isinstance(source, pa.Table) and "is_new_visitor" in source.column_names
+            if name == "sessions" and generated:  # before batching: its columns are one chunk
+                touch = _synthetic_last_touch(self._orders, source)
+                pa.default_memory_pool().release_unused()  # its temporaries' Arrow memory
             arrow = _as_arrow(source)
             del source  # the generator's table goes as soon as DuckDB holds it
             con.register(f"_{name}_src", arrow)
-            if name == "sessions" and "is_new_visitor" in arrow.column_names:  # the generator's
+            if name == "sessions" and generated:  # the generator's
                 con.execute(
                     f"CREATE TABLE session_facts AS SELECT {_select(specs)}, is_new_visitor"
                     " FROM _sessions_src"
@@ -267,6 +390,17 @@ class Store:
             con.unregister(f"_{name}_src")
             del arrow
             pa.default_memory_pool().release_unused()  # hand the freed Arrow memory back
+        self._phases.mark("sessions")
+        orders_arrow = _as_arrow(self._orders)
+        if touch is not None:  # the generator's integer keys found every last touch
+            self._orders_view = True
+            self._build_order_facts_from(orders_arrow, touch)
+            self._phases.mark("order_facts")
+            return
+        con.register("_orders_src", orders_arrow)
+        con.execute(f"CREATE TABLE orders AS SELECT {_select(_TABLES['orders'])} FROM _orders_src")
+        con.unregister("_orders_src")
+        del orders_arrow
         picked = ", ".join(f"s.{c} AS lt_{c}" for c in _LT)
         lt_cols = ", ".join(f"coalesce(t.lt_{c}, '(direct)') AS lt_{c}" for c in _LT)
         # The latest touchpoint's row (an integer aggregate, not a struct of six strings),
@@ -286,6 +420,29 @@ class Store:
                    coalesce(t.lt_platform NOT IN ('(none)', '(direct)'), false) AS lt_paid
             FROM orders o LEFT JOIN t ON t.order_id = o.order_id
             ORDER BY o.ts""")
+        self._phases.mark("order_facts")
+
+    def _build_order_facts_from(self, orders: pa.Table, touch: dict[str, pa.Array]) -> None:
+        """``order_facts`` from the orders and their last touches; ``orders`` a view of it.
+
+        The orders are in ``(ts, order_id)`` order already: no sort, no join.
+        """
+        con = self._con
+        paid = pc.invert(
+            pc.is_in(touch["platform"].cast(pa.string()), pa.array(["(none)", DIRECT]))
+        )
+        columns = {name: orders.column(name) for name in orders.column_names}
+        columns |= {f"lt_{c}": touch[c] for c in _LT} | {"lt_paid": paid}
+        con.register("_order_facts_src", pa.table(columns))
+        order_cols = _select(_TABLES["orders"])
+        lt_cols = ", ".join(f"CAST(lt_{c} AS VARCHAR) AS lt_{c}" for c in _LT)
+        con.execute(
+            f"CREATE TABLE order_facts AS SELECT {order_cols}, {lt_cols}, lt_paid"
+            " FROM _order_facts_src"
+        )
+        con.unregister("_order_facts_src")
+        names = ", ".join(spec.partition(" ")[0] for spec in _TABLES["orders"])
+        con.execute(f"CREATE VIEW orders AS SELECT {names} FROM order_facts")
 
     def set_order_costs(self, cogs: pd.Series, shipping_cost: pd.Series) -> None:
         """Replace every order's ``cogs`` and ``shipping_cost`` (aligned with ``tables["orders"]``).
@@ -304,7 +461,7 @@ class Store:
             con.register("_cost_changes", pa.Table.from_pandas(changes, preserve_index=False))
             try:
                 con.execute("BEGIN TRANSACTION")
-                for table in ("orders", "order_facts"):
+                for table in ("order_facts",) if self._orders_view else ("orders", "order_facts"):
                     con.execute(
                         f"UPDATE {table} SET cogs = CAST(c.cogs AS {MONEY}),"
                         f" shipping_cost = CAST(c.shipping_cost AS {MONEY})"

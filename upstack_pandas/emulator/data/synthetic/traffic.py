@@ -210,9 +210,7 @@ def sessions_frame(
     columns["country"] = _dictionary(COUNTRIES[0], cust_country)
     del source, medium, campaign, channel, device, cust_country
     columns["landing_page"] = _dictionary(_PAGES[0], rng.choice(n_pages, n, p=_PAGES[1]))
-    columns["pageviews"] = pa.array(
-        np.where(engaged, 2 + rng.poisson(3.0, n), 1).astype(np.int64)
-    )
+    columns["pageviews"] = pa.array(np.where(engaged, 2 + rng.poisson(3.0, n), 1).astype(np.int64))
     columns["is_new_visitor"] = pa.array(is_new_visitor)
     return pa.table(columns)
 
