@@ -112,7 +112,7 @@ def compile_aggregation(catalog: Catalog, spec: Spec, params: Params) -> str:
         where = where_sql(conds, spec.filter, catalog, source_id, params)
         cols = [
             f"CASE WHEN {in_period[0]} THEN 0 ELSE 1 END AS p",
-            f"{spec.buckets.sql_key(source.time, column, tz)} AS b",
+            f"{spec.buckets.sql_key(source.time, column, tz, spec.periods)} AS b",
         ]
         cols += [f"{group[source_id]} AS {d}" for group, d in zip(spec.groups, dims, strict=True)]
         for agg_id in agg_ids:
