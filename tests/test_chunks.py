@@ -90,6 +90,21 @@ def test_stitched_equals_single_request(
     assert_same(chunked, single)
 
 
+def test_windows_with_other_and_no_dimension_values_stitch_exactly(client: up.Client) -> None:
+    # data starts on 2023-11-27: the first windows (and the whole compare range) have no rows by
+    # channel, later ones list the channels in their own order; the frame is the single
+    # request's, levels included (sorted, no union of the windows' levels)
+    kw = {"dimensions": ["channel", "device"], "client": client, "progress": False}
+    measures = ["orders.orders", "orders.aov"]
+    single = up.read_upstack(measures, "2023-09-01", "2024-01-31", **kw)
+    chunked = up.read_upstack(measures, "2023-09-01", "2024-01-31", chunks="20D", **kw)
+    assert_same(chunked, single)
+    assert chunked.index.levels[1].equals(single.index.levels[1])
+    assert chunked.index.levels[1].is_monotonic_increasing
+    assert len(chunked.upstack.compare) == 0 and len(chunked) > 0
+    assert chunked.index.dtypes.equals(single.index.dtypes)
+
+
 def test_pacing_and_no_compare(client: up.Client) -> None:
     kw = {"granularity": "week", "compare": False, "pacing": True, "client": client}
     single = up.read_upstack(["orders.orders", "orders.aov"], "2026-10-01", "2026-11-26", **kw)

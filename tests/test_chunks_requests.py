@@ -1,7 +1,10 @@
-"""chunks= sends no request it does not need: compare windows ride along, one window is one request."""
+"""chunks= sends no request it does not need (compare windows ride along, one window is one
+request), and sends the windows concurrently by default."""
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pandas as pd
@@ -64,3 +67,27 @@ def test_a_range_that_fits_one_window_is_one_request(
     assert chunked.attrs["upstack"]["chunks"] == {"days": 30, "windows": 1, "requests": 1}
     pd.testing.assert_frame_equal(chunked, single, check_freq=False)
     assert chunked.attrs["upstack"]["measures"] == single.attrs["upstack"]["measures"]
+
+
+def test_windows_run_concurrently_by_default(
+    client: up.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    up.measures(client=client)
+    lock, active, peak = threading.Lock(), [0], [0]
+    real = Read.send
+
+    def tracking(self: Read, path: str, body: Any) -> Any:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        try:
+            time.sleep(0.05)  # each request in flight long enough for the others to start
+            return real(self, path, body)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(Read, "send", tracking)
+    chunked = up.read_upstack(MEASURES, "2026-01-01", "2026-04-30", chunks="20D", client=client)
+    assert chunked.attrs["upstack"]["chunks"]["windows"] == 6
+    assert peak[0] == 5  # no max_workers given: 4 windows at a time, the summary beside them

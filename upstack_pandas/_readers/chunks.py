@@ -22,22 +22,22 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from upstack_pandas import _wire as wire
-from upstack_pandas._readers.pipeline import Read, concat
+from upstack_pandas._frames import builders as frames
+from upstack_pandas._frames.decode import Block, Coder, Decoded, RowSpec
+from upstack_pandas._readers.pipeline import Read, decode_response, first_details
 
 if TYPE_CHECKING:
     from upstack_pandas._query.checks import DateRange
     from upstack_pandas._query.models import Query
-    from upstack_pandas._transport.client import ApiResponse
 
 __all__ = ["Chunked", "bucket_count", "read_chunked", "windows"]
 
-#: primary frame, compare frame and per-measure details of one ``/query`` response
-Decoded = tuple[pd.DataFrame, pd.DataFrame, dict[str, wire.MeasureDetail]]
-#: decodes one ``/query`` response (``upstack_pandas._readers.query.decode_query``)
-Decoder = Callable[["Query", "ApiResponse"], Decoded]
+#: what a ``/query`` response promises for a request (``upstack_pandas._readers.query.query_shape``)
+Shape = Callable[["Query"], wire.Shape]
 
 _DAY = _dt.timedelta(days=1)
 _SUB_DAY = {"second": 1, "minute": 60, "hour": 3600}
@@ -145,37 +145,64 @@ def _jobs(query: Query, window_days: int) -> list[_Job]:
 
 
 def read_chunked(
-    read: Read, query: Query, decode: Decoder, *, window_days: int, max_workers: int
+    read: Read, query: Query, shape: Shape, *, window_days: int, max_workers: int
 ) -> Chunked:
     """Fetch ``query`` window by window, concurrently; the frames a single request would give.
 
     When the range (and the compare range) fits in one window, chunking cannot help: the read is
-    one request, as without ``chunks=``.
+    one request, as without ``chunks=``. Each window's body is decoded into columns as it
+    arrives; the frames are built once, from the columns of every window (no frame per window,
+    no concatenation of frames), and the summary request's body gives the details only.
     """
     n_windows = len(windows(query.range, query.granularity, window_days))
     n_compare = len(windows(query.compare, query.granularity, window_days)) if query.compare else 0
     if n_windows <= 1 and n_compare <= 1:
-        primary, compare, details = decode(
-            query, read.send(query.path, query.body(read.client.pixel_id))
+        decoded = _fetch(read, query, shape)
+        primary, compare = _frames(
+            query, decoded.blocks(wire.PRIMARY), decoded.blocks(wire.COMPARE)
         )
         info = {"days": window_days, "windows": 1, "requests": 1}
-        return Chunked(primary, compare, details, info)
+        return Chunked(primary, compare, first_details(decoded), info)
     jobs = _jobs(query, window_days)
+    done = _fetch_all(read, jobs, shape, max_workers)
+    primary_blocks: list[Block] = []
+    compare_blocks: dict[int, list[Block]] = {}
+    for job, decoded in zip(jobs, done, strict=True):
+        if job.primary is not None:
+            primary_blocks += decoded.blocks(wire.PRIMARY)
+        if job.compare is not None:
+            compare_blocks[job.compare] = decoded.blocks(wire.COMPARE)
+        if job.compare_as_primary is not None:
+            compare_blocks[job.compare_as_primary] = decoded.blocks(wire.PRIMARY)
+    ordered = [b for k in sorted(compare_blocks) for b in compare_blocks[k]]
+    primary, compare = _frames(query, primary_blocks, ordered)
+    info = {"days": window_days, "windows": n_windows, "requests": len(jobs)}
+    return Chunked(primary, compare, _details(query, jobs, done), info)
+
+
+def _fetch(read: Read, query: Query, shape: Shape) -> Decoded:
+    """Send one request and decode its body into columns (checked against ``shape(query)``)."""
+    response = read.send(query.path, query.body(read.client.pixel_id))
+    spec = frames.query_spec(query.measures, query.dimensions, query.granularity)
+    return decode_response(response, spec, shape(query))
+
+
+def _fetch_all(read: Read, jobs: list[_Job], shape: Shape, max_workers: int) -> list[Decoded]:
+    """Every job's decoded body, in job order: ``max_workers`` windows at a time, the summary
+    (the last job) beside them; the first failure cancels what has not started and raises."""
     done: dict[int, Decoded] = {}
-
-    def fetch(job: Query) -> Decoded:
-        return decode(job, read.send(job.path, job.body(read.client.pixel_id)))
-
-    # max_workers windows at a time; the one summary request runs beside them
+    last = len(jobs) - 1
     windows_pool = ThreadPoolExecutor(
-        max_workers=min(max_workers, len(jobs) - 1), thread_name_prefix="upstack"
+        max_workers=min(max_workers, last), thread_name_prefix="upstack"
     )
     summary_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upstack-summary")
-    last = len(jobs) - 1
     with read.progress_bar(len(jobs), "windows") as bar:
         futures: dict[Future[Decoded], int] = {
-            (summary_pool if i == last else windows_pool).submit(fetch, job.query): i
-            for i, job in enumerate(jobs)
+            summary_pool.submit(_fetch, read, jobs[last].query, shape): last
+        }
+        futures |= {
+            windows_pool.submit(_fetch, read, job.query, shape): i
+            for i, job in enumerate(jobs[:last])
         }
         try:
             for future in as_completed(futures):
@@ -187,32 +214,79 @@ def read_chunked(
             raise
     for pool in (windows_pool, summary_pool):
         pool.shutdown(wait=True)
-    primary = concat([done[i][0] for i, job in enumerate(jobs) if job.primary is not None])
-    if query.compare:
-        parts = {job.compare: done[i][1] for i, job in enumerate(jobs) if job.compare is not None}
-        parts |= {
-            job.compare_as_primary: done[i][0]
-            for i, job in enumerate(jobs)
-            if job.compare_as_primary is not None
-        }
-        compare = concat([parts[k] for k in sorted(parts)])
-    else:
-        compare = primary.iloc[:0]
-    info = {"days": window_days, "windows": n_windows, "requests": len(jobs)}
-    return Chunked(primary, compare, _details(query, jobs, done), info)
+    return [done[i] for i in range(len(jobs))]
 
 
-def _details(
-    query: Query, jobs: list[_Job], done: dict[int, Decoded]
-) -> dict[str, wire.MeasureDetail]:
+def _frames(
+    query: Query, primary: list[Block], compare: list[Block]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The primary and compare frames from the blocks of every window, in window order.
+
+    Each body codes its labels (dimension values, and ``dt`` with dimensions) against its own
+    coders; the blocks are re-coded against one set per kind, then built as one body's would be,
+    so the frame is the single request's (its index levels sorted and unique, not a union).
+    """
+    spec = frames.query_spec(query.measures, query.dimensions, query.granularity)
+    merged = {
+        wire.PRIMARY: _recoded(primary, spec),
+        wire.COMPARE: _recoded(compare, spec),
+    }
+    size = max(len(blocks) for blocks in merged.values())
+    for kind, blocks in merged.items():
+        merged[kind] = blocks + [_empty(spec) for _ in range(size - len(blocks))]
+    results = [
+        {wire.DATA: {kind: merged[kind][i] for kind in wire.DATA_KINDS}} for i in range(size)
+    ]
+    body = Decoded({wire.RESULTS: results}, spec)
+    primary_frame, compare_frame = frames.query_frames(
+        body,
+        measures=query.measures,
+        dimensions=query.dimensions,
+        granularity=query.granularity,
+        timezone=query.timezone,
+    )
+    return primary_frame, compare_frame if query.compare else primary_frame.iloc[:0]
+
+
+def _recoded(blocks: list[Block], spec: RowSpec) -> list[Block]:
+    """``blocks`` with their label codes re-coded against one shared set of coders."""
+    if len(blocks) <= 1 or not spec.coded:
+        return blocks
+    coders = {key: Coder() for key in spec.coded}
+    out = []
+    for block in blocks:
+        codes = {}
+        for key, coder in coders.items():
+            index = coder.index
+            found = block.uniques(key)
+            mapping = np.fromiter(
+                (index.setdefault(u, len(index)) for u in found), np.intp, count=len(found)
+            )
+            codes[key] = mapping.take(block.codes[key]) if block.n else block.codes[key]
+        out.append(replace(block, codes=codes, coders=coders))
+    return out
+
+
+def _empty(spec: RowSpec) -> Block:
+    """A block without rows (a kind some windows do not have)."""
+    return Block(
+        n=0,
+        values=np.empty((0, len(spec.floats)), dtype=np.float64),
+        codes={key: np.empty(0, dtype=np.intp) for key in spec.coded},
+        times={key: np.empty(0, dtype="M8[us]") for key in spec.parsed},
+        coders={key: Coder() for key in spec.coded},
+    )
+
+
+def _details(query: Query, jobs: list[_Job], done: list[Decoded]) -> dict[str, wire.MeasureDetail]:
     """The single request's details, from the ``none`` request (and the last window)."""
-    details = done[len(jobs) - 1][2]
+    details = first_details(done[-1])
     primary_count = bucket_count(query.range, query.granularity, query.timezone)
     compare_count = (
         bucket_count(query.compare, query.granularity, query.timezone) if query.compare else None
     )
     last_window = max(i for i, job in enumerate(jobs) if job.primary is not None)
-    paced = done[last_window][2] if query.pacing else {}
+    paced = first_details(done[last_window]) if query.pacing else {}
     for mid, detail in details.items():
         if detail.is_average:
             continue

@@ -230,7 +230,7 @@ def read_query(arguments: Mapping[str, Any], *, attrs: bool = True) -> pd.DataFr
     memo: Memoised | None = None
     if window_days is not None and query.granularity != "none":
         chunked = read_chunked(
-            read, query, decode_query, window_days=window_days, max_workers=max_workers
+            read, query, query_shape, window_days=window_days, max_workers=max_workers
         )
         primary, details = chunked.primary, chunked.details
         compare_frame: pd.DataFrame | dict[str, str] | None = (

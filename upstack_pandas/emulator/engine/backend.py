@@ -3,17 +3,21 @@
 ``Backend`` owns the data store (synthetic, or the user's files), the catalog and the
 compilers. Every method takes a request body that already passed the OpenAPI schema and
 returns the response body; semantic problems raise :class:`QueryError` (HTTP 400). Methods are
-safe to call from many threads at once: each call runs on its own DuckDB cursor.
+safe to call from many threads at once: each call runs on a DuckDB cursor of its own for its
+duration. Cursors are kept for the next calls (a small pool) rather than opened per request:
+opening one and setting its time zone cost about as much as a small query's execution.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from upstack_pandas.emulator.data.store import Store
@@ -30,6 +34,8 @@ from upstack_pandas.emulator.engine.time import to_utc
 __all__ = ["Backend", "DataLoadError", "QueryError", "UnknownMeasureError"]
 
 Runner = Callable[[Context, dict[str, Any]], dict[str, Any]]
+#: Idle cursors kept for the next requests (more concurrent requests open more, then close them).
+IDLE_CURSORS = 8
 
 
 class Backend:
@@ -73,6 +79,8 @@ class Backend:
         )
         self._state: PixelState | None = None
         self._state_lock = threading.Lock()
+        self._idle: list[duckdb.DuckDBPyConnection] = []
+        self._idle_lock = threading.Lock()
 
     @property
     def state(self) -> PixelState:
@@ -125,8 +133,29 @@ class Backend:
         state = self._state
         if state is not None and "orderSettings" not in body:  # the account's flags (D46)
             body = {**body, "orderSettings": state.account.counting_flags()}
-        with self.store.cursor() as cur:
+        with self._cursor() as cur:
             return runner(Context(cur, self.catalog, self.store.available, self.now), body)
+
+    @contextlib.contextmanager
+    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A store cursor for one call: an idle one when there is, back to the pool after.
+
+        A call that raises closes its cursor (nothing of a failed statement is carried over).
+        """
+        with self._idle_lock:
+            cur = self._idle.pop() if self._idle else None
+        if cur is None:
+            cur = self.store.cursor()
+        try:
+            yield cur
+        except BaseException:
+            cur.close()
+            raise
+        with self._idle_lock:
+            if len(self._idle) < IDLE_CURSORS:
+                self._idle.append(cur)
+                return
+        cur.close()
 
     def query(self, body: dict[str, Any]) -> dict[str, Any]:
         """Body of ``POST /db-mgmt/api/query`` for a request ``body``."""

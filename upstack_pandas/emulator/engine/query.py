@@ -3,11 +3,15 @@
 For every source a measure reads, a CTE sums the measure's base aggregates per (period, bucket,
 group values); the CTEs are full-outer-joined on those keys, and one ``GROUPING SETS`` select
 evaluates each measure's formula (a ratio of sums) per bucket, per bucket total, per group
-total and per period. Attribution and channel details reuse :func:`aggregate`.
+total and per period. When the measures read one source (most requests), the grouping sets run
+straight over its rows: no CTE, no join, one pass (the sums are exact, decimals and integers, so
+summing rows or per-bucket partial sums gives the same values). Attribution and channel
+details reuse :func:`aggregate`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,18 +59,25 @@ class Spec:
     prelude: str = ""
 
 
-def _terms(terms: tuple[Term, ...]) -> str:
+def _partial_sum(aggregate: str) -> str:
+    return f"SUM(a_{aggregate})"
+
+
+def _terms(terms: tuple[Term, ...], sum_of: Callable[[str], str]) -> str:
     return " ".join(
-        f"{'-' if t.sign < 0 else '+'} COALESCE(SUM(a_{t.aggregate}), 0)" for t in terms
+        f"{'-' if t.sign < 0 else '+'} COALESCE({sum_of(t.aggregate)}, 0)" for t in terms
     )
 
 
-def measure_sql(measure: Measure) -> str:
-    """The SQL of a measure over summed aggregate columns (``a_<aggregate>``)."""
-    num = f"CAST(({_terms(measure.numerator)}) AS DOUBLE)"
+def measure_sql(measure: Measure, sum_of: Callable[[str], str] = _partial_sum) -> str:
+    """The SQL of a measure over its aggregates' sums (default: of the ``a_<aggregate>`` columns).
+
+    ``sum_of`` gives the SQL of one aggregate's sum (``SUM(a_orders)``...).
+    """
+    num = f"CAST(({_terms(measure.numerator, sum_of)}) AS DOUBLE)"
     if not measure.denominator:
         return num
-    value = f"{num} / NULLIF(CAST(({_terms(measure.denominator)}) AS DOUBLE), 0)"
+    value = f"{num} / NULLIF(CAST(({_terms(measure.denominator, sum_of)}) AS DOUBLE), 0)"
     return f"{value} * {measure.scale!r}" if measure.scale != 1.0 else value
 
 
@@ -103,41 +114,82 @@ def compile_aggregation(catalog: Catalog, spec: Spec, params: Params) -> str:
             needed.setdefault(agg.source, [])
             if agg.id not in needed[agg.source]:
                 needed[agg.source].append(agg.id)
+    sets = ", ".join(f"(p{''.join(', ' + c for c in s)})" for s in spec.sets)
+    grouping = f"GROUPING({', '.join(['b', *dims])})"
+    tail = f"GROUP BY GROUPING SETS ({sets}) ORDER BY {', '.join(['p', 'g', 'b', *dims])}"
+    rows = {source_id: _source_rows(catalog, spec, source_id, params, tz) for source_id in needed}
+    if any(tz in sql for _, inputs in rows.values() for sql in inputs.values()):
+        params.values["tz"] = spec.buckets.tz.key
+    if len(rows) == 1:  # one source: the grouping sets straight over its rows (one pass)
+        ((source_sql, inputs),) = rows.values()
+        cols = ", ".join(f"{c} AS {a}" for a, c in inputs.items())
+        measures = "".join(
+            f", {measure_sql(m, _filtered_sum(catalog))} AS m{i}"
+            for i, m in enumerate(spec.measures)
+        )
+        head = f"WITH {spec.prelude} " if spec.prelude else ""
+        return (
+            f"{head}SELECT {', '.join(keys)}, {grouping} AS g{measures} "
+            f"FROM (SELECT {cols} {source_sql}) r {tail}"
+        )
     ctes = []
     for source_id, agg_ids in needed.items():
-        source = catalog.sources[source_id]
-        column = "date" if source.time == "date" else "ts"
-        in_period = [_period_sql(source.time, column, p, params) for p in spec.periods]
-        conds = [f"({' OR '.join(in_period)})", *spec.where.get(source_id, [])]
-        where = where_sql(conds, spec.filter, catalog, source_id, params)
-        cols = [
-            f"CASE WHEN {in_period[0]} THEN 0 ELSE 1 END AS p",
-            f"{spec.buckets.sql_key(source.time, column, tz)} AS b",
-        ]
-        cols += [f"{group[source_id]} AS {d}" for group, d in zip(spec.groups, dims, strict=True)]
+        source_sql, inputs = rows[source_id]
+        keyed = [f"{c} AS {a}" for a, c in inputs.items() if not a.startswith(("x_", "w_"))]
         for agg_id in agg_ids:
             agg = catalog.aggregates[agg_id]
             only = f" FILTER (WHERE {agg.where})" if agg.where else ""
-            cols.append(f"SUM({agg.sum}){only} AS a_{agg_id}")
-        ctes.append(
-            f"s_{source_id} AS (SELECT {', '.join(cols)} FROM {source.table} "
-            f"WHERE {where} GROUP BY ALL)"
-        )
+            keyed.append(f"SUM({agg.sum}){only} AS a_{agg_id}")
+        ctes.append(f"s_{source_id} AS (SELECT {', '.join(keyed)} {source_sql} GROUP BY ALL)")
     names = [f"s_{s}" for s in needed]
     joined = names[0] + "".join(
         f" FULL OUTER JOIN {n} USING ({', '.join(keys)})" for n in names[1:]
     )
-    sets = ", ".join(f"(p{''.join(', ' + c for c in s)})" for s in spec.sets)
-    grouping = f"GROUPING({', '.join(['b', *dims])})"
     measures = "".join(f", {measure_sql(m)} AS m{i}" for i, m in enumerate(spec.measures))
     prelude = f"{spec.prelude}, " if spec.prelude else ""
-    if any(tz in cte for cte in ctes):
-        params.values["tz"] = spec.buckets.tz.key
     return (
         f"WITH {prelude}{', '.join(ctes)}, j AS (SELECT * FROM {joined}) "
-        f"SELECT {', '.join(keys)}, {grouping} AS g{measures} FROM j "
-        f"GROUP BY GROUPING SETS ({sets}) ORDER BY {', '.join(['p', 'g', 'b', *dims])}"
+        f"SELECT {', '.join(keys)}, {grouping} AS g{measures} FROM j {tail}"
     )
+
+
+def _filtered_sum(catalog: Catalog) -> Callable[[str], str]:
+    """An aggregate's sum over the rows of :func:`_source_rows` (its value and filter columns)."""
+
+    def sum_of(agg_id: str) -> str:
+        only = f" FILTER (WHERE w_{agg_id})" if catalog.aggregates[agg_id].where else ""
+        return f"SUM(x_{agg_id}){only}"
+
+    return sum_of
+
+
+def _source_rows(
+    catalog: Catalog, spec: Spec, source_id: str, params: Params, tz: str
+) -> tuple[str, dict[str, str]]:
+    """``FROM <table> WHERE <periods and filters>`` of one source, and the columns it gives.
+
+    The columns (alias → SQL): ``p`` (the period), ``b`` (the bucket key), ``d0``... (the
+    groups), and for each aggregate of the source the measures read ``x_<id>`` (the value
+    summed) and ``w_<id>`` (its filter, when it has one).
+    """
+    source = catalog.sources[source_id]
+    column = "date" if source.time == "date" else "ts"
+    in_period = [_period_sql(source.time, column, p, params) for p in spec.periods]
+    conds = [f"({' OR '.join(in_period)})", *spec.where.get(source_id, [])]
+    where = where_sql(conds, spec.filter, catalog, source_id, params)
+    inputs = {
+        "p": f"CASE WHEN {in_period[0]} THEN 0 ELSE 1 END",
+        "b": spec.buckets.sql_key(source.time, column, tz, spec.periods),
+    }
+    inputs |= {f"d{i}": group[source_id] for i, group in enumerate(spec.groups)}
+    for m in spec.measures:
+        for t in (*m.numerator, *m.denominator):
+            agg = catalog.aggregates[t.aggregate]
+            if agg.source == source_id:
+                inputs[f"x_{agg.id}"] = agg.sum
+                if agg.where:
+                    inputs[f"w_{agg.id}"] = f"({agg.where})"
+    return f"FROM {source.table} WHERE {where}", inputs
 
 
 def aggregate(ctx: Context, spec: Spec, params: Params | None = None) -> Grid:
