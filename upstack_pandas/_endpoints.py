@@ -31,6 +31,7 @@ This module is pure data: it imports only the standard library.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -187,6 +188,7 @@ _BY_SPECIFICITY = tuple(sorted(ENDPOINTS, key=lambda e: (-len(e.segments), -_lit
 _BY_OPERATION = {e.operation: e for e in ENDPOINTS}
 
 
+@functools.lru_cache(maxsize=1024)  # a pure lookup, asked several times per request
 def find(method: str, path: str) -> Endpoint | None:
     """Return the documented operation a concrete request is, or ``None`` for an unknown one.
 
