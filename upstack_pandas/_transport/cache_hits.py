@@ -6,13 +6,14 @@ the request (merging session settings, reading ``~/.netrc``), requests-cache bui
 restructures the stored response. For a small query that is most of a hit, through the readers
 too. :class:`CacheHits` answers those hits itself:
 
-1. The cache key, computed as requests-cache computes it (the session prepares the request, the
-   backend's key function makes the key from it and the same keyword arguments) the first time a
-   client sends a request, then remembered for that exact request (method, URL, parameters,
-   body, headers but the key, the session's ``verify``).
+1. The cache key: the one requests-cache made the last time this exact request was sent (method,
+   URL, parameters, body, the headers but the key, the key's fingerprint, ``verify``, the
+   timeout), remembered in memory and, when its response is stored, in the cache file
+   (``upstack_request_keys``, by a digest of the request), so a new process finds it too. A
+   request never seen goes through requests-cache, which makes its key.
 2. The row's stamp (see :mod:`.cache_store`): one indexed lookup of a short text column, not the
-   stored response. A row without a stamp (none stored, expired and gone, written by another
-   library, one that ``Vary``'s) is requests-cache's to answer.
+   stored response. A row without a stamp (none stored, written by another library, one that
+   ``Vary``'s) is requests-cache's to answer.
 3. A copy kept in memory under that stamp is the stored response, as it was read (a stamp names
    one version of one row: any rewrite or delete changes or removes it). The hit is a fresh
    :class:`ApiResponse` around the same bytes, nothing deserialised. Otherwise the response and
@@ -29,6 +30,7 @@ nothing.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -36,10 +38,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 import attrs
-import requests
 from requests.structures import CaseInsensitiveDict
 
-from upstack_pandas._redact import is_secret_header
+from upstack_pandas._redact import is_secret_header, key_fingerprint
 from upstack_pandas._transport.response import ApiResponse, build_response, looks_like_json
 
 if TYPE_CHECKING:
@@ -48,10 +49,10 @@ if TYPE_CHECKING:
 
     from upstack_pandas._transport.cache_store import CacheHooks, UpstackSQLiteCache
 
-__all__ = ["CacheHits"]
+__all__ = ["CacheHits", "Request"]
 
-#: A request's identity for the key memo: method, URL, parameters, body, headers, verify.
-_RequestId = tuple[Any, ...]
+#: Bumped when what identifies a request changes (older rows of the file are then not found).
+_FORMAT = 1
 #: How many requests' keys a client remembers.
 _MAX_KEYS = 4096
 
@@ -98,30 +99,29 @@ class CacheHits:
         self.max_bytes = max_bytes
         self.max_body = max_body
         self._settings = attrs.evolve(session.settings)  # a copy: compared on every lookup
-        self._keys: OrderedDict[_RequestId, str] = OrderedDict()
+        self._keys: OrderedDict[tuple[Any, ...], str] = OrderedDict()
         self._kept: OrderedDict[str, _Kept] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
         #: how many stored responses were deserialised here (the rest were kept copies)
         self.deserialised = 0
 
-    def lookup(
+    def identify(
         self,
         method: str,
-        path: str,
         url: str,
         body: bytes | None,
         headers: Mapping[str, str],
         params: Mapping[str, Any] | None,
         timeout: Any,
-    ) -> ApiResponse | None:
-        """The stored response for this request if requests-cache would answer it from the
-        cache; None to let requests-cache decide (a miss, an expired entry, anything unusual).
+    ) -> Request | None:
+        """What identifies a request for :meth:`lookup` and :meth:`learn`; None when it cannot
+        be answered here (unhashable parameters, settings changed on the session).
 
         Parameters
         ----------
-        method, path, url : str
-            The request (``url`` is the base URL and ``path``).
+        method, url : str
+            The request (``url`` is the base URL and the path).
         body : bytes or None
             The request body as sent.
         headers : mapping
@@ -129,7 +129,34 @@ class CacheHits:
         params : mapping or None
             The query parameters.
         timeout : float or tuple
-            The client's timeout (part of the arguments requests-cache's key function sees).
+            The client's timeout (requests-cache's key function sees it).
+
+        Returns
+        -------
+        Request or None
+        """
+        if not self._settings_unchanged():
+            return None
+        plain = tuple((k, v) for k, v in headers.items() if not is_secret_header(k))
+        secret = next((str(v) for k, v in headers.items() if is_secret_header(k)), "")
+        ident = (_FORMAT, method, url, body, tuple((params or {}).items()), plain,
+                 key_fingerprint(secret), bool(self.session.verify), timeout)  # fmt: skip
+        try:
+            hash(ident)
+        except TypeError:  # unhashable parameters: requests-cache's path
+            return None
+        return Request(ident)
+
+    def lookup(self, request: Request, method: str, path: str) -> ApiResponse | None:
+        """The stored response for ``request`` if requests-cache would answer it from the cache;
+        None to let requests-cache decide (a miss, an expired entry, anything unusual).
+
+        Parameters
+        ----------
+        request : Request
+            From :meth:`identify`.
+        method, path : str
+            The request's method and path (for the :class:`ApiResponse`).
 
         Returns
         -------
@@ -137,9 +164,13 @@ class CacheHits:
         """
         if self.backend.broken or not self._settings_unchanged():
             return None
-        key = self._key(method, url, body, headers, params, timeout)
+        with self._lock:
+            key = self._keys.get(request.ident)
         if key is None:
-            return None
+            key = self.backend.key_for(request.digest)  # sent by an earlier process
+            if key is None:
+                return None
+            self._remember(request, key)
         with self._lock:
             kept = self._kept.get(key)
             if kept is not None:
@@ -158,6 +189,25 @@ class CacheHits:
             _on_bad_body=on_bad_body,
         )  # fmt: skip
 
+    def learn(self, request: Request, cache_key: str | None) -> None:
+        """After requests-cache answered ``request``: remember the key it used (in memory, and
+        in the cache file when a response is stored under it).
+
+        Parameters
+        ----------
+        request : Request
+            From :meth:`identify`.
+        cache_key : str or None
+            The response's ``cache_key``.
+        """
+        if not isinstance(cache_key, str) or not self._settings_unchanged():
+            return
+        with self._lock:
+            known = self._keys.get(request.ident) == cache_key
+        if not known:
+            self._remember(request, cache_key)
+            self.backend.remember_key(request.digest, cache_key)
+
     def clear(self) -> None:
         """Forget the copies kept in memory (the stamps make them unusable anyway)."""
         with self._lock:
@@ -171,40 +221,12 @@ class CacheHits:
         ``cache_disabled()``, no ``only_if_cached``... set on it since)."""
         return bool(self.session.settings == self._settings)
 
-    def _key(
-        self,
-        method: str,
-        url: str,
-        body: bytes | None,
-        headers: Mapping[str, str],
-        params: Mapping[str, Any] | None,
-        timeout: Any,
-    ) -> str | None:
-        plain = tuple((k, v) for k, v in headers.items() if not is_secret_header(k))
-        ident = (method, url, body, tuple((params or {}).items()), plain, self.session.verify,
-                 timeout)  # fmt: skip
-        try:
-            with self._lock:
-                found = self._keys.get(ident)
-                if found is not None:
-                    self._keys.move_to_end(ident)
-                    return found
-        except TypeError:  # unhashable parameters: requests-cache's path
-            return None
-        # What requests.Session.request does, then the key CachedSession.send makes of it.
-        prepared = self.session.prepare_request(
-            requests.Request(method=method, url=url, headers=dict(headers), data=body or {},
-                             params=params or {})
-        )  # fmt: skip
-        settings = self.session.merge_environment_settings(prepared.url, {}, None, None, None)
-        key: str = self.backend.create_key(
-            prepared, timeout=timeout, allow_redirects=False, **settings
-        )
+    def _remember(self, request: Request, key: str) -> None:
         with self._lock:
-            self._keys[ident] = key
+            self._keys[request.ident] = key
+            self._keys.move_to_end(request.ident)
             if len(self._keys) > _MAX_KEYS:
                 self._keys.popitem(last=False)
-        return key
 
     def _read(self, key: str, method: str, path: str) -> _Kept | None:
         found = self.backend.stamped_response(key)
@@ -227,6 +249,29 @@ class CacheHits:
                     _, evicted = self._kept.popitem(last=False)
                     self._bytes -= evicted.size
         return kept
+
+
+class Request:
+    """A request as :class:`CacheHits` knows it: its identity, and a digest of it for the file.
+
+    Parameters
+    ----------
+    ident : tuple
+        Everything that makes the cache key (never the API key itself: its fingerprint).
+    """
+
+    __slots__ = ("_digest", "ident")
+
+    def __init__(self, ident: tuple[Any, ...]) -> None:
+        self.ident = ident
+        self._digest: str | None = None
+
+    @property
+    def digest(self) -> str:
+        """A hex digest of the identity (the ``upstack_request_keys`` key in the file)."""
+        if self._digest is None:
+            self._digest = hashlib.blake2b(repr(self.ident).encode(), digest_size=16).hexdigest()
+        return self._digest
 
 
 def _servable(cached: CachedResponse) -> bool:

@@ -119,6 +119,9 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
         self.dashboard_keys = SQLiteDict(str(db_path), table_name="upstack_dashboard_keys", **index)
         #: cache key → fingerprint of the API key that fetched it (for ``forget_key``)
         self.key_owners = SQLiteDict(str(db_path), table_name="upstack_key_owners", **index)
+        #: digest of a request as the client sends it → the cache key requests-cache made of it
+        #: (for :mod:`.cache_hits`; only for requests whose response is stored)
+        self.request_keys = SQLiteDict(str(db_path), table_name="upstack_request_keys", **index)
         self._add_stamp_column()
 
     def _add_stamp_column(self) -> bool:
@@ -155,6 +158,28 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
                     raise
                 con.execute(statement, values)
 
+    def remember_key(self, request: str, cache_key: str) -> None:
+        """Record that the request with digest ``request`` is stored under ``cache_key``, if a
+        response is stored under it (a new process then finds the key without requests)."""
+        if self.broken or not (_HEX_KEY.fullmatch(request) and _HEX_KEY.fullmatch(cache_key)):
+            return
+        table, responses = self.request_keys.table_name, self.responses.table_name
+        statement = (
+            f"INSERT OR REPLACE INTO {table} (key, value) SELECT ?, ? "
+            f"WHERE EXISTS (SELECT 1 FROM {responses} WHERE key=?)"
+        )
+        try:
+            with self.request_keys._lock, self.request_keys.connection() as con:
+                con.execute(statement, (request, cache_key, cache_key))
+        except CACHE_FAILURES as exc:  # only a new process's first hit is slower
+            logger.debug("response cache: request key not recorded (%s)", exc)
+
+    def key_for(self, request: str) -> str | None:
+        """The cache key recorded for the request with digest ``request`` (see
+        :meth:`remember_key`), or None."""
+        found = self._select(request, "value", table=self.request_keys.table_name)
+        return str(found[0]) if found is not None and found[0] is not None else None
+
     def stamp_of(self, cache_key: str) -> str | None:
         """The stamp of the response stored under ``cache_key``; None: none stored, no stamp,
         or the cache cannot tell (broken, locked, an older table): the caller asks the slow way.
@@ -173,12 +198,15 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
             return None
         return found[0], response
 
-    def _select(self, cache_key: str, columns: str) -> tuple[Any, ...] | None:
+    def _select(
+        self, cache_key: str, columns: str, table: str | None = None
+    ) -> tuple[Any, ...] | None:
         if self.broken or _HEX_KEY.fullmatch(cache_key) is None:
             return None
         # the key in the statement, as requests-cache's own reads do: threads share the
         # connection, and parameters bound from several threads at once are a misuse of it
-        statement = f"SELECT {columns} FROM {self.responses.table_name} WHERE key='{cache_key}'"
+        table = table or self.responses.table_name
+        statement = f"SELECT {columns} FROM {table} WHERE key='{cache_key}'"
         try:
             with self.responses.connection() as con:
                 row = con.execute(statement).fetchone()
@@ -214,6 +242,12 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
             return
         try:
             super().delete(*args, **kwargs)
+            if kwargs.get("expired"):  # the request keys of responses no longer stored
+                table, responses = self.request_keys.table_name, self.responses.table_name
+                with self.request_keys._lock, self.request_keys.connection() as con:
+                    con.execute(
+                        f"DELETE FROM {table} WHERE value NOT IN (SELECT key FROM {responses})"
+                    )
         except CACHE_FAILURES as exc:
             self.fail(exc, "deleting responses")
 
@@ -270,6 +304,7 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
         super().clear()  # type: ignore[no-untyped-call]
         self.dashboard_keys.clear()  # type: ignore[no-untyped-call]
         self.key_owners.clear()  # type: ignore[no-untyped-call]
+        self.request_keys.clear()  # type: ignore[no-untyped-call]
         self.broken = False
         self._add_stamp_column()  # the responses table was dropped and made again
 
@@ -277,6 +312,7 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
         super().close()  # type: ignore[no-untyped-call]
         self.dashboard_keys.close()  # type: ignore[no-untyped-call]
         self.key_owners.close()  # type: ignore[no-untyped-call]
+        self.request_keys.close()  # type: ignore[no-untyped-call]
 
 
 def _cache_key(request: Any, **kwargs: Any) -> str:

@@ -305,10 +305,12 @@ class Client:
         body = self._body(method, path, json)
         headers = self._headers(body is not None)
         hits = self._cache_hits
-        if hits is not None and not refresh and is_read(method, path):
-            hit = hits.lookup(
-                method, path, f"{self.base_url}{path}", body, headers, params, self.timeout
+        known = None
+        if hits is not None and is_read(method, path):
+            known = hits.identify(
+                method, f"{self.base_url}{path}", body, headers, params, self.timeout
             )
+            hit = hits.lookup(known, method, path) if known is not None and not refresh else None
             if hit is not None:  # the stored response, read without requests (cache_hits)
                 self.clock.observe(hit.fetched_at, from_cache=True)
                 return hit
@@ -316,6 +318,8 @@ class Client:
         extra = hooks.before_request(method, path, headers, refresh) if hooks else {}
         try:
             response = self._send(method, path, body, headers, params, extra, instant)
+            if hits is not None and known is not None:
+                hits.learn(known, getattr(response, "cache_key", None))
         except AuthenticationError:
             if hooks:
                 hooks.forget_key(self._api_key)  # a revoked key must not keep reading
