@@ -263,3 +263,22 @@ def test_only_the_clients_own_sqlite_cache_is_answered_here(
     mine = requests_cache.CachedSession(backend="memory")
     assert make_client(cache=mine)._cache_hits is None
     assert make_client()._cache_hits is not None
+
+
+def test_a_stamp_that_cannot_be_written_leaves_the_response_cached(
+    server: HTTPServer,
+    make_client: Callable[..., Client],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    def locked(_: int) -> str:
+        raise sqlite3.OperationalError("database is locked")
+
+    client = make_client()
+    monkeypatch.setattr(cache_store.secrets, "token_hex", locked)
+    client.post(QUERY, BODY)  # no CacheUnavailableWarning (warnings are errors here)
+    with sqlite3.connect(tmp_path / "cache.sqlite") as db:
+        assert db.execute("SELECT upstack_stamp FROM responses").fetchall() == [(None,)]
+    hit = client.post(QUERY, BODY)  # requests-cache's path
+    assert hit.from_cache and answer_of(hit) == 1
+    assert not client.session.cache.broken  # type: ignore[attr-defined]

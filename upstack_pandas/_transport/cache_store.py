@@ -145,18 +145,21 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
         """Give the row just written under ``cache_key`` a new stamp (see the module docstring).
 
         Not in the write's transaction: until the stamp is set, and if setting it fails, the row
-        has none, and a hit reads it the slow way.
+        has none, and a hit reads it the slow way (so a failure here is not a cache failure).
         """
         statement = f"UPDATE {self.responses.table_name} SET {STAMP_COLUMN}=? WHERE key=?"
-        values = (secrets.token_hex(12), cache_key)
-        with self.responses._lock, self.responses.connection() as con:
-            try:
-                con.execute(statement, values)
-            except sqlite3.OperationalError as exc:
-                # the table was dropped and made again (a clear in another process)
-                if STAMP_COLUMN not in str(exc) or not self._add_stamp_column():
-                    raise
-                con.execute(statement, values)
+        try:
+            values = (secrets.token_hex(12), cache_key)
+            with self.responses._lock, self.responses.connection() as con:
+                try:
+                    con.execute(statement, values)
+                except sqlite3.OperationalError as exc:
+                    # the table was dropped and made again (a clear in another process)
+                    if STAMP_COLUMN not in str(exc) or not self._add_stamp_column():
+                        raise
+                    con.execute(statement, values)
+        except CACHE_FAILURES as exc:
+            logger.debug("response cache: a row left without a stamp (%s)", exc)
 
     def remember_key(self, request: str, cache_key: str) -> None:
         """Record that the request with digest ``request`` is stored under ``cache_key``, if a
