@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import requests_cache
 from _env import clean_upstack_env
 from _http import always, base_url, calls, reply
@@ -282,3 +283,16 @@ def test_a_stamp_that_cannot_be_written_leaves_the_response_cached(
     hit = client.post(QUERY, BODY)  # requests-cache's path
     assert hit.from_cache and answer_of(hit) == 1
     assert not client.session.cache.broken  # type: ignore[attr-defined]
+
+
+def test_a_replaced_session_is_not_answered_from_the_old_cache(
+    server: HTTPServer, make_client: Callable[..., Client]
+) -> None:
+    client = make_client()
+    client.post(QUERY, BODY)
+    assert client.post(QUERY, BODY).from_cache
+    old = client.session
+    client.session = requests.Session()
+    fresh = client.post(QUERY, BODY)
+    assert not fresh.from_cache and answer_of(fresh) == 2
+    old.close()

@@ -305,6 +305,8 @@ class Client:
         body = self._body(method, path, json)
         headers = self._headers(body is not None)
         hits = self._cache_hits
+        if hits is not None and hits.session is not self.session:
+            hits = None  # the session was replaced: its own caching applies
         known = None
         if hits is not None and is_read(method, path):
             known = hits.identify(
