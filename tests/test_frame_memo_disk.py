@@ -80,7 +80,9 @@ def test_cache_clear_in_a_new_process_removes_the_kept_frames(
     assert list((tmp_path / "cache.sqlite.frames").glob("*.pickle")) == []
 
 
-def test_a_damaged_file_is_dropped_and_the_body_decoded_again(emulator: Any, tmp_path: Path) -> None:
+def test_a_damaged_file_is_dropped_and_the_body_decoded_again(
+    emulator: Any, tmp_path: Path
+) -> None:
     cache = tmp_path / "cache.sqlite"
     _child(emulator, cache, READ)
     (kept,) = (tmp_path / "cache.sqlite.frames").glob("*.pickle")
@@ -110,3 +112,13 @@ def test_sizes_come_from_nbytes() -> None:
     frame = pd.DataFrame({"x": range(10), "y": range(10)}, dtype="float64")
     assert nbytes(frame) == 160 + frame.index.nbytes
     assert nbytes((frame, {"encoding": "e", "data": "abcd"}, None)) == nbytes(frame) + 5
+
+
+def test_sizes_of_a_multiindex_frame_come_from_levels_and_codes() -> None:
+    dt = pd.date_range("2026-01-01", periods=4, tz="UTC", name="dt")
+    index = pd.MultiIndex.from_product([dt, ["a", "b", "c"]], names=["dt", "channel"])
+    frame = pd.DataFrame({"x": range(12), "y": range(12)}, index=index, dtype="float64")
+    levels = dt.nbytes + frame.index.levels[1].nbytes
+    codes = sum(c.nbytes for c in frame.index.codes)
+    assert nbytes(frame) == 2 * 12 * 8 + levels + codes
+    assert "_engine" not in frame.index._cache  # no hash table built just to size the frame

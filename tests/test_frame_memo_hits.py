@@ -177,3 +177,44 @@ def test_disk_entries_keep_their_size_and_old_formats_are_ignored(tmp_path: Path
     assert fresh._bytes == _frame_memo.nbytes((frame, None, {}))
     path = fresh._path("k")
     assert path is not None and path.name.endswith(".pickle")
+
+
+def _rewrite_stored_first_value(client: Any, value: float) -> None:
+    """Rewrite the stored /query response with its first primary value changed, as another
+    process or library would (a plain requests-cache write: no stamp)."""
+    import orjson
+
+    from upstack_pandas._transport.cache_policy import body_digest
+
+    backend = client.session.cache
+    for key in list(backend.responses):
+        stored = backend.responses[key]
+        if stored.request.method != "POST":
+            continue
+        body = orjson.loads(stored.content)
+        body["results"][0]["data"]["primary"][0]["orders.orders"] = value
+        stored._content = orjson.dumps(body)
+        stored.headers[BODY_DIGEST_HEADER] = body_digest(stored._content)
+        backend.responses[key] = stored
+
+
+def test_a_rewritten_or_deleted_entry_is_never_answered_from_the_memo(
+    emulator: Any, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache.sqlite"
+    client = emulator.client(cache=str(cache))
+    read = lambda: up.read_upstack("orders.orders", *RANGE, client=client, progress=False)  # noqa: E731
+    cold = read()
+    assert read().attrs["upstack"]["fromCache"] is True
+    _rewrite_stored_first_value(client, 123456.0)
+    rewritten = read()
+    assert rewritten.attrs["upstack"]["fromCache"] is True
+    assert rewritten["orders.orders"].iloc[0] == 123456.0  # the stored body's, not the memo's
+    pd.testing.assert_series_equal(
+        rewritten["orders.orders"].iloc[1:], cold["orders.orders"].iloc[1:]
+    )
+    with sqlite3.connect(cache) as db:
+        db.execute("DELETE FROM responses")
+    fresh = read()
+    assert fresh.attrs["upstack"]["fromCache"] is False
+    pd.testing.assert_frame_equal(fresh, cold)

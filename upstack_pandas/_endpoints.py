@@ -185,6 +185,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 # Most literal segments first, so ``/views/from-preset`` wins over ``/views/{id}``.
 _BY_SPECIFICITY = tuple(sorted(ENDPOINTS, key=lambda e: (-len(e.segments), -_literal_count(e))))
 _BY_OPERATION = {e.operation: e for e in ENDPOINTS}
+_FOUND: dict[tuple[str, str], Endpoint | None] = {}
+_FOUND_MAX = 4096
 
 
 def find(method: str, path: str) -> Endpoint | None:
@@ -201,10 +203,13 @@ def find(method: str, path: str) -> Endpoint | None:
     -------
     Endpoint or None
     """
-    for endpoint in _BY_SPECIFICITY:
-        if endpoint.matches(method, path):
-            return endpoint
-    return None
+    asked = (method, path)
+    if asked in _FOUND:  # asked several times per request: remembered (a pure lookup)
+        return _FOUND[asked]
+    found = next((e for e in _BY_SPECIFICITY if e.matches(method, path)), None)
+    if len(_FOUND) < _FOUND_MAX:  # paths with ids vary without end: the first ones only
+        _FOUND[asked] = found
+    return found
 
 
 def by_operation(operation: str) -> Endpoint:

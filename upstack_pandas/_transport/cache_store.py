@@ -15,6 +15,14 @@ on the backend answers every lookup with a miss and stores nothing, so requests 
 uncached. An entry is written index first, response last, so a failed write leaves no response
 behind that the indexes do not know of. A 401 drops every cached response of that key
 (``forget_key``): a revoked key must not keep reading from the cache.
+
+Every response this backend stores gets a stamp: a random token in a column we add to
+requests-cache's ``responses`` table (:data:`STAMP_COLUMN`), set right after the row is written.
+requests-cache writes a row with ``INSERT OR REPLACE``, which leaves the column empty, so a stamp
+names one version of one row: any rewrite (ours, another process's, an older library's) clears
+it or replaces it, a delete or a clear removes it. :mod:`.cache_hits` reads it to tell, with one
+indexed lookup and without reading the stored response, whether the copy it holds is still
+the stored one.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import hashlib
 import logging
 import os
 import re
+import secrets
 import sqlite3
 import threading
 import warnings
@@ -49,6 +58,7 @@ if TYPE_CHECKING:
     from upstack_pandas._transport.cache_policy import CachePolicy
 
 __all__ = [
+    "STAMP_COLUMN",
     "CacheHooks",
     "CacheUnavailableWarning",
     "UpstackSQLiteCache",
@@ -63,6 +73,9 @@ __all__ = [
 ENV_CACHE_DIR = "UPSTACK_CACHE_DIR"
 #: Header names requests-cache leaves out of keys and stored requests (it compares exactly).
 IGNORED_HEADERS = ("X-API-Key", "x-api-key", "X-Api-Key", "X-API-KEY", "Authorization")
+#: Column added to requests-cache's ``responses`` table: the stamp of the row's version.
+STAMP_COLUMN = "upstack_stamp"
+_HEX_KEY = re.compile(r"[0-9a-f]{1,64}")
 logger = logging.getLogger("upstack_pandas")
 
 
@@ -106,6 +119,103 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
         self.dashboard_keys = SQLiteDict(str(db_path), table_name="upstack_dashboard_keys", **index)
         #: cache key → fingerprint of the API key that fetched it (for ``forget_key``)
         self.key_owners = SQLiteDict(str(db_path), table_name="upstack_key_owners", **index)
+        #: digest of a request as the client sends it → the cache key requests-cache made of it
+        #: (for :mod:`.cache_hits`; only for requests whose response is stored)
+        self.request_keys = SQLiteDict(str(db_path), table_name="upstack_request_keys", **index)
+        self._add_stamp_column()
+
+    def _add_stamp_column(self) -> bool:
+        """Add :data:`STAMP_COLUMN` to the responses table if it lacks it; whether it has it.
+
+        A file that cannot take it (read-only, locked) keeps working without stamps: every hit
+        then takes requests-cache's own path.
+        """
+        table = self.responses.table_name
+        try:
+            with self.responses._lock, self.responses.connection() as con:
+                columns = {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
+                if STAMP_COLUMN not in columns:
+                    con.execute(f"ALTER TABLE {table} ADD COLUMN {STAMP_COLUMN} TEXT")
+        except sqlite3.Error as exc:
+            logger.debug("response cache: no stamps (%s)", exc)
+            return False
+        return True
+
+    def _stamp(self, cache_key: str) -> None:
+        """Give the row just written under ``cache_key`` a new stamp (see the module docstring).
+
+        Not in the write's transaction: until the stamp is set, and if setting it fails, the row
+        has none, and a hit reads it the slow way (so a failure here is not a cache failure).
+        """
+        statement = f"UPDATE {self.responses.table_name} SET {STAMP_COLUMN}=? WHERE key=?"
+        try:
+            values = (secrets.token_hex(12), cache_key)
+            with self.responses._lock, self.responses.connection() as con:
+                try:
+                    con.execute(statement, values)
+                except sqlite3.OperationalError as exc:
+                    # the table was dropped and made again (a clear in another process)
+                    if STAMP_COLUMN not in str(exc) or not self._add_stamp_column():
+                        raise
+                    con.execute(statement, values)
+        except CACHE_FAILURES as exc:
+            logger.debug("response cache: a row left without a stamp (%s)", exc)
+
+    def remember_key(self, request: str, cache_key: str) -> None:
+        """Record that the request with digest ``request`` is stored under ``cache_key``, if a
+        response is stored under it (a new process then finds the key without requests)."""
+        if self.broken or not (_HEX_KEY.fullmatch(request) and _HEX_KEY.fullmatch(cache_key)):
+            return
+        table, responses = self.request_keys.table_name, self.responses.table_name
+        statement = (
+            f"INSERT OR REPLACE INTO {table} (key, value) SELECT ?, ? "
+            f"WHERE EXISTS (SELECT 1 FROM {responses} WHERE key=?)"
+        )
+        try:
+            with self.request_keys._lock, self.request_keys.connection() as con:
+                con.execute(statement, (request, cache_key, cache_key))
+        except CACHE_FAILURES as exc:  # only a new process's first hit is slower
+            logger.debug("response cache: request key not recorded (%s)", exc)
+
+    def key_for(self, request: str) -> str | None:
+        """The cache key recorded for the request with digest ``request`` (see
+        :meth:`remember_key`), or None."""
+        found = self._select(request, "value", table=self.request_keys.table_name)
+        return str(found[0]) if found is not None and found[0] is not None else None
+
+    def stamp_of(self, cache_key: str) -> str | None:
+        """The stamp of the response stored under ``cache_key``; None: none stored, no stamp,
+        or the cache cannot tell (broken, locked, an older table): the caller asks the slow way.
+        """
+        found = self._select(cache_key, STAMP_COLUMN)
+        return None if found is None else found[0]  # type: ignore[no-any-return]
+
+    def stamped_response(self, cache_key: str) -> tuple[str, CachedResponse] | None:
+        """The response stored under ``cache_key`` and its stamp, read together; None if it has
+        no stamp (or none is stored, or the cache cannot tell)."""
+        found = self._select(cache_key, f"{STAMP_COLUMN}, value")
+        if found is None or found[0] is None:
+            return None
+        response = self.responses.deserialize(cache_key, found[1])
+        if not isinstance(response, CachedResponse):
+            return None
+        return found[0], response
+
+    def _select(
+        self, cache_key: str, columns: str, table: str | None = None
+    ) -> tuple[Any, ...] | None:
+        if self.broken or _HEX_KEY.fullmatch(cache_key) is None:
+            return None
+        # the key in the statement, as requests-cache's own reads do: threads share the
+        # connection, and parameters bound from several threads at once are a misuse of it
+        table = table or self.responses.table_name
+        statement = f"SELECT {columns} FROM {table} WHERE key='{cache_key}'"
+        try:
+            with self.responses.connection() as con:
+                row = con.execute(statement).fetchone()
+        except CACHE_FAILURES:  # the slow path meets the failure again and reports it
+            return None
+        return tuple(row) if row is not None else None
 
     def fail(self, exc: BaseException, doing: str) -> None:
         """Record a cache failure: warn once, then run uncached."""
@@ -135,6 +245,12 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
             return
         try:
             super().delete(*args, **kwargs)
+            if kwargs.get("expired"):  # the request keys of responses no longer stored
+                table, responses = self.request_keys.table_name, self.responses.table_name
+                with self.request_keys._lock, self.request_keys.connection() as con:
+                    con.execute(
+                        f"DELETE FROM {table} WHERE value NOT IN (SELECT key FROM {responses})"
+                    )
         except CACHE_FAILURES as exc:
             self.fail(exc, "deleting responses")
 
@@ -164,6 +280,8 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
             if cache_class(request.method or "GET", path) in DROPPED_BY_WRITES:
                 self.dashboard_keys[cache_key] = path
             self.responses[cache_key] = cached
+            if "Vary" not in cached.headers:  # a hit that varies takes requests-cache's path
+                self._stamp(cache_key)
         except CACHE_FAILURES as exc:
             self.fail(exc, "storing a response")
             with contextlib.suppress(*CACHE_FAILURES):
@@ -189,12 +307,15 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
         super().clear()  # type: ignore[no-untyped-call]
         self.dashboard_keys.clear()  # type: ignore[no-untyped-call]
         self.key_owners.clear()  # type: ignore[no-untyped-call]
+        self.request_keys.clear()  # type: ignore[no-untyped-call]
         self.broken = False
+        self._add_stamp_column()  # the responses table was dropped and made again
 
     def close(self) -> None:
         super().close()  # type: ignore[no-untyped-call]
         self.dashboard_keys.close()  # type: ignore[no-untyped-call]
         self.key_owners.close()  # type: ignore[no-untyped-call]
+        self.request_keys.close()  # type: ignore[no-untyped-call]
 
 
 def _cache_key(request: Any, **kwargs: Any) -> str:
@@ -396,13 +517,22 @@ class CacheHooks:
     ) -> Callable[[], None] | None:
         """Count the lookup, remember dashboard reads; return a callback that evicts the entry."""
         cache_key = getattr(response, "cache_key", None) or None
+        return self.record(
+            method, path, cache_key, from_cache=bool(getattr(response, "from_cache", False))
+        )
+
+    def record(
+        self, method: str, path: str, cache_key: str | None, *, from_cache: bool
+    ) -> Callable[[], None] | None:
+        """:meth:`after_response` for a response known by its cache key (a hit answered by
+        :mod:`.cache_hits`, which never builds a ``requests`` response)."""
         if cache_key and cache_class(method, path) in DROPPED_BY_WRITES:
             with self._lock:
                 self._dashboard_keys.add(cache_key)
         if self.location is not None and is_read(method, path):
             with _stats_lock:
                 counts = _stats.setdefault(self.location, [0, 0])
-                counts[0 if getattr(response, "from_cache", False) else 1] += 1
+                counts[0 if from_cache else 1] += 1
         if cache_key is None:
             return None
         return lambda: evict(self.session, cache_key)

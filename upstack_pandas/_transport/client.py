@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import requests
 
-from upstack_pandas._endpoints import injects_pixel_id, is_write
+from upstack_pandas._endpoints import injects_pixel_id, is_read, is_write
 from upstack_pandas._errors import (
     UNKNOWN_OUTCOME,
     AuthenticationError,
@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     import requests_cache
 
     from upstack_pandas._frames.memo import FrameMemo
+    from upstack_pandas._transport.cache_hits import CacheHits
     from upstack_pandas._transport.cache_policy import CachePolicy
     from upstack_pandas._transport.cache_store import CacheHooks
     from upstack_pandas.catalog import Catalog
@@ -183,6 +184,7 @@ class Client:
         self._owns_session = setup.owned
         self.cache_policy: CachePolicy | None = setup.policy
         self._cache_hooks: CacheHooks | None = setup.hooks
+        self._cache_hits: CacheHits | None = setup.hits
         self.progress: bool | None = progress
         # per-client state of the layers above, filled on first use: the catalog
         # (upstack_pandas.catalog.get_catalog) and decoded frames (_frames.memo.memo_of)
@@ -302,10 +304,24 @@ class Client:
             instant = min(instant, deadline_at)
         body = self._body(method, path, json)
         headers = self._headers(body is not None)
+        hits = self._cache_hits
+        if hits is not None and hits.session is not self.session:
+            hits = None  # the session was replaced: its own caching applies
+        known = None
+        if hits is not None and is_read(method, path):
+            known = hits.identify(
+                method, f"{self.base_url}{path}", body, headers, params, self.timeout
+            )
+            hit = hits.lookup(known, method, path) if known is not None and not refresh else None
+            if hit is not None:  # the stored response, read without requests (cache_hits)
+                self.clock.observe(hit.fetched_at, from_cache=True)
+                return hit
         hooks = self._cache_hooks
         extra = hooks.before_request(method, path, headers, refresh) if hooks else {}
         try:
             response = self._send(method, path, body, headers, params, extra, instant)
+            if hits is not None and known is not None:
+                hits.learn(known, getattr(response, "cache_key", None))
         except AuthenticationError:
             if hooks:
                 hooks.forget_key(self._api_key)  # a revoked key must not keep reading

@@ -22,8 +22,10 @@ from upstack_pandas._transport.cache_policy import CachePolicy
 from upstack_pandas._transport.deadline import DeadlineAdapter
 
 if TYPE_CHECKING:
+    import requests_cache
     from requests.sessions import _Settings
 
+    from upstack_pandas._transport.cache_hits import CacheHits
     from upstack_pandas._transport.cache_store import CacheHooks
 
 __all__ = ["SessionSetup", "is_cached_session", "open_session"]
@@ -42,12 +44,16 @@ class SessionSetup:
         The policy the session was built from (None for a plain or a caller's session).
     hooks : CacheHooks or None
         The cache hooks, when the session caches (ours or the caller's).
+    hits : CacheHits or None
+        What answers cache hits without requests, when the session is one the client built on
+        its own SQLite cache.
     """
 
     session: requests.Session
     owned: bool
     policy: CachePolicy | None
     hooks: CacheHooks | None
+    hits: CacheHits | None = None
 
 
 def is_cached_session(obj: object) -> bool:
@@ -98,12 +104,16 @@ def open_session(
                     f"cannot open the response cache: {exc}",
                     hint="pass cache=False, or a writable directory via cache= or UPSTACK_CACHE_DIR",
                 ) from None
-    hooks = None
+    hooks = hits = None
     if is_cached_session(session):
-        from upstack_pandas._transport.cache_store import CacheHooks
+        from upstack_pandas._transport.cache_store import CacheHooks, UpstackSQLiteCache
 
         hooks = CacheHooks(session)
-    return SessionSetup(session, owned, policy, hooks)
+        if policy is not None and isinstance(getattr(session, "cache", None), UpstackSQLiteCache):
+            from upstack_pandas._transport.cache_hits import CacheHits
+
+            hits = CacheHits(cast("requests_cache.CachedSession", session), hooks)
+    return SessionSetup(session, owned, policy, hooks, hits)
 
 
 def _pooled(session: requests.Session) -> requests.Session:

@@ -165,6 +165,9 @@ def clear(expired_only: bool = False, client: Client | None = None) -> int:
     client = _resolve(client)
     if not expired_only:  # frames decoded from cached responses, in memory and beside the file
         memo_of(client).clear()
+    hits = getattr(client, "_cache_hits", None)
+    if hits is not None:  # the copies of stored responses (unusable once the rows are gone)
+        hits.clear()
     backend = getattr(client.session, "cache", None)
     if backend is None:
         return 0
