@@ -196,9 +196,24 @@ def ndjson_view(body: bytes) -> bytes:
 PEERS: dict[str, Callable[..., Any]] = _optional_peers()
 
 
-def timings(body: bytes, measures: list[str], dims: Sequence[str], repeat: int) -> dict[str, float]:
-    """Best time of each path, the paths interleaved so machine noise hits them alike."""
-    paths = {**PATHS, **PEERS}
+def timings(
+    body: bytes,
+    measures: list[str],
+    dims: Sequence[str],
+    repeat: int,
+    extra: dict[str, Callable[..., Any]] | None = None,
+) -> dict[str, float]:
+    """Best time of each path, the paths interleaved so machine noise hits them alike.
+
+    ``extra`` adds paths to the same rounds, each timed right after ``library_pure``
+    (``run.py --baseline``: an earlier revision's pure conversion, ``benchmarks/baseline.py``).
+    """
+    paths: dict[str, Callable[..., Any]] = {}
+    for name, fn in PATHS.items():
+        paths[name] = fn
+        if name == "library_pure":
+            paths.update(extra or {})
+    paths.update(PEERS)
     for name in ("pyarrow.json", "polars"):
         if name in PEERS:
             ndjson_view(body)  # the NDJSON view is made outside the timings
@@ -278,7 +293,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "| library/floor | naive/library | compiled/simdjson |"
         + ("" if args.no_memory else " peak mem library | peak mem pure | peak mem naive |")
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|" + ("" if args.no_memory else "---|---|---|"))
+    print(
+        "|---|---|---|---|---|---|---|---|---|---|---|" + ("" if args.no_memory else "---|---|---|")
+    )
     for cells, with_dims in itertools.product(sizes, (False, True)):
         dims = DIMS if with_dims else ()
         body, measures = make_body(cells, dims)
@@ -298,7 +315,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         row = (
             f"| {cells:,} | {len(dims)} | {len(body) / 1e6:.2f} | {t['floor']:.4f} | "
             f"{t['library']:.4f} | {t['library_pure']:.4f} | "
-            f"{t['library_compiled']:.4f} | " * compiled + "not built | " * (not compiled)
+            f"{t['library_compiled']:.4f} | "
+            * compiled
+            + "not built | " * (not compiled)
             + f"{t['naive']:.4f} | {t['library'] / t['floor']:.2f}x | "
             f"{t['naive'] / t['library']:.2f}x | {vs_simdjson} |"
         )

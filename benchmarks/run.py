@@ -38,6 +38,7 @@ from benchmarks import (
     Check,
     Section,
     _memory,
+    baseline,
     bench_cache,
     bench_chunks,
     bench_emulator,
@@ -78,6 +79,12 @@ FLOOR_LIMIT, NAIVE_LIMIT, MEMORY_LIMIT = 1.5, 2.0, 3.0
 SIMDJSON_LIMIT, ORJSON_SPEEDUP, COMPILED_MEMORY_LIMIT = 1.5, 2.0, 1.0
 TARGET_CELLS = 1_000_000  # the conversion and memory targets are set at this size
 COMPILED_TARGET_CELLS = (1_000_000, 5_000_000)  # the compiled path's targets: both sizes
+#: ``--baseline REV``: today's pure path against REV's conversion, timed in the same rounds, at
+#: most 5 % slower (issue 13: "no slower than when the issue was filed"). The margin is the
+#: spread of the same code timed against itself that way (pure / HEAD with HEAD checked out:
+#: 0.96-1.04x at 100k and 1M cells on the loaded 2-CPU machine, best of interleaved runs).
+BASELINE_LIMIT = 1.05
+BASELINE_TARGET_CELLS = (100_000, 1_000_000)
 _RUNNERS: dict[str, Callable[..., Section]] = {
     "cache": bench_cache.run, "chunks": bench_chunks.run, "emulator": bench_emulator.run,
     "sync": bench_sync.run, "dask": bench_sync.run_dask,
@@ -97,7 +104,7 @@ def _label(cells: int, dims: Sequence[str]) -> str:
 
 
 def conversion(sizes: Sequence[int], memory_sizes: Sequence[int], *, quick: bool,
-               timings: bool = True) -> list[Section]:  # fmt: skip
+               timings: bool = True, baseline_rev: str | None = None) -> list[Section]:  # fmt: skip
     """Response-to-frame conversion times and peak memory (sections 1 and 2).
 
     Parameters
@@ -110,6 +117,10 @@ def conversion(sizes: Sequence[int], memory_sizes: Sequence[int], *, quick: bool
         Fewer repetitions.
     timings : bool
         Measure times (section 1); ``False`` measures memory only.
+    baseline_rev : str, optional
+        A git revision whose conversion is timed in the same rounds (``benchmarks/baseline.py``)
+        and compared with today's pure path; skipped, with the reason in the section's note,
+        when it cannot be loaded (no git, a shallow clone).
 
     Returns
     -------
@@ -139,6 +150,35 @@ def conversion(sizes: Sequence[int], memory_sizes: Sequence[int], *, quick: bool
                  "library / floor", "naive / library", "compiled / simdjson", "floor / compiled",
                  *(f"{peer} (x library)" for peer in bench_frames.PEERS)],
     )  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        base = _load_baseline(stack, times, baseline_rev) if timings and baseline_rev else None
+        return _conversion(times, sizes, memory_sizes, quick=quick, timings=timings, base=base)
+
+
+def _load_baseline(
+    stack: contextlib.ExitStack, times: Section, rev: str
+) -> baseline.Baseline | None:
+    """Load ``rev``'s conversion (closed with ``stack``), or say in the note why it is skipped."""
+    try:
+        base = stack.enter_context(baseline.loaded(rev))
+    except baseline.BaselineUnavailable as exc:
+        _log(f"conversion: baseline {rev} skipped: {exc}")
+        times.note += f" Baseline `{rev}` skipped: {exc}."
+        return None
+    times.headers = [*times.headers, f"baseline {base.label}", "pure / baseline"]
+    times.note += (
+        f" `baseline`: the conversion of revision {base.label} (`--baseline {rev}`: its "
+        f"`bench_frames.{base.function}`, exported with `git archive` and imported under its own "
+        "package name, pure-Python path), timed in the same rounds right after `pure`, its frame "
+        f"checked equal to today's; target: pure / baseline ≤ {BASELINE_LIMIT:g}x at "
+        + " and ".join(_cells(c) for c in BASELINE_TARGET_CELLS)
+        + " cells."
+    )
+    return base
+
+
+def _conversion(times: Section, sizes: Sequence[int], memory_sizes: Sequence[int], *,
+                quick: bool, timings: bool, base: baseline.Baseline | None) -> list[Section]:  # fmt: skip
     memory = Section(
         title="2. Peak memory",
         note=(
@@ -148,8 +188,17 @@ def conversion(sizes: Sequence[int], memory_sizes: Sequence[int], *, quick: bool
             f"largest size: library ≤ {MEMORY_LIMIT:g}x the body (also on the pure path), compiled "
             f"≤ {COMPILED_MEMORY_LIMIT:g}x."
         ),
-        headers=["cells", "dims", "body", "floor", "library", "pure", "compiled", "naive",
-                 "method"],
+        headers=[
+            "cells",
+            "dims",
+            "body",
+            "floor",
+            "library",
+            "pure",
+            "compiled",
+            "naive",
+            "method",
+        ],
     )
     largest, largest_memory = max(sizes, default=0), max(memory_sizes, default=0)
     with tempfile.TemporaryDirectory() as directory:
@@ -159,7 +208,7 @@ def conversion(sizes: Sequence[int], memory_sizes: Sequence[int], *, quick: bool
             body, measures = bench_frames.make_body(cells, dims)
             if timings and cells in sizes:
                 check = cells == largest or cells in COMPILED_TARGET_CELLS
-                _time_case(times, body, measures, dims, cells, quick=quick, check=check)
+                _time_case(times, body, measures, dims, cells, quick=quick, check=check, base=base)
             if cells in memory_sizes and not (quick and dims):
                 _memory_case(
                     memory, directory, body, measures, dims, cells, check=cells == largest_memory
@@ -168,14 +217,23 @@ def conversion(sizes: Sequence[int], memory_sizes: Sequence[int], *, quick: bool
 
 
 def _time_case(section: Section, body: bytes, measures: list[str], dims: Sequence[str],
-               cells: int, *, quick: bool, check: bool) -> None:  # fmt: skip
+               cells: int, *, quick: bool, check: bool,
+               base: baseline.Baseline | None = None) -> None:  # fmt: skip
     pd.testing.assert_frame_equal(
         bench_frames.library(body, measures, dims).sort_index(),
         bench_frames.naive(body, measures, dims).sort_index(),
         check_index_type=False,
     )
+    extra = {}
+    if base is not None:  # the same work: the baseline's frame is today's, bit for bit
+        pd.testing.assert_frame_equal(
+            base.convert(body, measures, dims),
+            bench_frames.library_pure(body, measures, dims),
+            check_exact=True,
+        )
+        extra["baseline"] = base.convert
     repeat = 3 if quick else max(5, min(50, 5_000_000 // len(body)))
-    best = bench_frames.timings(body, measures, dims, repeat)
+    best = bench_frames.timings(body, measures, dims, repeat, extra)
     vs_floor, vs_naive = best["library"] / best["floor"], best["naive"] / best["library"]
     compiled = best.get("library_compiled")
     simdjson = best.get("simdjson")
@@ -193,6 +251,12 @@ def _time_case(section: Section, body: bytes, measures: list[str], dims: Sequenc
         *(f"{fmt_seconds(best[p])} ({best[p] / best['library']:.2f}x)" for p in bench_frames.PEERS),
     ])  # fmt: skip
     label = _label(cells, dims)
+    if base is not None:
+        vs_base = best["library_pure"] / best["baseline"]
+        section.rows[-1] += [fmt_seconds(best["baseline"]), f"{vs_base:.2f}x"]
+        if cells in BASELINE_TARGET_CELLS:
+            name = f"conversion, pure / baseline {base.label}, {label}"
+            section.checks.append(Check(name, vs_base, BASELINE_LIMIT))
     if cells in COMPILED_TARGET_CELLS or (check and cells < TARGET_CELLS):
         applies = cells in COMPILED_TARGET_CELLS
         if vs_simdjson is not None:
@@ -257,6 +321,7 @@ def run_sections(
     quick: bool,
     emulator: Emulator | None = None,
     scales: list[float] | None = None,
+    baseline_rev: str | None = None,
 ) -> list[Section]:
     """Run the named sections (see ``SECTIONS``) in the suite's order.
 
@@ -271,6 +336,9 @@ def run_sections(
         by default one is started for them and stopped after.
     scales : list of float, optional
         Scales of the ``load`` section (default: ``bench_load.run``'s).
+    baseline_rev : str, optional
+        A git revision whose conversion the ``conversion`` section times beside today's pure
+        path (``--baseline``; see ``benchmarks/baseline.py``).
 
     Returns
     -------
@@ -287,7 +355,8 @@ def run_sections(
     if "conversion" in names or "memory" in names:
         sections += conversion(sizes if "conversion" in names else [],
                                memory_sizes if "memory" in names else [],
-                               quick=quick, timings="conversion" in names)  # fmt: skip
+                               quick=quick, timings="conversion" in names,
+                               baseline_rev=baseline_rev)  # fmt: skip
     served = [n for n in ("cache", "chunks", "emulator", "sync", "dask") if n in names]
     if served:
         with contextlib.ExitStack() as stack:
@@ -385,6 +454,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--check", action="store_true", help="exit with status 1 if a target fails")
     parser.add_argument("--scales", help="comma-separated scales of the load section "
                         "(default 1,4,16; 0.25 with --quick)")  # fmt: skip
+    parser.add_argument("--baseline", nargs="?", const=baseline.ISSUE_13, metavar="REV",
+                        help="time REV's conversion beside today's pure path in the same rounds "
+                        f"(git archive; alone: {baseline.ISSUE_13}, main when issue 13 was filed); "
+                        "skipped with a message when git or REV is unavailable")  # fmt: skip
     return parser
 
 
@@ -405,7 +478,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = [n.strip() for n in args.sections.split(",") if n.strip()]
     try:
         scales = [float(x) for x in args.scales.split(",")] if args.scales else None
-        sections = run_sections(names, quick=args.quick, scales=scales)
+        sections = run_sections(names, quick=args.quick, scales=scales, baseline_rev=args.baseline)
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
     generated = render(sections, quick=args.quick)
