@@ -1,7 +1,7 @@
 """An earlier revision's conversion, loaded beside today's so both are timed in one process.
 
 ``python -m benchmarks --sections conversion --baseline REV`` times REV's response-to-frame
-conversion in the same interleaved rounds as today's (section 1): REV's
+conversion against today's pure path in paired rounds of the same run (section 1): REV's
 ``benchmarks/bench_frames.py`` conversion (``library_pure`` when REV has it, else ``library``)
 over the same synthetic bodies. How REV is loaded:
 

@@ -196,43 +196,20 @@ def ndjson_view(body: bytes) -> bytes:
 PEERS: dict[str, Callable[..., Any]] = _optional_peers()
 
 
-def timings(
-    body: bytes,
-    measures: list[str],
-    dims: Sequence[str],
-    repeat: int,
-    extra: dict[str, Callable[..., Any]] | None = None,
-    cpu: dict[str, float] | None = None,
-) -> dict[str, float]:
-    """Best time of each path, the paths interleaved so machine noise hits them alike.
-
-    ``extra`` adds paths to the same rounds, each timed right after ``library_pure``
-    (``run.py --baseline``: an earlier revision's pure conversion, ``benchmarks/baseline.py``).
-    ``cpu``, when given, receives each path's best CPU time of this thread (``time.thread_time``:
-    the conversions are single-threaded, and the time spent waiting for a CPU on a loaded
-    machine is left out, which wall-clock time is not).
-    """
-    paths: dict[str, Callable[..., Any]] = {}
-    for name, fn in PATHS.items():
-        paths[name] = fn
-        if name == "library_pure":
-            paths.update(extra or {})
-    paths.update(PEERS)
+def timings(body: bytes, measures: list[str], dims: Sequence[str], repeat: int) -> dict[str, float]:
+    """Best time of each path, the paths interleaved so machine noise hits them alike."""
+    paths = {**PATHS, **PEERS}
     for name in ("pyarrow.json", "polars"):
         if name in PEERS:
             ndjson_view(body)  # the NDJSON view is made outside the timings
     best = dict.fromkeys(paths, float("inf"))
-    best_cpu = dict.fromkeys(paths, float("inf"))
     for _ in range(repeat):
         for name, fn in paths.items():
             gc.collect()
-            start, start_cpu = time.perf_counter(), time.thread_time()
+            start = time.perf_counter()
             result = fn(body, measures, dims)
-            best_cpu[name] = min(best_cpu[name], time.thread_time() - start_cpu)
             best[name] = min(best[name], time.perf_counter() - start)
             del result
-    if cpu is not None:
-        cpu.update(best_cpu)
     return best
 
 
