@@ -278,7 +278,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "| library/floor | naive/library | compiled/simdjson |"
         + ("" if args.no_memory else " peak mem library | peak mem pure | peak mem naive |")
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|" + ("" if args.no_memory else "---|---|---|"))
+    print(
+        "|---|---|---|---|---|---|---|---|---|---|---|" + ("" if args.no_memory else "---|---|---|")
+    )
     for cells, with_dims in itertools.product(sizes, (False, True)):
         dims = DIMS if with_dims else ()
         body, measures = make_body(cells, dims)
@@ -298,7 +300,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         row = (
             f"| {cells:,} | {len(dims)} | {len(body) / 1e6:.2f} | {t['floor']:.4f} | "
             f"{t['library']:.4f} | {t['library_pure']:.4f} | "
-            f"{t['library_compiled']:.4f} | " * compiled + "not built | " * (not compiled)
+            f"{t['library_compiled']:.4f} | "
+            * compiled
+            + "not built | " * (not compiled)
             + f"{t['naive']:.4f} | {t['library'] / t['floor']:.2f}x | "
             f"{t['naive'] / t['library']:.2f}x | {vs_simdjson} |"
         )

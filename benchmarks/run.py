@@ -18,9 +18,12 @@ import argparse
 import contextlib
 import dataclasses
 import datetime as _dt
+import gc
 import itertools
+import math
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -38,6 +41,7 @@ from benchmarks import (
     Check,
     Section,
     _memory,
+    baseline,
     bench_cache,
     bench_chunks,
     bench_emulator,
@@ -78,6 +82,12 @@ FLOOR_LIMIT, NAIVE_LIMIT, MEMORY_LIMIT = 1.5, 2.0, 3.0
 SIMDJSON_LIMIT, ORJSON_SPEEDUP, COMPILED_MEMORY_LIMIT = 1.5, 2.0, 1.0
 TARGET_CELLS = 1_000_000  # the conversion and memory targets are set at this size
 COMPILED_TARGET_CELLS = (1_000_000, 5_000_000)  # the compiled path's targets: both sizes
+#: ``--baseline REV``: today's pure path against REV's conversion, paired rounds in one run, at
+#: most 5 % slower (issue 13: "no slower than when the issue was filed"). The margin is the
+#: spread of the same code timed against itself that way (``--baseline HEAD`` on a clean tree:
+#: 0.99-1.04x at 100k and 1M cells, 0 and 2 dimensions, on the loaded 2-CPU machine).
+BASELINE_LIMIT = 1.05
+BASELINE_TARGET_CELLS = (100_000, 1_000_000)
 _RUNNERS: dict[str, Callable[..., Section]] = {
     "cache": bench_cache.run, "chunks": bench_chunks.run, "emulator": bench_emulator.run,
     "sync": bench_sync.run, "dask": bench_sync.run_dask,
@@ -97,7 +107,7 @@ def _label(cells: int, dims: Sequence[str]) -> str:
 
 
 def conversion(sizes: Sequence[int], memory_sizes: Sequence[int], *, quick: bool,
-               timings: bool = True) -> list[Section]:  # fmt: skip
+               timings: bool = True, baseline_rev: str | None = None) -> list[Section]:  # fmt: skip
     """Response-to-frame conversion times and peak memory (sections 1 and 2).
 
     Parameters
@@ -110,6 +120,10 @@ def conversion(sizes: Sequence[int], memory_sizes: Sequence[int], *, quick: bool
         Fewer repetitions.
     timings : bool
         Measure times (section 1); ``False`` measures memory only.
+    baseline_rev : str, optional
+        A git revision whose conversion is timed in paired rounds (``benchmarks/baseline.py``)
+        and compared with today's pure path; skipped, with the reason in the section's note,
+        when it cannot be loaded (no git, a shallow clone).
 
     Returns
     -------
@@ -139,6 +153,38 @@ def conversion(sizes: Sequence[int], memory_sizes: Sequence[int], *, quick: bool
                  "library / floor", "naive / library", "compiled / simdjson", "floor / compiled",
                  *(f"{peer} (x library)" for peer in bench_frames.PEERS)],
     )  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        base = _load_baseline(stack, times, baseline_rev) if timings and baseline_rev else None
+        return _conversion(times, sizes, memory_sizes, quick=quick, timings=timings, base=base)
+
+
+def _load_baseline(
+    stack: contextlib.ExitStack, times: Section, rev: str
+) -> baseline.Baseline | None:
+    """Load ``rev``'s conversion (closed with ``stack``), or say in the note why it is skipped."""
+    try:
+        base = stack.enter_context(baseline.loaded(rev))
+    except baseline.BaselineUnavailable as exc:
+        _log(f"conversion: baseline {rev} skipped: {exc}")
+        times.note += f" Baseline `{rev}` skipped: {exc}."
+        return None
+    times.headers = [*times.headers, f"baseline {base.label}", "pure / baseline"]
+    times.note += (
+        f" `baseline`: the conversion of revision {base.label} (`--baseline {rev}`: its "
+        f"`bench_frames.{base.function}`, exported with `git archive` and imported under its own "
+        "package name, pure-Python path), its frame checked equal to today's, then timed against "
+        "`pure` in paired rounds (the order alternating; 10-60 rounds by body size): pure / "
+        "baseline is the median of the rounds' ratios of CPU time of the converting thread "
+        "(`time.thread_time`, which leaves out waiting for a CPU), the ratio of the best "
+        f"wall-clock times beside it; target: pure / baseline ≤ {BASELINE_LIMIT:g}x at "
+        + " and ".join(_cells(c) for c in BASELINE_TARGET_CELLS)
+        + " cells."
+    )
+    return base
+
+
+def _conversion(times: Section, sizes: Sequence[int], memory_sizes: Sequence[int], *,
+                quick: bool, timings: bool, base: baseline.Baseline | None) -> list[Section]:  # fmt: skip
     memory = Section(
         title="2. Peak memory",
         note=(
@@ -148,8 +194,17 @@ def conversion(sizes: Sequence[int], memory_sizes: Sequence[int], *, quick: bool
             f"largest size: library ≤ {MEMORY_LIMIT:g}x the body (also on the pure path), compiled "
             f"≤ {COMPILED_MEMORY_LIMIT:g}x."
         ),
-        headers=["cells", "dims", "body", "floor", "library", "pure", "compiled", "naive",
-                 "method"],
+        headers=[
+            "cells",
+            "dims",
+            "body",
+            "floor",
+            "library",
+            "pure",
+            "compiled",
+            "naive",
+            "method",
+        ],
     )
     largest, largest_memory = max(sizes, default=0), max(memory_sizes, default=0)
     with tempfile.TemporaryDirectory() as directory:
@@ -159,7 +214,7 @@ def conversion(sizes: Sequence[int], memory_sizes: Sequence[int], *, quick: bool
             body, measures = bench_frames.make_body(cells, dims)
             if timings and cells in sizes:
                 check = cells == largest or cells in COMPILED_TARGET_CELLS
-                _time_case(times, body, measures, dims, cells, quick=quick, check=check)
+                _time_case(times, body, measures, dims, cells, quick=quick, check=check, base=base)
             if cells in memory_sizes and not (quick and dims):
                 _memory_case(
                     memory, directory, body, measures, dims, cells, check=cells == largest_memory
@@ -168,12 +223,19 @@ def conversion(sizes: Sequence[int], memory_sizes: Sequence[int], *, quick: bool
 
 
 def _time_case(section: Section, body: bytes, measures: list[str], dims: Sequence[str],
-               cells: int, *, quick: bool, check: bool) -> None:  # fmt: skip
+               cells: int, *, quick: bool, check: bool,
+               base: baseline.Baseline | None = None) -> None:  # fmt: skip
     pd.testing.assert_frame_equal(
         bench_frames.library(body, measures, dims).sort_index(),
         bench_frames.naive(body, measures, dims).sort_index(),
         check_index_type=False,
     )
+    if base is not None:  # the same work: the baseline's frame is today's, bit for bit
+        pd.testing.assert_frame_equal(
+            base.convert(body, measures, dims),
+            bench_frames.library_pure(body, measures, dims),
+            check_exact=True,
+        )
     repeat = 3 if quick else max(5, min(50, 5_000_000 // len(body)))
     best = bench_frames.timings(body, measures, dims, repeat)
     vs_floor, vs_naive = best["library"] / best["floor"], best["naive"] / best["library"]
@@ -193,6 +255,13 @@ def _time_case(section: Section, body: bytes, measures: list[str], dims: Sequenc
         *(f"{fmt_seconds(best[p])} ({best[p] / best['library']:.2f}x)" for p in bench_frames.PEERS),
     ])  # fmt: skip
     label = _label(cells, dims)
+    if base is not None:
+        rounds = 3 if quick else max(10, min(60, 200_000_000 // len(body)))
+        vs_base, wall, base_cpu = _paired(base, body, measures, dims, rounds)
+        section.rows[-1] += [f"CPU {fmt_seconds(base_cpu)}", f"{vs_base:.2f}x (wall {wall:.2f}x)"]
+        if cells in BASELINE_TARGET_CELLS:
+            name = f"conversion, pure / baseline {base.label}, {label}"
+            section.checks.append(Check(name, vs_base, BASELINE_LIMIT))
     if cells in COMPILED_TARGET_CELLS or (check and cells < TARGET_CELLS):
         applies = cells in COMPILED_TARGET_CELLS
         if vs_simdjson is not None:
@@ -220,6 +289,31 @@ def _time_case(section: Section, body: bytes, measures: list[str], dims: Sequenc
                 applies=applies,
             ),
         ]
+
+
+def _paired(base: baseline.Baseline, body: bytes, measures: list[str], dims: Sequence[str],
+            rounds: int) -> tuple[float, float, float]:  # fmt: skip
+    """Today's pure path against the baseline in paired rounds, the order alternating.
+
+    Returns the median over the rounds of pure / baseline in CPU time of this thread
+    (``time.thread_time``: both conversions are single-threaded, and the time spent waiting for
+    a CPU on a loaded machine is left out), the ratio of the best wall-clock times, and the
+    baseline's best CPU time.
+    """
+    paths = (("pure", bench_frames.library_pure), ("baseline", base.convert))
+    ratios, wall, cpu = [], {"pure": math.inf, "baseline": math.inf}, math.inf
+    for round_ in range(rounds):
+        spent = {}
+        for name, fn in paths if round_ % 2 == 0 else paths[::-1]:
+            gc.collect()
+            start, start_cpu = time.perf_counter(), time.thread_time()
+            result = fn(body, measures, dims)
+            spent[name] = time.thread_time() - start_cpu
+            wall[name] = min(wall[name], time.perf_counter() - start)
+            del result
+        ratios.append(spent["pure"] / spent["baseline"])
+        cpu = min(cpu, spent["baseline"])
+    return statistics.median(ratios), wall["pure"] / wall["baseline"], cpu
 
 
 def _memory_case(section: Section, directory: str, body: bytes, measures: list[str],
@@ -257,6 +351,7 @@ def run_sections(
     quick: bool,
     emulator: Emulator | None = None,
     scales: list[float] | None = None,
+    baseline_rev: str | None = None,
 ) -> list[Section]:
     """Run the named sections (see ``SECTIONS``) in the suite's order.
 
@@ -271,6 +366,9 @@ def run_sections(
         by default one is started for them and stopped after.
     scales : list of float, optional
         Scales of the ``load`` section (default: ``bench_load.run``'s).
+    baseline_rev : str, optional
+        A git revision whose conversion the ``conversion`` section times beside today's pure
+        path (``--baseline``; see ``benchmarks/baseline.py``).
 
     Returns
     -------
@@ -287,7 +385,8 @@ def run_sections(
     if "conversion" in names or "memory" in names:
         sections += conversion(sizes if "conversion" in names else [],
                                memory_sizes if "memory" in names else [],
-                               quick=quick, timings="conversion" in names)  # fmt: skip
+                               quick=quick, timings="conversion" in names,
+                               baseline_rev=baseline_rev)  # fmt: skip
     served = [n for n in ("cache", "chunks", "emulator", "sync", "dask") if n in names]
     if served:
         with contextlib.ExitStack() as stack:
@@ -385,6 +484,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--check", action="store_true", help="exit with status 1 if a target fails")
     parser.add_argument("--scales", help="comma-separated scales of the load section "
                         "(default 1,4,16; 0.25 with --quick)")  # fmt: skip
+    parser.add_argument("--baseline", nargs="?", const=baseline.ISSUE_13, metavar="REV",
+                        help="time REV's conversion beside today's pure path in paired rounds "
+                        f"(git archive; alone: {baseline.ISSUE_13}, main when issue 13 was filed); "
+                        "skipped with a message when git or REV is unavailable")  # fmt: skip
     return parser
 
 
@@ -405,7 +508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = [n.strip() for n in args.sections.split(",") if n.strip()]
     try:
         scales = [float(x) for x in args.scales.split(",")] if args.scales else None
-        sections = run_sections(names, quick=args.quick, scales=scales)
+        sections = run_sections(names, quick=args.quick, scales=scales, baseline_rev=args.baseline)
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
     generated = render(sections, quick=args.quick)

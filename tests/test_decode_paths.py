@@ -23,6 +23,7 @@ from upstack_pandas._frames import decode as decode_module
 MEASURES = ["m.a", "m.b"]
 DIMS = ["channel"]
 
+
 @pytest.fixture(autouse=True)
 def _pure_python(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests are about the pure path's two ways (the compiled one: test_speedups.py)."""
@@ -101,3 +102,33 @@ def test_the_sliced_path_is_taken_when_it_can_be() -> None:
     assert calls == [1]
     assert primary["m.a"].sum() == sum(range(200))
     assert np.signbit(primary["m.b"].to_numpy()).all()
+
+
+def test_rows_the_fast_reduction_refuses_decode_alike_in_slices() -> None:
+    """Missing measures, strings for numbers and nested labels in some slices, not in others."""
+    stamp = "2026-03-08T06:00:00.000Z"
+    rows: list[dict[str, Any]] = []
+    for i in range(240):
+        row: dict[str, Any] = {"dt": stamp, "channel": f"c{i % 3}", "m.a": i}
+        if i % 5:
+            row["m.b"] = 1.5
+        if 100 <= i < 110:
+            row["m.a"] = "n/a" if i % 2 else str(i)  # "101" is read as 101.0, "n/a" as NaN
+        if i == 200:
+            row["channel"] = ["nested"]  # unhashable: coded by its JSON text
+        rows.append(row)
+    body = _body(rows, [])
+    whole = _frames(body)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(decode_module, "_STREAM_MIN_BYTES", 0)
+        patch.setattr(decode_module, "_CHUNK_BYTES", 256)
+        sliced = _frames(body)
+    for left, right in zip(whole, sliced, strict=True):
+        _same(left, right)
+    primary = sliced[0]
+    expected_a = sum(i for i in range(240) if not (100 <= i < 110 and i % 2))
+    assert primary["m.a"].sum() == expected_a
+    assert primary["m.a"].isna().sum() == 5
+    assert primary["m.b"].isna().sum() == 48 and primary["m.b"].sum() == 1.5 * 192
+    channels = primary.index.get_level_values("channel")
+    assert sorted(set(channels)) == ['["nested"]', "c0", "c1", "c2"]
