@@ -365,17 +365,13 @@ def _orders(con: duckdb.DuckDBPyConnection, cols: set[str]) -> None:
 
 
 def _sessions(con: duckdb.DuckDBPyConnection, cols: set[str]) -> None:
-    """Build ``_ud_sessions_out``: defaults, channel and platform, time order, session ids."""
+    """Build the view ``_ud_sessions_out``: defaults, channel and platform, time order, ids."""
     source = f"lower(trim(utm_source, {_SPACE}))"
     medium = f"lower(trim(utm_medium, {_SPACE}))"
     order = "ts, customer_id, _row"  # ties keep the file's order
-    session_id = (
-        "coalesce(session_id, '') AS session_id"
-        if "session_id" in cols
-        else f"CAST(row_number() OVER (ORDER BY {order}) AS BIGINT) AS session_id"
-    )
+    given = "session_id" in cols
     con.execute(f"""
-        CREATE TABLE {WORK_PREFIX}sessions_out AS
+        CREATE TABLE {WORK_PREFIX}sessions_sorted AS
         WITH b AS (
             SELECT rowid AS _row, customer_id, ts,
                    {_given(cols, "session_id", "VARCHAR")} AS session_id,
@@ -392,10 +388,18 @@ def _sessions(con: duckdb.DuckDBPyConnection, cols: set[str]) -> None:
         ), c AS (
             SELECT *, coalesce(_channel, {_classify(source, medium)}) AS channel FROM b
         )
-        SELECT {session_id}, customer_id, ts, utm_source, utm_medium, utm_campaign, channel,
+        SELECT {"coalesce(session_id, '') AS session_id, " if given else ""}
+               customer_id, ts, utm_source, utm_medium, utm_campaign, channel,
                coalesce(_platform, {_case("channel", CHANNEL_PLATFORM, _q(NONE))}) AS platform,
                device, country, landing_page, pageviews
         FROM c ORDER BY {order}""")
+    # The rows went in sorted (DuckDB keeps insertion order): the row number is the rowid, so
+    # the one sort serves both (a window over the same order sorted the sessions twice).
+    numbered = "" if given else "CAST(rowid + 1 AS BIGINT) AS session_id, "
+    con.execute(
+        f"CREATE VIEW {WORK_PREFIX}sessions_out AS"
+        f" SELECT {numbered}* FROM {WORK_PREFIX}sessions_sorted"
+    )
 
 
 def _ad_spend(con: duckdb.DuckDBPyConnection, cols: set[str]) -> None:
@@ -558,7 +562,7 @@ def load_user_data(
     con.execute(f"CREATE VIEW {WORK_PREFIX}customers AS {customers}")
     tables: dict[str, pd.DataFrame | duckdb.DuckDBPyRelation] = {
         "orders": _orders_frame(con),
-        "sessions": con.table(sessions_out),
+        "sessions": con.view(sessions_out),
         "ad_spend": con.table(f"{WORK_PREFIX}ad_spend_out"),
         "entities": con.view(f"{WORK_PREFIX}entities"),
         "customers": con.view(f"{WORK_PREFIX}customers"),
