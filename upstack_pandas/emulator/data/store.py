@@ -14,7 +14,8 @@ order in which parallel threads add floats. Derived tables:
   order, hands it over with its sessions).
 
 The tables live in DuckDB only (the generator hands over Arrow tables, loaded without a pandas
-copy). A shop of more than ``ON_DISK_ROWS`` sessions (the synthetic one from scale 0.2) is kept in a temporary database file
+copy; :meth:`Store.from_dir` has the loaders read the user's files into the store's own
+connection and hands their relations over, dropping the loaders' work tables once copied). A shop of more than ``ON_DISK_ROWS`` sessions (the synthetic one from scale 0.2) is kept in a temporary database file
 rather than in memory: DuckDB compresses stored tables and keeps only what queries touch in its
 buffer pool (bounded by :func:`memory_limit`), so a shop of a million orders and ten million sessions
 fits in a few hundred MB; tiny ones (test fixtures) stay in memory. The ``orders`` frame alone is
