@@ -202,10 +202,15 @@ def _bad_values(
     """The error for ``col``'s values that do not convert (None when all do)."""
     raw = _ident(col.name)
     bad = f"{raw} IS NOT NULL AND {_cast(col, source_type, strict=False)} IS NULL"
-    count, value, row = con.execute(
-        f"SELECT count(*), first(CAST({raw} AS VARCHAR) ORDER BY _n), min(_n)"
-        f" FROM (SELECT *, row_number() OVER () AS _n FROM {reader}) WHERE {bad}"
-    ).fetchall()[0]
+    threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    con.execute("SET threads = 1")  # one reader thread: row numbers in the file's order
+    try:
+        count, value, row = con.execute(
+            f"SELECT count(*), first(CAST({raw} AS VARCHAR) ORDER BY _n), min(_n)"
+            f" FROM (SELECT *, row_number() OVER () AS _n FROM {reader}) WHERE {bad}"
+        ).fetchall()[0]
+    finally:
+        con.execute(f"SET threads = {int(threads)}")
     if not count:
         return None
     values = "1 value" if count == 1 else f"{count} values"
