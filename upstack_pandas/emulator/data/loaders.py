@@ -1,8 +1,12 @@
 """Load users' own data (``--data DIR``): orders (required), sessions and ad spend (optional).
 
 Each table is ``<name>.parquet`` or ``<name>.csv`` in the directory; :data:`SCHEMAS` lists the
-columns (the docs' table is tested against it). Missing optional columns get the documented
-defaults; a missing file, column or an unparsable value raises :class:`DataLoadError` naming it.
+columns (the docs' table is tested against it). DuckDB reads the files (``read_csv`` with every
+cell as text, then typed casts; ``read_parquet``) into the store's own connection, and the checks,
+defaults and derived columns and tables are SQL: no pandas copy of the sessions, ad spend,
+entities or customers is made (the orders come back as a pandas frame, which the store keeps).
+Missing optional columns get the documented defaults; a missing file, column or an unparsable
+value raises :class:`DataLoadError` naming the file, the column, a bad value and its row.
 """
 
 from __future__ import annotations
@@ -11,19 +15,29 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 
 from upstack_pandas.emulator.data.errors import DataLoadError
 from upstack_pandas.emulator.data.taxonomy import (
+    _MEDIUM_CHANNEL as MEDIUM_CHANNEL,
+)
+from upstack_pandas.emulator.data.taxonomy import (
+    _PAID_MEDIA as PAID_MEDIA,
+)
+from upstack_pandas.emulator.data.taxonomy import (
+    _SOURCE_PLATFORM as SOURCE_PLATFORM,
+)
+from upstack_pandas.emulator.data.taxonomy import (
     AD_LEVELS,
+    CHANNEL_PLATFORM,
     DIRECT,
     ENTITY_COLUMNS,
+    HIERARCHY_COLUMNS,
     NONE,
+    PLATFORM_CHANNEL,
     UNKNOWN,
-    channel_of_platform,
-    classify_channel,
-    platform_of_channel,
 )
 
 
@@ -98,6 +112,50 @@ STATUSES = ("paid", "pending", "voided")
 CUSTOMER_TYPES = ("new_customer", "returning_customer")
 
 
+#: Cells that read as missing in a CSV file (pandas' ``read_csv`` defaults, so files that loaded
+#: before still do): an empty cell, ``NA``, ``null``, ``NaN``...
+NA_STRINGS = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
+#: What each column type accepts, for error messages.
+_EXPECTED = {
+    "timestamp": "an ISO 8601 timestamp such as 2026-11-02T14:05:00Z (no offset means UTC)",
+    "date": "an ISO 8601 date such as 2026-11-02",
+    "money": "a plain number such as 1234.50 (no currency symbol or thousands separator)",
+    "integer": "a number such as 12",
+}
+#: Prefix of the loader's work tables in the store's connection (dropped once the store is built).
+WORK_PREFIX = "_ud_"
+_SPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
+
+
+def _q(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _find(data_dir: Path, name: str) -> Path | None:
     for suffix in (".parquet", ".csv"):
         path = data_dir / f"{name}{suffix}"
@@ -106,213 +164,355 @@ def _find(data_dir: Path, name: str) -> Path | None:
     return None
 
 
-def _read(path: Path) -> pd.DataFrame:
+def _reader(path: Path) -> str:
+    """The DuckDB table function reading ``path`` (CSV cells all as text, typed below)."""
+    if path.suffix == ".parquet":
+        return f"read_parquet({_q(str(path))})"
+    nulls = ", ".join(_q(s) for s in NA_STRINGS)
+    return (
+        f"read_csv({_q(str(path))}, header = true, all_varchar = true, delim = ',',"
+        f" quote = '\"', escape = '\"', nullstr = [{nulls}], null_padding = true)"
+    )
+
+
+def _cast(col: Column, source_type: str, *, strict: bool) -> str:
+    """The SQL turning the file's column into its schema type (``TRY_CAST`` unless strict)."""
+    cast = "CAST" if strict else "TRY_CAST"
+    x = _ident(col.name)
+    if col.type == "timestamp":
+        return f"{cast}({x} AS TIMESTAMPTZ)"
+    if col.type == "date":
+        if source_type == "VARCHAR":  # a date, or a timestamp whose (wall-clock) date is taken
+            return f"coalesce(TRY_CAST({x} AS DATE), {cast}({cast}({x} AS TIMESTAMP) AS DATE))"
+        return f"{cast}({x} AS DATE)"
+    if col.type in ("money", "integer"):
+        return f"{cast}({x} AS DOUBLE)"
+    return f"CAST({x} AS VARCHAR)"
+
+
+def _sql_type(col: Column) -> str:
+    return {"timestamp": "TIMESTAMPTZ", "date": "DATE", "money": "DOUBLE", "integer": "DOUBLE"}.get(
+        col.type, "VARCHAR"
+    )
+
+
+def _bad_values(
+    con: duckdb.DuckDBPyConnection, reader: str, col: Column, source_type: str, fname: str
+) -> DataLoadError | None:
+    """The error for ``col``'s values that do not convert (None when all do)."""
+    raw = _ident(col.name)
+    bad = f"{raw} IS NOT NULL AND {_cast(col, source_type, strict=False)} IS NULL"
+    threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    con.execute("SET threads = 1")  # one reader thread: row numbers in the file's order
     try:
-        if path.suffix == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, dtype=str, keep_default_na=True)
-    except Exception as exc:  # any reader failure is a load error naming the file
+        count, value, row = con.execute(
+            f"SELECT count(*), first(CAST({raw} AS VARCHAR) ORDER BY _n), min(_n)"
+            f" FROM (SELECT *, row_number() OVER () AS _n FROM {reader}) WHERE {bad}"
+        ).fetchall()[0]
+    finally:
+        con.execute(f"SET threads = {int(threads)}")
+    if not count:
+        return None
+    values = "1 value" if count == 1 else f"{count} values"
+    return DataLoadError(
+        f"{fname}: column {col.name!r} has {values} that {'is' if count == 1 else 'are'} not a"
+        f" valid {col.type}, e.g. {value!r} in data row {row}; expected {_EXPECTED[col.type]}."
+    )
+
+
+def _load_table(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> set[str]:
+    """Read ``path`` into the typed work table ``_ud_<name>``: the given columns, file order.
+
+    Returns the names of the schema columns the file has.
+    """
+    reader = _reader(path)
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+    except duckdb.Error as exc:  # any reader failure is a load error naming the file
         raise DataLoadError(f"{path.name}: cannot be read ({exc}).") from exc
-
-
-def _coerce(frame: pd.DataFrame, col: Column, fname: str) -> pd.Series | None:
-    if col.name not in frame.columns:
-        if col.required:
-            required = ", ".join(c.name for c in SCHEMAS[fname.split(".")[0]] if c.required)
+    types = {str(row[0]): str(row[1]) for row in described}
+    schema = SCHEMAS[name]
+    for col in schema:
+        if col.required and col.name not in types:
+            required = ", ".join(c.name for c in schema if c.required)
             raise DataLoadError(
-                f"{fname}: missing required column {col.name!r} (required: {required})."
+                f"{path.name}: missing required column {col.name!r} (required: {required})."
             )
-        return None
-    raw = frame[col.name]
+    given = [c for c in schema if c.name in types]
+    select = ", ".join(f"{_cast(c, types[c.name], strict=True)} AS {_ident(c.name)}" for c in given)
     try:
-        if col.type == "timestamp":
-            if pd.api.types.is_datetime64_any_dtype(raw):
-                values = pd.to_datetime(raw)
-                values = (
-                    values.dt.tz_localize("UTC")
-                    if values.dt.tz is None
-                    else values.dt.tz_convert("UTC")
-                )
-            else:
-                values = pd.to_datetime(raw, utc=True, format="ISO8601")
-            out: pd.Series = values.astype("datetime64[us, UTC]")
-        elif col.type == "date":
-            values = (
-                pd.to_datetime(raw, format="ISO8601")
-                if not pd.api.types.is_datetime64_any_dtype(raw)
-                else raw
+        con.execute(f"CREATE TABLE {WORK_PREFIX}{name} AS SELECT {select} FROM {reader}")
+    except duckdb.ConversionException as exc:
+        for col in given:
+            if col.type != "string":
+                found = _bad_values(con, reader, col, types[col.name], path.name)
+                if found is not None:
+                    raise found from exc
+        raise DataLoadError(f"{path.name}: cannot be read ({exc}).") from exc
+    except duckdb.Error as exc:
+        raise DataLoadError(f"{path.name}: cannot be read ({exc}).") from exc
+    table = f"{WORK_PREFIX}{name}"
+    needed = [c.name for c in given if c.required]
+    empty = con.execute(
+        "SELECT "
+        + ", ".join(f"min(rowid) FILTER (WHERE {_ident(c)} IS NULL)" for c in needed)
+        + f" FROM {table}"
+    ).fetchall()[0]
+    for column, row in zip(needed, empty, strict=True):
+        if row is not None:  # rowid follows the file's order (DuckDB keeps insertion order)
+            raise DataLoadError(
+                f"{path.name}: required column {column!r} is empty in data row {row + 1}."
             )
-            if getattr(values.dt, "tz", None) is not None:
-                values = values.dt.tz_localize(None)
-            out = values.dt.normalize().astype("datetime64[s]")
-        elif col.type in ("money", "integer"):
-            out = pd.to_numeric(raw, errors="raise").astype(np.float64)
-        else:
-            out = raw.astype("str").where(raw.notna())
-    except (ValueError, TypeError) as exc:
-        raise DataLoadError(
-            f"{fname}: column {col.name!r} has values that are not a valid {col.type} ({exc})."
-        ) from exc
-    if col.required and out.isna().any():
-        row = int(np.flatnonzero(out.isna().to_numpy())[0])
-        raise DataLoadError(
-            f"{fname}: required column {col.name!r} is empty in data row {row + 1}."
+    return set(types) & {c.name for c in schema}
+
+
+def _empty_table(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
+    """The work table of an optional table the user did not provide: its required columns."""
+    required = [c for c in SCHEMAS[name] if c.required]
+    cols = ", ".join(f"NULL::{_sql_type(c)} AS {_ident(c.name)}" for c in required)
+    con.execute(f"CREATE TABLE {WORK_PREFIX}{name} AS SELECT {cols} WHERE false")
+    return {c.name for c in required}
+
+
+def _given(cols: set[str], name: str, sql_type: str) -> str:
+    """The given column, or a typed NULL where the file lacks it (its default fills it)."""
+    return _ident(name) if name in cols else f"NULL::{sql_type}"
+
+
+def _money(cols: set[str], name: str, default: str = "0") -> str:
+    """Round half to even at cents, as ``numpy.round(x, 2)`` (DuckDB's ``round`` goes away)."""
+    return f"round_even(coalesce({_given(cols, name, 'DOUBLE')}, {default}) * 100, 0) / 100"
+
+
+def _count(cols: set[str], name: str, default: str) -> str:
+    return f"CAST(trunc(coalesce({_given(cols, name, 'DOUBLE')}, {default})) AS BIGINT)"
+
+
+def _text(cols: set[str], name: str, default: str) -> str:
+    return f"coalesce({_given(cols, name, 'VARCHAR')}, {default})"
+
+
+def _case(expr: str, mapping: dict[str, str], otherwise: str) -> str:
+    whens = " ".join(f"WHEN {_q(k)} THEN {_q(v)}" for k, v in mapping.items())
+    return f"CASE {expr} {whens} ELSE {otherwise} END"
+
+
+def _in(expr: str, values: tuple[str, ...] | set[str] | frozenset[str]) -> str:
+    return f"{expr} IN ({', '.join(_q(v) for v in sorted(values))})"
+
+
+def _classify(source: str, medium: str) -> str:
+    """SQL of :func:`.taxonomy.classify_channel` over the (trimmed, lower-cased) UTM columns."""
+    paid = _case(
+        source,
+        {s: PLATFORM_CHANNEL[p] for s, p in SOURCE_PLATFORM.items()},
+        "'other_paid'",
+    )
+    return (
+        f"CASE WHEN {_in(source, ('', DIRECT))} THEN 'direct'"
+        f" WHEN {_in(medium, PAID_MEDIA)} THEN {paid}"
+        f" ELSE {_case(medium, MEDIUM_CHANNEL, _q('other'))} END"
+    )
+
+
+def _orders(con: duckdb.DuckDBPyConnection, cols: set[str]) -> None:
+    """Check the orders and build ``_ud_orders_out`` (defaults, customer type, time order)."""
+    raw = f"{WORK_PREFIX}orders"
+    dupe = con.execute(
+        f"SELECT order_id FROM {raw} GROUP BY order_id HAVING count(*) > 1"
+        " ORDER BY min(rowid) LIMIT 1"
+    ).fetchall()
+    if dupe:
+        raise DataLoadError(f"orders: duplicate order_id {dupe[0][0]!r}.")
+    for column, allowed in (("status", STATUSES), ("customer_type", CUSTOMER_TYPES)):
+        if column in cols:
+            bad = con.execute(
+                f"SELECT DISTINCT {column} FROM {raw} WHERE {column} IS NOT NULL"
+                f" AND NOT {_in(column, allowed)} ORDER BY 1 LIMIT 5"
+            ).fetchall()
+            if bad:
+                raise DataLoadError(
+                    f"orders.{column}: unexpected values {[b[0] for b in bad]}"
+                    f" (allowed: {', '.join(allowed)})."
+                )
+    first = "row_number() OVER (PARTITION BY customer_id ORDER BY ts, order_id) = 1"
+    derived_type = (
+        f"CASE WHEN {first} THEN {_q(CUSTOMER_TYPES[0])} ELSE {_q(CUSTOMER_TYPES[1])} END"
+    )
+    given_total = _given(cols, "total_revenue", "DOUBLE")
+    given_net = _given(cols, "net_revenue", "DOUBLE")
+    con.execute(f"""
+        CREATE TABLE {WORK_PREFIX}orders_out AS
+        WITH m AS (
+            SELECT order_id, customer_id, ts, {_text(cols, "status", _q("paid"))} AS status,
+                   coalesce({_given(cols, "customer_type", "VARCHAR")}, {derived_type})
+                       AS customer_type,
+                   {_money(cols, "gross_revenue")} AS gross_revenue,
+                   {_money(cols, "discounts")} AS discounts,
+                   {given_total} AS _total, {given_net} AS _net,
+                   {_money(cols, "refunds")} AS refunds,
+                   {_money(cols, "cogs")} AS cogs,
+                   {_money(cols, "shipping_cost")} AS shipping_cost,
+                   {_money(cols, "payment_fees")} AS payment_fees,
+                   {_text(cols, "country", _q(UNKNOWN))} AS country,
+                   {_text(cols, "device", _q(UNKNOWN))} AS device
+            FROM {raw}
+        ), t AS (
+            SELECT *, round_even(coalesce(_total, gross_revenue - discounts) * 100, 0) / 100
+                          AS total_revenue
+            FROM m
         )
-    return out
+        SELECT order_id, customer_id, ts, status, customer_type, gross_revenue, discounts,
+               total_revenue, refunds,
+               round_even(coalesce(_net, total_revenue - refunds) * 100, 0) / 100 AS net_revenue,
+               cogs, shipping_cost, payment_fees, country, device
+        FROM t ORDER BY ts, order_id""")
 
 
-def _table(data_dir: Path, name: str) -> tuple[dict[str, pd.Series | None], int] | None:
-    path = _find(data_dir, name)
-    if path is None:
-        return None
-    frame = _read(path)
-    return {c.name: _coerce(frame, c, path.name) for c in SCHEMAS[name]}, len(frame)
-
-
-def _fill(cols: dict[str, pd.Series | None], name: str, n: int, default: object) -> pd.Series:
-    given = cols.get(name)
-    fallback = pd.Series(default if isinstance(default, pd.Series) else [default] * n)
-    if given is None:
-        return fallback.reset_index(drop=True)
-    return given.reset_index(drop=True).fillna(fallback)
-
-
-def _check_values(series: pd.Series, allowed: tuple[str, ...], where: str) -> None:
-    bad = sorted(set(series.dropna()) - set(allowed))
-    if bad:
-        raise DataLoadError(
-            f"{where}: unexpected values {bad[:5]} (allowed: {', '.join(allowed)})."
+def _sessions(con: duckdb.DuckDBPyConnection, cols: set[str]) -> None:
+    """Build the view ``_ud_sessions_out``: defaults, channel and platform, time order, ids."""
+    source = f"lower(trim(utm_source, {_SPACE}))"
+    medium = f"lower(trim(utm_medium, {_SPACE}))"
+    order = "ts, customer_id, _row"  # ties keep the file's order
+    given = "session_id" in cols
+    con.execute(f"""
+        CREATE TABLE {WORK_PREFIX}sessions_sorted AS
+        WITH b AS (
+            SELECT rowid AS _row, customer_id, ts,
+                   {_given(cols, "session_id", "VARCHAR")} AS session_id,
+                   {_text(cols, "utm_source", _q(DIRECT))} AS utm_source,
+                   {_text(cols, "utm_medium", _q(NONE))} AS utm_medium,
+                   {_text(cols, "utm_campaign", _q(NONE))} AS utm_campaign,
+                   {_given(cols, "channel", "VARCHAR")} AS _channel,
+                   {_given(cols, "platform", "VARCHAR")} AS _platform,
+                   {_text(cols, "device", _q(UNKNOWN))} AS device,
+                   {_text(cols, "country", _q(UNKNOWN))} AS country,
+                   {_text(cols, "landing_page", _q(UNKNOWN))} AS landing_page,
+                   {_count(cols, "pageviews", "1")} AS pageviews
+            FROM {WORK_PREFIX}sessions
+        ), c AS (
+            SELECT *, coalesce(_channel, {_classify(source, medium)}) AS channel FROM b
         )
-
-
-def _orders(cols: dict[str, pd.Series | None], n: int) -> pd.DataFrame:
-    money = {
-        m: _fill(cols, m, n, 0.0).round(2)
-        for m in ("gross_revenue", "discounts", "refunds", "cogs", "shipping_cost", "payment_fees")
-    }
-    total = _fill(cols, "total_revenue", n, money["gross_revenue"] - money["discounts"]).round(2)
-    net = _fill(cols, "net_revenue", n, total - money["refunds"]).round(2)
-    out = pd.DataFrame(
-        {
-            "order_id": _fill(cols, "order_id", n, ""),
-            "customer_id": _fill(cols, "customer_id", n, ""),
-            "ts": _fill(cols, "ts", n, pd.NaT),
-            "status": _fill(cols, "status", n, "paid"),
-        }
-    )
-    dupes = out["order_id"].duplicated()
-    if dupes.any():
-        raise DataLoadError(f"orders: duplicate order_id {out['order_id'][dupes].iloc[0]!r}.")
-    first = ~out.sort_values(["ts", "order_id"])["customer_id"].duplicated()
-    derived = pd.Series(np.where(first.sort_index(), CUSTOMER_TYPES[0], CUSTOMER_TYPES[1]))
-    out["customer_type"] = _fill(cols, "customer_type", n, derived)
-    _check_values(out["status"], STATUSES, "orders.status")
-    _check_values(out["customer_type"], CUSTOMER_TYPES, "orders.customer_type")
-    for m in ("gross_revenue", "discounts"):
-        out[m] = money[m]
-    out["total_revenue"], out["refunds"], out["net_revenue"] = total, money["refunds"], net
-    for m in ("cogs", "shipping_cost", "payment_fees"):
-        out[m] = money[m]
-    out["country"] = _fill(cols, "country", n, UNKNOWN)
-    out["device"] = _fill(cols, "device", n, UNKNOWN)
-    return out.sort_values(["ts", "order_id"], kind="stable").reset_index(drop=True)
-
-
-def _sessions(cols: dict[str, pd.Series | None], n: int) -> pd.DataFrame:
-    out = pd.DataFrame(
-        {"customer_id": _fill(cols, "customer_id", n, ""), "ts": _fill(cols, "ts", n, pd.NaT)}
-    )
-    if cols.get("session_id") is not None:
-        out["session_id"] = _fill(cols, "session_id", n, "")
-    out = out.reset_index(drop=True)
-    for name, default in (("utm_source", DIRECT), ("utm_medium", NONE), ("utm_campaign", NONE)):
-        out[name] = _fill(cols, name, n, default)
-    out["channel"] = _fill(
-        cols, "channel", n, classify_channel(out["utm_source"], out["utm_medium"])
-    )
-    out["platform"] = _fill(cols, "platform", n, platform_of_channel(out["channel"]))
-    for name in ("device", "country", "landing_page"):
-        out[name] = _fill(cols, name, n, UNKNOWN)
-    out["pageviews"] = _fill(cols, "pageviews", n, 1.0).astype(np.int64)
-    out = out.sort_values(["ts", "customer_id"], kind="stable").reset_index(drop=True)
-    if "session_id" not in out.columns:
-        out.insert(0, "session_id", np.arange(1, len(out) + 1, dtype=np.int64))
-    return out
-
-
-def _ad_spend(cols: dict[str, pd.Series | None], n: int) -> pd.DataFrame:
-    out = pd.DataFrame(
-        {"date": _fill(cols, "date", n, pd.NaT), "platform": _fill(cols, "platform", n, "")}
-    )
-    out["channel"] = channel_of_platform(out["platform"])
-    out["account_id"] = _fill(cols, "account_id", n, out["platform"] + "-account")
-    out["account_name"] = _fill(cols, "account_name", n, out["account_id"])
-    for level in AD_LEVELS[1:]:
-        out[f"{level}_id"] = _fill(cols, f"{level}_id", n, NONE)
-        out[f"{level}_name"] = _fill(cols, f"{level}_name", n, out[f"{level}_id"])
-    out["spend"] = _fill(cols, "spend", n, 0.0).round(2)
-    for name in ("impressions", "clicks", "conversions"):
-        out[name] = _fill(cols, name, n, 0.0).astype(np.int64)
-    out["conversion_value"] = _fill(cols, "conversion_value", n, 0.0).round(2)
-    return out.sort_values(["date", "platform", "account_id", "ad_id"], kind="stable").reset_index(
-        drop=True
+        SELECT {"coalesce(session_id, '') AS session_id, " if given else ""}
+               customer_id, ts, utm_source, utm_medium, utm_campaign, channel,
+               coalesce(_platform, {_case("channel", CHANNEL_PLATFORM, _q(NONE))}) AS platform,
+               device, country, landing_page, pageviews
+        FROM c ORDER BY {order}""")
+    # The rows went in sorted (DuckDB keeps insertion order): the row number is the rowid, so
+    # the one sort serves both (a window over the same order sorted the sessions twice).
+    numbered = "" if given else "CAST(rowid + 1 AS BIGINT) AS session_id, "
+    con.execute(
+        f"CREATE VIEW {WORK_PREFIX}sessions_out AS"
+        f" SELECT {numbered}* FROM {WORK_PREFIX}sessions_sorted"
     )
 
 
-def entities_from_spend(ad_spend: pd.DataFrame, now: datetime) -> pd.DataFrame:
-    """Derive the entity listing (accounts, campaigns, ad sets, ads) from ad spend rows.
+def _ad_spend(con: duckdb.DuckDBPyConnection, cols: set[str]) -> None:
+    """Build ``_ud_ad_spend_out``: channel, ids and names of the hierarchy, counts, order."""
+    account = _text(cols, "account_id", "platform || '-account'")
+    ids = [f"{account} AS account_id"]
+    ids += [f"{_text(cols, f'{lv}_id', _q(NONE))} AS {lv}_id" for lv in AD_LEVELS[1:]]
+    names = [f"{_given(cols, f'{lv}_name', 'VARCHAR')} AS {lv}_name" for lv in AD_LEVELS]
+    hierarchy = ", ".join(f"{lv}_id, coalesce({lv}_name, {lv}_id) AS {lv}_name" for lv in AD_LEVELS)
+    con.execute(f"""
+        CREATE TABLE {WORK_PREFIX}ad_spend_out AS
+        WITH b AS (
+            SELECT rowid AS _row, date, platform, {", ".join(ids)}, {", ".join(names)},
+                   {_money(cols, "spend")} AS spend,
+                   {_count(cols, "impressions", "0")} AS impressions,
+                   {_count(cols, "clicks", "0")} AS clicks,
+                   {_count(cols, "conversions", "0")} AS conversions,
+                   {_money(cols, "conversion_value")} AS conversion_value
+            FROM {WORK_PREFIX}ad_spend
+        )
+        SELECT date, platform,
+               {_case("platform", PLATFORM_CHANNEL, "platform || '_ads'")} AS channel,
+               {hierarchy}, spend, impressions, clicks, conversions, conversion_value
+        FROM b ORDER BY date, platform, account_id, ad_id, _row""")
+
+
+def entities_sql(ad_spend: str, now: datetime) -> str:
+    """The SQL deriving the entity listing (accounts, campaigns, ad sets, ads) from ad spend.
 
     Parameters
     ----------
     ad_spend
-        Ad spend rows with id and name columns per level.
+        The table or view of ad spend rows (id and name columns per level).
     now
         The emulated now; an entity with spend in the 7 days up to it is ``active``.
 
     Returns
     -------
-    pandas.DataFrame
-        One row per entity (ids of ``(none)`` are skipped).
+    str
+        A query with the columns of :data:`.taxonomy.ENTITY_COLUMNS`: one row per entity (ids
+        of ``(none)`` are skipped), level by level, each in the order of its ids and names.
     """
-    recent = ad_spend["date"] >= pd.Timestamp(now.date() - timedelta(days=6))
-    frames = []
+    cutoff = _q((now.date() - timedelta(days=6)).isoformat())
+    parts = []
     for depth, level in enumerate(AD_LEVELS):
         keep = [f"{lv}_{k}" for lv in AD_LEVELS[: depth + 1] for k in ("id", "name")]
-        rows = ad_spend[ad_spend[f"{level}_id"] != NONE]
-        ent = rows.groupby([*keep, "platform"], sort=True).size().reset_index()[[*keep, "platform"]]
-        live = set(rows.loc[recent[rows.index], f"{level}_id"])
-        ent.insert(0, "id", ent[f"{level}_id"])
-        ent.insert(1, "level", level)
-        ent.insert(3, "name", ent[f"{level}_name"])
-        ent["status"] = np.where(ent["id"].isin(live), "active", "paused")
-        frames.append(ent)
-    return pd.concat(frames, ignore_index=True).reindex(columns=list(ENTITY_COLUMNS))
+        hierarchy = ", ".join(
+            c if c in keep else f"NULL::VARCHAR AS {c}" for c in HIERARCHY_COLUMNS
+        )
+        live = (
+            f"SELECT {level}_id FROM {ad_spend} WHERE {level}_id <> {_q(NONE)}"
+            f" AND date >= DATE {cutoff}"
+        )
+        parts.append(f"""
+            SELECT {depth} AS _depth, {level}_id AS id, {_q(level)} AS level, platform,
+                   {level}_name AS name, {hierarchy},
+                   CASE WHEN {level}_id IN ({live}) THEN 'active' ELSE 'paused' END AS status
+            FROM (SELECT DISTINCT {", ".join(keep)}, platform FROM {ad_spend}
+                  WHERE {level}_id <> {_q(NONE)})""")
+    order = ", ".join(["_depth", *HIERARCHY_COLUMNS, "platform"])
+    return f"SELECT {', '.join(ENTITY_COLUMNS)} FROM ({' UNION ALL '.join(parts)}) ORDER BY {order}"
 
 
-def _customers(orders: pd.DataFrame, sessions: pd.DataFrame | None) -> pd.DataFrame:
-    first = orders.sort_values("ts").groupby("customer_id", sort=True).first()
-    out = pd.DataFrame(
-        {
-            "customer_id": first.index,
-            "created_at": first["ts"].to_numpy(),
-            "first_order_at": first["ts"].to_numpy(),
-            "acquisition_channel": UNKNOWN,
-            "country": first["country"].to_numpy(),
-            "device": first["device"].to_numpy(),
-        }
-    )
-    if sessions is not None and len(sessions):
-        s = sessions.sort_values("ts").groupby("customer_id").first()
-        seen = out["customer_id"].map(s["ts"])
-        out["created_at"] = pd.concat([out["created_at"], seen], axis=1).min(axis=1)
-        out["acquisition_channel"] = out["customer_id"].map(s["channel"]).fillna(UNKNOWN)
-    return out
+def _customers_sql(orders: str, sessions: str | None) -> str:
+    """Each customer's first order (and first session, when there are sessions), by id."""
+    firsts = f"""
+        SELECT customer_id, min(ts) AS first_order_at,
+               arg_min(country, (ts, order_id)) AS country,
+               arg_min(device, (ts, order_id)) AS device
+        FROM {orders} GROUP BY customer_id"""
+    if sessions is None:
+        return f"""
+            SELECT customer_id, first_order_at AS created_at, first_order_at,
+                   {_q(UNKNOWN)} AS acquisition_channel, country, device
+            FROM ({firsts}) ORDER BY customer_id"""
+    return f"""
+        SELECT o.customer_id, least(o.first_order_at, coalesce(s.seen, o.first_order_at))
+                   AS created_at,
+               o.first_order_at, coalesce(s.channel, {_q(UNKNOWN)}) AS acquisition_channel,
+               o.country, o.device
+        FROM ({firsts}) o
+        LEFT JOIN (SELECT customer_id, min(ts) AS seen,
+                          arg_min(channel, (ts, session_id)) AS channel
+                   FROM {sessions} GROUP BY customer_id) s USING (customer_id)
+        ORDER BY o.customer_id"""
+
+
+def _orders_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The loaded orders as pandas (the store keeps them there): str, UTC microseconds, float."""
+    frame: pd.DataFrame = con.execute(f"SELECT * FROM {WORK_PREFIX}orders_out").df()
+    for col in SCHEMAS["orders"]:
+        if col.type == "string":
+            frame[col.name] = frame[col.name].astype("str")
+        elif col.type == "timestamp":
+            frame[col.name] = frame[col.name].dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        else:
+            frame[col.name] = frame[col.name].astype(np.float64)
+    return frame
 
 
 def load_user_data(
-    data_dir: str | Path, now: datetime
-) -> tuple[dict[str, pd.DataFrame], frozenset[str]]:
-    """Load the user's tables from ``data_dir``.
+    data_dir: str | Path, now: datetime, con: duckdb.DuckDBPyConnection
+) -> tuple[dict[str, pd.DataFrame | duckdb.DuckDBPyRelation], frozenset[str]]:
+    """Load the user's tables from ``data_dir`` into the DuckDB connection ``con``.
+
+    The files are read by DuckDB (``read_csv``/``read_parquet``), checked and completed in SQL;
+    the work tables are named ``_ud_*`` (:data:`WORK_PREFIX`) and may be dropped once the
+    relations returned have been copied.
 
     Parameters
     ----------
@@ -320,40 +520,57 @@ def load_user_data(
         Directory holding ``orders.(parquet|csv)`` and optionally ``sessions`` and ``ad_spend``.
     now
         The emulated now (entity status).
+    con
+        The store's connection, with ``TimeZone`` set to UTC (naive timestamps are UTC).
 
     Returns
     -------
-    tables : dict of str to pandas.DataFrame
-        ``orders``, ``sessions``, ``ad_spend``, ``entities``, ``customers``; missing optional
-        tables are empty frames with the documented columns.
+    tables : dict of str to pandas.DataFrame or duckdb.DuckDBPyRelation
+        ``orders`` (a pandas frame: the store keeps it), and ``sessions``, ``ad_spend``,
+        ``entities``, ``customers`` as relations of ``con``; missing optional tables are empty,
+        with the documented columns.
     available : frozenset of str
         The names of the tables actually provided (always includes ``orders``).
 
     Raises
     ------
     DataLoadError
-        When the directory or ``orders`` is missing, or a file lacks a required column or
-        holds an unparsable value.
+        When the directory or ``orders`` is missing, or a file cannot be read, lacks a required
+        column, or holds an unparsable value (the message names the file, the column, a bad
+        value and its data row).
     """
     root = Path(data_dir)
     if not root.is_dir():
         raise DataLoadError(f"data directory {str(root)!r} does not exist.")
-    loaded = {name: _table(root, name) for name in ("orders", *OPTIONAL_TABLES)}
-    orders_in = loaded["orders"]
-    if orders_in is None:
+    paths = {name: _find(root, name) for name in ("orders", *OPTIONAL_TABLES)}
+    if paths["orders"] is None:
         raise DataLoadError(
             f"{root}: orders.parquet or orders.csv is required (see docs/emulator-data.md)."
         )
-    orders = _orders(*orders_in)
-    sessions_in, spend_in = loaded["sessions"], loaded["ad_spend"]
-    sessions = _sessions(*sessions_in) if sessions_in else _sessions({}, 0)
-    ad_spend = _ad_spend(*spend_in) if spend_in else _ad_spend({}, 0)
-    tables = {
-        "orders": orders,
-        "sessions": sessions,
-        "ad_spend": ad_spend,
-        "entities": entities_from_spend(ad_spend, now),
-        "customers": _customers(orders, sessions if sessions_in else None),
+    columns: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        if path is None:
+            columns[name] = _empty_table(con, name)
+        else:
+            columns[name] = _load_table(con, path, name)
+    _orders(con, columns["orders"])
+    con.execute(f"DROP TABLE {WORK_PREFIX}orders")
+    _sessions(con, columns["sessions"])
+    con.execute(f"DROP TABLE {WORK_PREFIX}sessions")
+    _ad_spend(con, columns["ad_spend"])
+    con.execute(f"DROP TABLE {WORK_PREFIX}ad_spend")
+    orders_out, sessions_out = f"{WORK_PREFIX}orders_out", f"{WORK_PREFIX}sessions_out"
+    con.execute(
+        f"CREATE VIEW {WORK_PREFIX}entities AS {entities_sql(f'{WORK_PREFIX}ad_spend_out', now)}"
+    )
+    customers = _customers_sql(orders_out, sessions_out if paths["sessions"] else None)
+    con.execute(f"CREATE VIEW {WORK_PREFIX}customers AS {customers}")
+    tables: dict[str, pd.DataFrame | duckdb.DuckDBPyRelation] = {
+        "orders": _orders_frame(con),
+        "sessions": con.view(sessions_out),
+        "ad_spend": con.table(f"{WORK_PREFIX}ad_spend_out"),
+        "entities": con.view(f"{WORK_PREFIX}entities"),
+        "customers": con.view(f"{WORK_PREFIX}customers"),
     }
-    available = frozenset(name for name, got in loaded.items() if got is not None)
+    available = frozenset(name for name, path in paths.items() if path is not None)
     return tables, available

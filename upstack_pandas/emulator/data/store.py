@@ -14,7 +14,8 @@ order in which parallel threads add floats. Derived tables:
   order, hands it over with its sessions).
 
 The tables live in DuckDB only (the generator hands over Arrow tables, loaded without a pandas
-copy). A shop of more than ``ON_DISK_ROWS`` sessions (the synthetic one from scale 0.2) is kept in a temporary database file
+copy; :meth:`Store.from_dir` has the loaders read the user's files into the store's own
+connection and hands their relations over, dropping the loaders' work tables once copied). A shop of more than ``ON_DISK_ROWS`` sessions (the synthetic one from scale 0.2) is kept in a temporary database file
 rather than in memory: DuckDB compresses stored tables and keeps only what queries touch in its
 buffer pool (bounded by :func:`memory_limit`), so a shop of a million orders and ten million sessions
 fits in a few hundred MB; tiny ones (test fixtures) stay in memory. The ``orders`` frame alone is
@@ -38,6 +39,7 @@ import weakref
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import TypeAlias
 
 import duckdb
 import numpy as np
@@ -46,7 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from upstack_pandas.emulator.data.last_touch import last_touch_columns, last_touch_rows
-from upstack_pandas.emulator.data.loaders import load_user_data
+from upstack_pandas.emulator.data.loaders import WORK_PREFIX, load_user_data
 from upstack_pandas.emulator.data.synthetic.catalog import order_lines, products
 from upstack_pandas.emulator.data.synthetic.shop import generate
 from upstack_pandas.emulator.data.taxonomy import DIRECT, ENTITY_COLUMNS, HIERARCHY_COLUMNS
@@ -73,6 +75,14 @@ def memory_limit(sessions: int) -> str:
 #: Stores with more sessions than this keep their tables in a temporary database file (the
 #: synthetic shop has 620,000 at scale 1: compressed, its tables take a tenth of the memory).
 ON_DISK_ROWS = 100_000
+#: A ``--data`` directory whose files take more bytes than this is loaded into a database file
+#: (DuckDB reads the files into the store's connection, so the choice comes before the rows are
+#: counted): about ``ON_DISK_ROWS`` sessions of CSV.
+ON_DISK_BYTES = 8_000_000
+
+#: A source of a raw table: the generator's (pandas or Arrow) or the loaders' (a DuckDB relation
+#: of the store's own connection).
+Source: TypeAlias = pd.DataFrame | pa.Table | duckdb.DuckDBPyRelation
 
 _TABLES = {
     "orders": [
@@ -236,6 +246,34 @@ def _remove(con: duckdb.DuckDBPyConnection, directory: str | None) -> None:
             shutil.rmtree(directory, ignore_errors=True)
 
 
+def _open(on_disk: bool) -> tuple[duckdb.DuckDBPyConnection, str | None]:
+    """A new connection: a database file in a new temporary folder, or in memory."""
+    if not on_disk:  # tiny shops (test fixtures): in memory, built fastest
+        return duckdb.connect(":memory:"), None
+    directory = tempfile.mkdtemp(prefix="upstack-emulator-")
+    return duckdb.connect(os.path.join(directory, "store.duckdb")), directory
+
+
+def _configure(con: duckdb.DuckDBPyConnection, directory: str | None, memory: str) -> None:
+    """UTC, the buffer pool, spilling into the store's folder, no checkpoints."""
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET memory_limit = '{memory}'")
+    # What does not fit the pool spills into the store's own folder (never the working
+    # directory, DuckDB's default); an in-memory store (a tiny one) never spills.
+    spill = "" if directory is None else os.path.join(directory, "spill")
+    con.execute(f"SET temp_directory = '{spill}'")
+    # No checkpoint while the store is built (each one rewrote the tables written so far:
+    # a quarter of a scale-1 build) nor when it closes (the file is removed).
+    con.execute("SET checkpoint_threshold = '1TB'")
+    con.execute("PRAGMA disable_checkpoint_on_shutdown")
+
+
+def _rows(source: Source) -> int:
+    if isinstance(source, duckdb.DuckDBPyRelation):
+        return int(source.shape[0])
+    return source.num_rows if isinstance(source, pa.Table) else len(source)
+
+
 class Store:
     """Raw tables in a DuckDB database (a temporary file), plus the orders as a pandas frame.
 
@@ -252,29 +290,33 @@ class Store:
     consume
         Take the tables out of ``tables`` (a dict) as they are loaded, so each is freed as soon
         as DuckDB holds it (the synthetic store passes its generator's tables this way).
+    connection
+        The store's connection and its temporary folder when the tables are relations of it
+        (:meth:`from_dir`); the store owns both from then on. By default the store opens one.
     """
 
     def __init__(
         self,
-        tables: Mapping[str, pd.DataFrame | pa.Table],
+        tables: Mapping[str, Source],
         available: frozenset[str],
         seed: int = 0,
         *,
         consume: bool = False,
         phases: _Phases | None = None,
+        connection: tuple[duckdb.DuckDBPyConnection, str | None] | None = None,
     ) -> None:
         self._phases = phases if phases is not None else _Phases()
         orders = tables["orders"]
+        if isinstance(orders, duckdb.DuckDBPyRelation):
+            raise TypeError("the orders are handed over as a pandas frame or an Arrow table")
         self._orders: pd.DataFrame = orders.to_pandas() if isinstance(orders, pa.Table) else orders
         self.available = frozenset(available) | ({"entities"} if "ad_spend" in available else set())
         sessions = tables["sessions"]
-        rows = sessions.num_rows if isinstance(sessions, pa.Table) else len(sessions)
-        if rows > ON_DISK_ROWS:  # large shops: compressed blocks, evicted beyond memory_limit
-            self._directory: str | None = tempfile.mkdtemp(prefix="upstack-emulator-")
-            self._con = duckdb.connect(os.path.join(self._directory, "store.duckdb"))
-        else:  # tiny ones (test fixtures): in memory, built fastest
-            self._directory = None
-            self._con = duckdb.connect(":memory:")
+        rows = _rows(sessions)
+        # Large shops: compressed blocks, evicted beyond memory_limit; tiny ones in memory.
+        self._con, self._directory = connection or _open(rows > ON_DISK_ROWS)
+        #: Whether :func:`_configure` still has to run (``from_dir`` configures before loading).
+        self._fresh = connection is None
         self._finalizer = weakref.finalize(self, _remove, self._con, self._directory)
         self._lock = threading.Lock()
         #: ``orders`` is a view of ``order_facts`` (the synthetic shop) rather than a table.
@@ -333,25 +375,31 @@ class Store:
     @classmethod
     def from_dir(cls, data_dir: str | Path, now: datetime) -> Store:
         """Build a store from the user's files in ``data_dir`` (see :mod:`.loaders`)."""
-        tables, available = load_user_data(data_dir, now)
-        return cls(tables, available | {"customers"})
+        root = Path(data_dir)
+        size = (
+            sum(p.stat().st_size for p in root.glob("*.*") if p.is_file()) if root.is_dir() else 0
+        )
+        con, directory = _open(size > ON_DISK_BYTES)
+        try:
+            # The pool while DuckDB reads the files (the rows are not counted yet): a large
+            # directory's is the largest a shop gets; _build then sets the shop's own.
+            _configure(con, directory, memory_limit(10**8 if directory else 0))
+            tables, available = load_user_data(root, now, con)
+        except BaseException:
+            _remove(con, directory)
+            raise
+        return cls(tables, available | {"customers"}, connection=(con, directory))
 
     def close(self) -> None:
         """Close the database and remove its file (also done when the store is collected)."""
         self._finalizer()
 
-    def _build(self, tables: dict[str, pd.DataFrame | pa.Table], memory: str) -> None:
+    def _build(self, tables: dict[str, Source], memory: str) -> None:
         con = self._con
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"SET memory_limit = '{memory}'")
-        # What does not fit the pool spills into the store's own folder (never the working
-        # directory, DuckDB's default); an in-memory store (a tiny one) never spills.
-        spill = "" if self._directory is None else os.path.join(self._directory, "spill")
-        con.execute(f"SET temp_directory = '{spill}'")
-        # No checkpoint while the store is built (each one rewrote the tables written so far:
-        # a quarter of a scale-1 build) nor when it closes (the file is removed).
-        con.execute("SET checkpoint_threshold = '1TB'")
-        con.execute("PRAGMA disable_checkpoint_on_shutdown")
+        if self._fresh:
+            _configure(con, self._directory, memory)
+        else:  # the spill folder cannot change once used: only the pool follows the shop's size
+            con.execute(f"SET memory_limit = '{memory}'")
         touch: dict[str, pa.Array] | None = None
         # The small tables first, on one thread (DuckDB's write buffers are per thread and
         # column: 60 MB for the 16 columns of ad spend on two), the sessions, then the orders
@@ -367,9 +415,14 @@ class Store:
             if name == "sessions" and generated:  # before batching: its columns are one chunk
                 touch = _synthetic_last_touch(self._orders, source)
                 pa.default_memory_pool().release_unused()  # its temporaries' Arrow memory
-            arrow = _as_arrow(source)
+            loaded = isinstance(source, duckdb.DuckDBPyRelation)  # the loaders': in this database
+            arrow = None
+            if isinstance(source, duckdb.DuckDBPyRelation):
+                source.create_view(f"_{name}_src")
+            else:
+                arrow = _as_arrow(source)
+                con.register(f"_{name}_src", arrow)
             del source  # the generator's table goes as soon as DuckDB holds it
-            con.register(f"_{name}_src", arrow)
             if name == "sessions" and generated:  # the generator's
                 con.execute(
                     f"CREATE TABLE session_facts AS SELECT {_select(specs)}, is_new_visitor"
@@ -387,9 +440,13 @@ class Store:
                     FROM _sessions_src""")
             else:
                 con.execute(f"CREATE TABLE {name} AS SELECT {_select(specs)} FROM _{name}_src")
-            con.unregister(f"_{name}_src")
+            if loaded:
+                con.execute(f"DROP VIEW _{name}_src")
+            else:
+                con.unregister(f"_{name}_src")
             del arrow
             pa.default_memory_pool().release_unused()  # hand the freed Arrow memory back
+        self._drop_work_tables()
         self._phases.mark("sessions")
         orders_arrow = _as_arrow(self._orders)
         if touch is not None:  # the generator's integer keys found every last touch
@@ -421,6 +478,19 @@ class Store:
             FROM orders o LEFT JOIN t ON t.order_id = o.order_id
             ORDER BY o.ts""")
         self._phases.mark("order_facts")
+
+    def _drop_work_tables(self) -> None:
+        """Drop the loaders' work tables and views (``_ud_*``), copied into the store by now."""
+        con = self._con
+        # Views first: the loaders' views read their tables.
+        for kind, catalog in (("view", "duckdb_views()"), ("table", "duckdb_tables()")):
+            names = con.execute(
+                f"SELECT {kind}_name FROM {catalog}"
+                f" WHERE NOT internal AND starts_with({kind}_name, ?)",
+                [WORK_PREFIX],
+            ).fetchall()
+            for (name,) in names:
+                con.execute(f'DROP {kind.upper()} IF EXISTS "{name}"')
 
     def _build_order_facts_from(self, orders: pa.Table, touch: dict[str, pa.Array]) -> None:
         """``order_facts`` from the orders and their last touches; ``orders`` a view of it.
