@@ -473,7 +473,10 @@ class _Handler(WSGIRequestHandler):
             for _ in range(1000):
                 if not selector.select(timeout=0.01):
                     break
-                data = self.rfile.read1(10_000_000)
+                try:
+                    data = self.rfile.read1(10_000_000)
+                except OSError:  # the socket already timed out (a 408 for a slow body) or was cut
+                    break
                 total += len(data)
                 if not data or total >= 10_000_000_000:
                     break
