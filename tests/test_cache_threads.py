@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -122,3 +123,52 @@ def test_threads_share_one_cache_file_and_get_single_threaded_answers(
     from_cache = sum(bool(frame.attrs["upstack"]["fromCache"]) for _, _, frame in results)
     assert from_cache > len(results) // 2
     assert sum(up.cache.info(c).hits for c in clients.values()) > 0
+
+
+def _read_beside(table: Any) -> list[object]:
+    """Hold ``table``'s connection in one thread, read it (an item, then the keys) in another;
+    the read must wait until the connection is released. Returns what the read got."""
+    holding, release, done = threading.Event(), threading.Event(), threading.Event()
+    reads: list[object] = []
+
+    def hold() -> None:
+        with table.connection():
+            holding.set()
+            release.wait(10)
+
+    def read() -> None:
+        reads.append(table["k"])
+        reads.append(list(table))
+        done.set()
+
+    holder, reader = threading.Thread(target=hold), threading.Thread(target=read)
+    holder.start()
+    assert holding.wait(10)
+    reader.start()
+    ran_beside = done.wait(0.3)
+    release.set()
+    holder.join()
+    reader.join()
+    assert not ran_beside, f"{table.table_name}: a read ran while another thread used it"
+    return reads
+
+
+def test_a_read_waits_while_another_thread_uses_the_connection(tmp_path: Path) -> None:
+    """One thread at a time uses a cache connection, reads included.
+
+    Python's sqlite3 reads a failed statement's error code from the connection after the call;
+    another thread's read in between replaced it, and a busy write surfaced as
+    ``DatabaseError('no more rows available')`` (CI). requests-cache itself reads unlocked.
+    """
+    from upstack_pandas._transport.cache_policy import CachePolicy
+    from upstack_pandas._transport.cache_store import UpstackSQLiteCache
+
+    cache = UpstackSQLiteCache(tmp_path / "c.sqlite", policy=CachePolicy(), wal=True)
+    tables = [cache.responses, cache.redirects, cache.key_owners, cache.dashboard_keys,
+              cache.request_keys]  # fmt: skip
+    try:
+        for table in tables:
+            table["k"] = "v"
+            assert _read_beside(table) == ["v", ["k"]]
+    finally:
+        cache.close()

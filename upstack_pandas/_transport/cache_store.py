@@ -36,7 +36,7 @@ import secrets
 import sqlite3
 import threading
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,6 +98,31 @@ class CacheUnavailableWarning(RuntimeWarning):
 CACHE_FAILURES = (sqlite3.Error, OSError)
 
 
+class SerialSQLiteDict(SQLiteDict):  # type: ignore[misc]
+    """requests-cache's ``SQLiteDict`` with every use of its connection serialised.
+
+    requests-cache shares one connection between a cache's threads and reads from it without
+    its lock. SQLite then runs each call safely, but Python's ``sqlite3`` reads a failed
+    statement's error code from the connection *after* the call, and another thread's statement
+    in between replaces it (SQLite documents this race for the serialized threading mode). A
+    busy ``BEGIN IMMEDIATE``, which requests-cache retries, then surfaced as
+    ``DatabaseError('no more rows available')`` (``SQLITE_DONE``, a concurrent read's "error")
+    and failed a request (CI, ``test_cache_threads``). Here reads hold the dict's lock too, so
+    one thread at a time uses a connection; the lock is shared by every table of one cache.
+    """
+
+    @contextlib.contextmanager
+    def connection(self, commit: bool = False) -> Iterator[sqlite3.Connection]:
+        with self._lock, super().connection(commit) as con:
+            yield con
+
+    def __iter__(self) -> Iterator[str]:
+        # read whole under the lock: a generator left unfinished must not hold it
+        with self.connection() as con:
+            keys = [row[0] for row in con.execute(f"SELECT key FROM {self.table_name}")]
+        yield from keys
+
+
 class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
     """SQLite backend that applies a ``CachePolicy``, never stores secrets, and degrades.
 
@@ -107,6 +132,16 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
 
     def __init__(self, db_path: str | Path, policy: CachePolicy, **kwargs: Any) -> None:
         super().__init__(db_path, **kwargs)
+        # requests-cache's own two tables, remade serialised (see SerialSQLiteDict)
+        serializer, lock = self.responses.serializer, self.responses._lock
+        self.responses.close()  # type: ignore[no-untyped-call]
+        self.redirects.close()  # type: ignore[no-untyped-call]
+        self.responses = SerialSQLiteDict(
+            db_path, table_name="responses", serializer=serializer, lock=lock, **kwargs
+        )
+        self.redirects = SerialSQLiteDict(
+            db_path, table_name="redirects", serializer=None, lock=lock, **kwargs
+        )
         self.policy = policy
         self.broken = False
         self._warned = threading.Lock()
@@ -116,12 +151,16 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
             "wal": kwargs.get("wal", False),
             "busy_timeout": kwargs.get("busy_timeout"),
         }
-        self.dashboard_keys = SQLiteDict(str(db_path), table_name="upstack_dashboard_keys", **index)
+        self.dashboard_keys = SerialSQLiteDict(
+            str(db_path), table_name="upstack_dashboard_keys", **index
+        )
         #: cache key → fingerprint of the API key that fetched it (for ``forget_key``)
-        self.key_owners = SQLiteDict(str(db_path), table_name="upstack_key_owners", **index)
+        self.key_owners = SerialSQLiteDict(str(db_path), table_name="upstack_key_owners", **index)
         #: digest of a request as the client sends it → the cache key requests-cache made of it
         #: (for :mod:`.cache_hits`; only for requests whose response is stored)
-        self.request_keys = SQLiteDict(str(db_path), table_name="upstack_request_keys", **index)
+        self.request_keys = SerialSQLiteDict(
+            str(db_path), table_name="upstack_request_keys", **index
+        )
         self._add_stamp_column()
 
     def _add_stamp_column(self) -> bool:
