@@ -28,6 +28,7 @@ VIEWS = ("POST", "/accounts/api/dashboard/views")
 @pytest.mark.parametrize(
     ("request_", "status", "failure", "expected"),
     [
+        (QUERY, 408, None, True),  # D105: the server never had the whole request
         (QUERY, 429, None, True),
         (QUERY, 502, None, True),
         (QUERY, 503, None, True),
@@ -40,7 +41,9 @@ VIEWS = ("POST", "/accounts/api/dashboard/views")
         (QUERY, None, "timeout", True),
         (QUERY, None, "reset", True),
         (("GET", "/accounts/api/dashboard/views"), 503, None, True),  # a read
+        (VIEWS, 408, None, True),  # a write the server never received whole: not applied
         (VIEWS, 429, None, True),
+        (("PATCH", "/accounts/api/dashboard/views/1"), 408, None, True),
         (VIEWS, 503, None, False),
         (VIEWS, 502, None, False),
         (VIEWS, None, "connect", True),
@@ -58,6 +61,14 @@ def test_should_retry(
         should_retry(POLICY, method, path, retries_done=0, status=status, failure=failure)  # type: ignore[arg-type]
         is expected
     )
+
+
+def test_a_status_left_out_of_the_policy_is_not_retried_for_reads_or_writes() -> None:
+    policy = RetryPolicy(retry_statuses=frozenset({503}))
+    for method, path in (QUERY, VIEWS):
+        assert not should_retry(policy, method, path, retries_done=0, status=408)
+        assert not should_retry(policy, method, path, retries_done=0, status=429)
+    assert should_retry(policy, *QUERY, retries_done=0, status=503)
 
 
 def test_attempt_cap() -> None:
@@ -115,7 +126,7 @@ def test_policy_coercion_and_validation() -> None:
         RetryPolicy.coerce(True)
     with pytest.raises(ValueError):
         RetryPolicy(max_retries=-1)
-    assert "retry_statuses={429, 502, 503, 504}" in repr(RetryPolicy())
+    assert "retry_statuses={408, 429, 502, 503, 504}" in repr(RetryPolicy())
 
 
 class Clock:

@@ -364,6 +364,12 @@ def _hint_for(
         if endpoint is not None and endpoint.tag == "Dashboards":
             return "the view does not exist or belongs to another pixel"
         return "check the path and the ids in it"
+    if status == 408:
+        return (
+            "the server did not receive the whole request in time, so nothing was applied; "
+            "the client already retried as far as its RetryPolicy allows: check the network "
+            "or proxy between you and the API"
+        )
     if status == 429:
         return "slow down; the client already retried as far as its RetryPolicy allows"
     if status >= 500:

@@ -1,9 +1,9 @@
 """Retry policy: small pure functions plus one shared pacing gate.
 
-What is retried: HTTP 429, 502, 503, 504, connection failures and timeouts. Writes (the
+What is retried: HTTP 408, 429, 502, 503, 504, connection failures and timeouts. Writes (the
 operations of kind ``write`` in ``upstack_pandas._endpoints``: creating, changing, copying or
-deleting dashboard views) are retried only when they cannot have been applied: a 429, or a
-connection that was never established.
+deleting dashboard views) are retried only when they cannot have been applied: a 408 (the server
+did not receive the whole request, D105), a 429, or a connection that was never established.
 
 How long to wait: the server's ``Retry-After`` (seconds or an HTTP date) when given, otherwise
 exponential backoff with full jitter, ``uniform(0, min(backoff_max, backoff_base * 2**n))``.
@@ -76,7 +76,8 @@ class RetryPolicy:
         Upper bound of the time spent waiting for one request, seconds; a ``Retry-After`` that
         does not fit the remaining budget raises at once.
     retry_statuses : frozenset of int
-        HTTP statuses that are retried (dashboard writes only retry 429).
+        HTTP statuses that are retried (writes only retry 408 and 429: those say the request
+        was not applied).
     sleep : callable, optional
         ``sleep(seconds)`` used for every wait between attempts; default ``time.sleep``. Pass
         your own to run retries on a simulated clock (tests, notebooks replaying failures).
@@ -98,7 +99,7 @@ class RetryPolicy:
     backoff_base: float = 0.5
     backoff_max: float = 20.0
     max_total_wait: float = 60.0
-    retry_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
+    retry_statuses: frozenset[int] = frozenset({408, 429, 502, 503, 504})
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     clock: Callable[[], float] = field(default=time.monotonic, compare=False)
 
@@ -137,7 +138,7 @@ class RetryPolicy:
             raise invalid_argument(
                 "retry_statuses",
                 f"retry_statuses must be HTTP error statuses (400-599); got {statuses!r}",
-                hint="e.g. frozenset({429, 502, 503, 504})",
+                hint="e.g. frozenset({408, 429, 502, 503, 504})",
             )
         object.__setattr__(self, "retry_statuses", frozenset(statuses))
         for name in ("sleep", "clock"):
@@ -209,8 +210,11 @@ def should_retry(
     if failure == "deadline":
         return False
     if is_write(method, path):
-        # Only when the write cannot have been applied.
-        return status == 429 or failure == "connect"
+        # Only when the write cannot have been applied: a 408 says the server never had the
+        # whole request (D105), a 429 that it refused it.
+        if status is not None:
+            return status in (408, 429) and status in policy.retry_statuses
+        return failure == "connect"
     if status is not None:
         return status in policy.retry_statuses
     return failure is not None
