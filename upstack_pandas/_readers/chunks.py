@@ -26,9 +26,14 @@ import numpy as np
 import pandas as pd
 
 from upstack_pandas import _wire as wire
-from upstack_pandas._frames import builders as frames
 from upstack_pandas._frames.decode import Block, Coder, Decoded, RowSpec
-from upstack_pandas._readers.pipeline import Read, decode_response, first_details
+from upstack_pandas._readers.pipeline import (
+    Read,
+    decode_response,
+    first_details,
+    query_frames_of,
+    query_spec_of,
+)
 
 if TYPE_CHECKING:
     from upstack_pandas._query.checks import DateRange
@@ -183,7 +188,7 @@ def read_chunked(
 def _fetch(read: Read, query: Query, shape: Shape) -> Decoded:
     """Send one request and decode its body into columns (checked against ``shape(query)``)."""
     response = read.send(query.path, query.body(read.client.pixel_id))
-    spec = frames.query_spec(query.measures, query.dimensions, query.granularity)
+    spec = query_spec_of(query)
     return decode_response(response, spec, shape(query))
 
 
@@ -226,7 +231,7 @@ def _frames(
     coders; the blocks are re-coded against one set per kind, then built as one body's would be,
     so the frame is the single request's (its index levels sorted and unique, not a union).
     """
-    spec = frames.query_spec(query.measures, query.dimensions, query.granularity)
+    spec = query_spec_of(query)
     merged = {
         wire.PRIMARY: _recoded(primary, spec),
         wire.COMPARE: _recoded(compare, spec),
@@ -238,13 +243,7 @@ def _frames(
         {wire.DATA: {kind: merged[kind][i] for kind in wire.DATA_KINDS}} for i in range(size)
     ]
     body = Decoded({wire.RESULTS: results}, spec)
-    primary_frame, compare_frame = frames.query_frames(
-        body,
-        measures=query.measures,
-        dimensions=query.dimensions,
-        granularity=query.granularity,
-        timezone=query.timezone,
-    )
+    primary_frame, compare_frame = query_frames_of(query, body)
     return primary_frame, compare_frame if query.compare else primary_frame.iloc[:0]
 
 

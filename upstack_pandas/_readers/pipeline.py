@@ -35,6 +35,7 @@ import pandas as pd
 from upstack_pandas import _wire as wire
 from upstack_pandas import metadata
 from upstack_pandas._frames import backends
+from upstack_pandas._frames import builders as frames
 from upstack_pandas._frames import decode as _decode
 from upstack_pandas._query.checks import (
     DateRange,
@@ -48,6 +49,7 @@ from upstack_pandas._readers.progress import Progress, progress_enabled
 from upstack_pandas.catalog import Catalog, get_catalog, resolve_client
 
 if TYPE_CHECKING:
+    from upstack_pandas._query.models import Query
     from upstack_pandas._transport.client import ApiResponse, Client
 
 __all__ = [
@@ -55,6 +57,8 @@ __all__ = [
     "Read",
     "ReadOptions",
     "concat",
+    "query_frames_of",
+    "query_spec_of",
     "server_range",
     "summed_details",
 ]
@@ -285,6 +289,22 @@ def _dt_facts(block: _decode.Block) -> tuple[int, int]:
     bad = {i for i, value in enumerate(uniques) if not isinstance(value, str) or not value}
     missing = int(np.isin(codes, list(bad)).sum()) if bad else 0
     return missing, 0  # with dimensions a bucket repeats once per combination
+
+
+def query_spec_of(query: Query) -> _decode.RowSpec:
+    """What to decode from each data point of a ``/query`` body for ``query``."""
+    return frames.query_spec(query.measures, query.dimensions, query.granularity)
+
+
+def query_frames_of(query: Query, decoded: _decode.Decoded) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The primary and compare frames of a decoded ``/query`` body, shaped as ``query`` asks."""
+    return frames.query_frames(
+        decoded,
+        measures=query.measures,
+        dimensions=query.dimensions,
+        granularity=query.granularity,
+        timezone=query.timezone,
+    )
 
 
 def first_details(decoded: _decode.Decoded) -> dict[str, wire.MeasureDetail]:

@@ -15,7 +15,6 @@ import pandas as pd
 
 from upstack_pandas import _wire as wire
 from upstack_pandas import metadata
-from upstack_pandas._frames import builders as frames
 from upstack_pandas._frames import decode as _decode
 from upstack_pandas._frames.backends import check_dtype_backend
 from upstack_pandas._frames.memo import memo_of, response_identity
@@ -36,6 +35,8 @@ from upstack_pandas._readers.pipeline import (
     ReadOptions,
     decode_response,
     first_details,
+    query_frames_of,
+    query_spec_of,
     server_range,
 )
 from upstack_pandas._readers.pixels import read_pixels
@@ -268,15 +269,9 @@ def decode_query(
     query: Query, response: ApiResponse
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, wire.MeasureDetail]]:
     """The primary and compare frames, and the per-measure details, of one ``/query`` response."""
-    spec = frames.query_spec(query.measures, query.dimensions, query.granularity)
+    spec = query_spec_of(query)
     decoded: _decode.Decoded = decode_response(response, spec, query_shape(query))
-    primary, compare = frames.query_frames(
-        decoded,
-        measures=query.measures,
-        dimensions=query.dimensions,
-        granularity=query.granularity,
-        timezone=query.timezone,
-    )
+    primary, compare = query_frames_of(query, decoded)
     return primary, compare, first_details(decoded)
 
 
