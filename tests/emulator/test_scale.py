@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from upstack_pandas.emulator.data.store import Store
@@ -122,6 +123,28 @@ def test_fixed_width_ids_are_the_texts_of_their_numbers() -> None:
     ]  # fmt: skip
     wider = np.array([5, 123_456_789])  # a number wider than the width: zero bytes are not text
     assert fixed_width_strings(id_bytes("C", wider, 7)).to_pylist() == ["C0000005", "C123456789"]
+
+
+def test_ids_of_every_width_match_zfill_and_pack_without_padding() -> None:
+    """Numbers wider than the width keep every digit (the arithmetic route, no str per value)."""
+    import numpy as np
+
+    from upstack_pandas.emulator.data.synthetic.common import fixed_width_strings, id_bytes
+
+    rng = np.random.default_rng(0)
+    samples = [
+        np.arange(0, 2000),
+        rng.integers(0, 10**12, 3000),
+        np.array([0, 9, 10, 99, 100, 9_999_999, 10_000_000, 10**10 + 7, 2**62]),
+        np.zeros(0, dtype=np.int64),
+    ]
+    for width in (1, 3, 7):
+        for numbers in samples:
+            want = [f"S{str(n).zfill(width)}" for n in numbers]
+            made = id_bytes("S", numbers, width)
+            assert [value.decode() for value in made] == want
+            arrow = fixed_width_strings(made)
+            assert arrow.type == pa.string() and arrow.to_pylist() == want
 
 
 def test_a_consuming_store_takes_the_generators_tables_and_others_are_left_alone() -> None:

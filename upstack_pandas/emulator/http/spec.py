@@ -79,7 +79,8 @@ def spec_path() -> Any:
 @functools.cache
 def load_spec() -> dict[str, Any]:
     """Parse ``spec/openapi.yaml`` once and return it (treat it as read-only)."""
-    loaded: dict[str, Any] = yaml.safe_load(spec_path().read_text(encoding="utf-8"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML has it
+    loaded: dict[str, Any] = yaml.load(spec_path().read_text(encoding="utf-8"), Loader=loader)
     return loaded
 
 
