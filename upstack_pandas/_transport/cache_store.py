@@ -171,7 +171,7 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
         """
         table = self.responses.table_name
         try:
-            with self.responses._lock, self.responses.connection() as con:
+            with self.responses.connection() as con:
                 columns = {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
                 if STAMP_COLUMN not in columns:
                     con.execute(f"ALTER TABLE {table} ADD COLUMN {STAMP_COLUMN} TEXT")
@@ -189,7 +189,7 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
         statement = f"UPDATE {self.responses.table_name} SET {STAMP_COLUMN}=? WHERE key=?"
         try:
             values = (secrets.token_hex(12), cache_key)
-            with self.responses._lock, self.responses.connection() as con:
+            with self.responses.connection() as con:
                 try:
                     con.execute(statement, values)
                 except sqlite3.OperationalError as exc:
@@ -211,7 +211,7 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
             f"WHERE EXISTS (SELECT 1 FROM {responses} WHERE key=?)"
         )
         try:
-            with self.request_keys._lock, self.request_keys.connection() as con:
+            with self.request_keys.connection() as con:
                 con.execute(statement, (request, cache_key, cache_key))
         except CACHE_FAILURES as exc:  # only a new process's first hit is slower
             logger.debug("response cache: request key not recorded (%s)", exc)
@@ -245,8 +245,7 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
     ) -> tuple[Any, ...] | None:
         if self.broken or _HEX_KEY.fullmatch(cache_key) is None:
             return None
-        # the key in the statement, as requests-cache's own reads do: threads share the
-        # connection, and parameters bound from several threads at once are a misuse of it
+        # the key in the statement, as requests-cache's own reads do (checked hex above)
         table = table or self.responses.table_name
         statement = f"SELECT {columns} FROM {table} WHERE key='{cache_key}'"
         try:
@@ -286,7 +285,7 @@ class UpstackSQLiteCache(SQLiteCache):  # type: ignore[misc]
             super().delete(*args, **kwargs)
             if kwargs.get("expired"):  # the request keys of responses no longer stored
                 table, responses = self.request_keys.table_name, self.responses.table_name
-                with self.request_keys._lock, self.request_keys.connection() as con:
+                with self.request_keys.connection() as con:
                     con.execute(
                         f"DELETE FROM {table} WHERE value NOT IN (SELECT key FROM {responses})"
                     )
