@@ -37,6 +37,7 @@ from upstack_pandas._query import dates
 __all__ = [
     "ATTRIBUTION_MODELS",
     "ATTRIBUTION_WINDOWS",
+    "AUTO_WINDOW_DAYS",
     "CHANNEL_LEVELS",
     "COHORT_GRANULARITIES",
     "GRANULARITIES",
@@ -101,6 +102,8 @@ MAX_TIMEZONE_LENGTH = 64
 MAX_WORKERS = 32  # the client's connection pool per host
 #: Longest chunk window: the whole span of dates the API accepts.
 MAX_WINDOW_DAYS = (MAX_DATE - MIN_DATE).days + 1
+#: the window of ``chunks="auto"`` when the client's round trips say windows pay (decision D107)
+AUTO_WINDOW_DAYS = 90
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 DateLike = str | _dt.date | _dt.datetime | pd.Timestamp
@@ -519,7 +522,7 @@ def check_window_days(chunks: str | int | pd.Timedelta | _dt.timedelta | None) -
     """``chunks`` as a whole number of days (``"90D"``, ``"4W"``, ``90``...), or None."""
     if chunks is None:
         return None
-    hint = f"e.g. chunks='90D' or chunks=90 (1 to {MAX_WINDOW_DAYS} days)"
+    hint = f"e.g. chunks='90D', chunks=90 (1 to {MAX_WINDOW_DAYS} days) or chunks='auto'"
     if isinstance(chunks, bool):
         fail(
             "chunks",

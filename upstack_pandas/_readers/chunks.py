@@ -27,6 +27,7 @@ import pandas as pd
 
 from upstack_pandas import _wire as wire
 from upstack_pandas._frames.decode import Block, Coder, Decoded, RowSpec
+from upstack_pandas._readers.chunk_plan import Advice, costs_of
 from upstack_pandas._readers.pipeline import (
     Read,
     decode_response,
@@ -38,8 +39,17 @@ from upstack_pandas._readers.pipeline import (
 if TYPE_CHECKING:
     from upstack_pandas._query.checks import DateRange
     from upstack_pandas._query.models import Query
+    from upstack_pandas._transport.response import ApiResponse
 
-__all__ = ["Chunked", "bucket_count", "read_chunked", "windows"]
+__all__ = [
+    "Chunked",
+    "advise",
+    "bucket_count",
+    "cells_of",
+    "observe",
+    "read_chunked",
+    "windows",
+]
 
 #: what a ``/query`` response promises for a request (``upstack_pandas._readers.query.query_shape``)
 Shape = Callable[["Query"], wire.Shape]
@@ -99,6 +109,34 @@ def bucket_count(range_: DateRange, granularity: str, timezone: str) -> int:
     if granularity == "quarter":
         return (end.year * 4 + (end.month - 1) // 3) - (start.year * 4 + (start.month - 1) // 3) + 1
     return end.year - start.year + 1
+
+
+def cells_of(query: Query) -> int:
+    """The cells ``query`` asks for: buckets times measures, the compare period's included.
+
+    For granularity ``"none"`` a bucket per day (the server's work is a pass over the days).
+    """
+    granularity = "day" if query.granularity == "none" else query.granularity
+    buckets = bucket_count(query.range, granularity, query.timezone)
+    if query.compare:
+        buckets += bucket_count(query.compare, granularity, query.timezone)
+    return buckets * max(len(query.measures), 1)
+
+
+def observe(read: Read, query: Query, response: ApiResponse) -> None:
+    """Record a ``/query`` round trip in the client's cost history (:mod:`.chunk_plan`)."""
+    costs = costs_of(read.client)
+    if costs is not None:
+        costs.observe(getattr(response, "elapsed", None), cells_of(query))
+
+
+def advise(read: Read, query: Query, *, window_days: int, max_workers: int) -> Advice:
+    """Whether windows of ``window_days`` beat one request for ``query`` (``chunks="auto"``)."""
+    costs = costs_of(read.client)
+    if costs is None:
+        return Advice(True, "not measured yet")
+    requests = len(_jobs(query, window_days)) - 1  # the summary request runs beside them
+    return costs.advise(cells_of(query), requests, max_workers)
 
 
 @dataclass(frozen=True)
@@ -188,6 +226,7 @@ def read_chunked(
 def _fetch(read: Read, query: Query, shape: Shape) -> Decoded:
     """Send one request and decode its body into columns (checked against ``shape(query)``)."""
     response = read.send(query.path, query.body(read.client.pixel_id))
+    observe(read, query, response)
     spec = query_spec_of(query)
     return decode_response(response, spec, shape(query))
 

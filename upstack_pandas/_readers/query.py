@@ -20,6 +20,7 @@ from upstack_pandas._frames.backends import check_dtype_backend
 from upstack_pandas._frames.memo import memo_of, response_identity
 from upstack_pandas._profiles import ProfilesArg
 from upstack_pandas._query.checks import (
+    AUTO_WINDOW_DAYS,
     MAX_WORKERS,
     CompareArg,
     DateLike,
@@ -28,7 +29,7 @@ from upstack_pandas._query.checks import (
     check_window_days,
 )
 from upstack_pandas._query.models import OrderSettingsLike, Query
-from upstack_pandas._readers.chunks import read_chunked
+from upstack_pandas._readers.chunks import advise, observe, read_chunked
 from upstack_pandas._readers.pipeline import (
     DtypesArg,
     Read,
@@ -121,7 +122,9 @@ def read_upstack(
     chunks : str or int, optional
         Fetch the range in windows of this many days (``"90D"``, ``"26W"``, ``90``),
         concurrently; windows are cut at bucket boundaries, and the result is identical to a
-        single request. Useful for long ranges of fine buckets.
+        single request. Useful for long ranges of fine buckets on a slow server. ``"auto"``:
+        windows of 90 days only when this client's measured round trips predict they are
+        faster than one request (``attrs["upstack"]["chunks"]["auto"]`` says why).
     max_workers : int, default 4
         Concurrent requests when ``chunks`` is given.
     progress : bool, optional
@@ -216,7 +219,8 @@ def read_query(arguments: Mapping[str, Any], *, attrs: bool = True) -> pd.DataFr
              "order_settings", "view_filters")  # fmt: skip
     options = {k: arguments[k] for k in names}
     query = Query.build(measures, start, end, **options)
-    window_days = check_window_days(arguments["chunks"])
+    auto = isinstance(arguments["chunks"], str) and arguments["chunks"].strip().lower() == "auto"
+    window_days = AUTO_WINDOW_DAYS if auto else check_window_days(arguments["chunks"])
     max_workers = check_positive_int(arguments["max_workers"], "max_workers", MAX_WORKERS)
     backend = check_dtype_backend(arguments["dtype_backend"])
     read = Read(ReadOptions(client=arguments["client"], refresh=arguments["refresh"],
@@ -229,7 +233,16 @@ def read_query(arguments: Mapping[str, Any], *, attrs: bool = True) -> pd.DataFr
     request = query.body(read.client.pixel_id)
     extra: dict[str, Any] = {}
     memo: Memoised | None = None
-    if window_days is not None and query.granularity != "none":
+    split = window_days is not None and query.granularity != "none"
+    auto_reason: dict[str, str] = {}
+    if split and auto:  # chunks="auto": windows only when this client's round trips say so
+        assert window_days is not None
+        advice = advise(read, query, window_days=window_days, max_workers=max_workers)
+        split, auto_reason = advice.split, {"auto": advice.reason}
+        if not split:
+            extra["chunks"] = {"days": window_days, "windows": 1, "requests": 1, **auto_reason}
+    if split:
+        assert window_days is not None
         chunked = read_chunked(
             read, query, query_shape, window_days=window_days, max_workers=max_workers
         )
@@ -237,9 +250,11 @@ def read_query(arguments: Mapping[str, Any], *, attrs: bool = True) -> pd.DataFr
         compare_frame: pd.DataFrame | dict[str, str] | None = (
             chunked.compare if query.compare else None
         )
-        extra["chunks"] = chunked.info
+        extra["chunks"] = {**chunked.info, **auto_reason}
     else:
-        memo = Memoised(read.client, query, read.send(query.path, request))
+        response = read.send(query.path, request)
+        observe(read, query, response)
+        memo = Memoised(read.client, query, response)
         primary, compare_frame, details = memo.frames
     plain = dtypes is None and backend is None  # the scope memoised is that of the plain frame
     frame = read.finish(

@@ -58,6 +58,9 @@ class ApiResponse:
         When the server produced it (UTC; for a cache hit, the original fetch).
     request_id : str or None
         The server's request id.
+    elapsed : float or None
+        Seconds from sending the request to its response headers (``requests``'
+        ``Response.elapsed``); None for a response read from the cache.
     """
 
     status: int
@@ -68,6 +71,7 @@ class ApiResponse:
     from_cache: bool
     fetched_at: datetime
     request_id: str | None
+    elapsed: float | None = field(default=None, compare=False)
     _parsed: Any = field(default=_UNPARSED, repr=False, compare=False)
     _on_bad_body: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
@@ -246,5 +250,13 @@ def build_response(
         from_cache=from_cache,
         fetched_at=fetched_at(response.headers, getattr(response, "created_at", None), from_cache),
         request_id=request_id,
+        elapsed=None if from_cache else _elapsed(response),
         _on_bad_body=on_bad_body,
     )
+
+
+def _elapsed(response: requests.Response) -> float | None:
+    """``response.elapsed`` in seconds (None when the session did not set it)."""
+    elapsed = getattr(response, "elapsed", None)
+    seconds = getattr(elapsed, "total_seconds", None)
+    return float(seconds()) if callable(seconds) else None
