@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from upstack_pandas.emulator.engine.errors import UnknownMeasureError
+from upstack_pandas.emulator.engine.yaml_documents import load_yaml
 
 FORMATS = ("number", "currency", "percentage", "multiplier")
 TRENDS = ("up", "down")
@@ -326,6 +325,4 @@ def load_catalog() -> Catalog:
         The shared, immutable catalog.
     """
     text = resources.files("upstack_pandas.emulator").joinpath("catalog.yaml").read_text("utf-8")
-    # libyaml's loader when PyYAML was built with it: the same document, 0.3 s sooner
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return parse_catalog(yaml.load(text, Loader=loader))
+    return parse_catalog(load_yaml(text))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import yaml
+from upstack_pandas.emulator.engine.yaml_documents import load_yaml
 
 __all__ = ["SPEC_URI", "Operation", "load_spec", "operations", "spec_path"]
 
@@ -79,8 +79,7 @@ def spec_path() -> Any:
 @functools.cache
 def load_spec() -> dict[str, Any]:
     """Parse ``spec/openapi.yaml`` once and return it (treat it as read-only)."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML has it
-    loaded: dict[str, Any] = yaml.load(spec_path().read_text(encoding="utf-8"), Loader=loader)
+    loaded: dict[str, Any] = load_yaml(spec_path().read_text(encoding="utf-8"))
     return loaded
 
 
