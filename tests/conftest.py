@@ -15,7 +15,7 @@ create, and clear the faults they inject (or start their own ``Emulator``).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -77,3 +77,19 @@ def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
         os.environ.pop("UPSTACK_CACHE_DIR", None)
     else:
         os.environ["UPSTACK_CACHE_DIR"] = previous
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The bodies the readers send (``Read.send``), in order; the requests still go out."""
+    from upstack_pandas._readers.pipeline import Read
+
+    bodies: list[dict[str, Any]] = []
+    real = Read.send
+
+    def counting(self: Read, path: str, body: Any) -> Any:
+        bodies.append(dict(body))
+        return real(self, path, body)
+
+    monkeypatch.setattr(Read, "send", counting)
+    return bodies

@@ -16,7 +16,6 @@ import pytest
 
 import upstack_pandas as up
 from upstack_pandas._readers.chunk_plan import MIN_SAVING, QueryCosts, costs_of
-from upstack_pandas._readers.pipeline import Read
 from upstack_pandas.emulator.http.server import Emulator
 
 MEASURES = ["orders.orders", "orders.aov"]
@@ -114,19 +113,6 @@ def fresh(emulator: Emulator) -> Iterator[up.Client]:
     up.measures(client=client)
     yield client
     client.close()
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    bodies: list[dict[str, Any]] = []
-    real = Read.send
-
-    def counting(self: Read, path: str, body: Any) -> Any:
-        bodies.append(dict(body))
-        return real(self, path, body)
-
-    monkeypatch.setattr(Read, "send", counting)
-    return bodies
 
 
 def _seed(client: up.Client, fixed: float, per_cell: float) -> None:

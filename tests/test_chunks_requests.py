@@ -16,19 +16,6 @@ from upstack_pandas._readers.pipeline import Read
 MEASURES = ["orders.orders", "orders.aov"]
 
 
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    bodies: list[dict[str, Any]] = []
-    real = Read.send
-
-    def counting(self: Read, path: str, body: Any) -> Any:
-        bodies.append(dict(body))
-        return real(self, path, body)
-
-    monkeypatch.setattr(Read, "send", counting)
-    return bodies
-
-
 def test_each_request_carries_a_primary_and_a_compare_window(
     client: up.Client, sent: list[dict[str, Any]]
 ) -> None:
