@@ -248,9 +248,13 @@ def test_other_bodies() -> None:
         channel(level="ad", page_size=0)
 
 
-@pytest.mark.parametrize(("chunks", "days"), [(None, None), ("90D", 90), (30, 30), ("2W", 14)])
-def test_chunks_spans(chunks: object, days: int | None) -> None:
-    assert rq.check_window_days(chunks) == days  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    ("chunks", "expected"),
+    [(None, (None, False)), ("90D", (90, False)), (30, (30, False)), ("2W", (14, False)),
+     ("auto", (90, True)), (" Auto ", (90, True))],
+)  # fmt: skip
+def test_chunks_spans(chunks: object, expected: tuple[int | None, bool]) -> None:
+    assert rq.check_window_days(chunks) == expected  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("chunks", ["12h", 0, "soon", -3])

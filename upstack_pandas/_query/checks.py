@@ -518,10 +518,19 @@ def _check_scalar(value: Any, path: str) -> None:
 # ----------------------------------------------------------------------------- chunks, dtypes
 
 
-def check_window_days(chunks: str | int | pd.Timedelta | _dt.timedelta | None) -> int | None:
-    """``chunks`` as a whole number of days (``"90D"``, ``"4W"``, ``90``...), or None."""
+def check_window_days(
+    chunks: str | int | pd.Timedelta | _dt.timedelta | None,
+) -> tuple[int | None, bool]:
+    """``chunks`` as ``(whole number of days or None, auto)``.
+
+    ``"90D"``, ``"4W"``, ``90``... give ``(days, False)``; ``"auto"`` gives
+    ``(AUTO_WINDOW_DAYS, True)`` (D107: the reader splits only when the client's round trips
+    say windows pay); None gives ``(None, False)``.
+    """
     if chunks is None:
-        return None
+        return None, False
+    if isinstance(chunks, str) and chunks.strip().lower() == "auto":
+        return AUTO_WINDOW_DAYS, True
     hint = f"e.g. chunks='90D', chunks=90 (1 to {MAX_WINDOW_DAYS} days) or chunks='auto'"
     if isinstance(chunks, bool):
         fail(
@@ -556,7 +565,7 @@ def check_window_days(chunks: str | int | pd.Timedelta | _dt.timedelta | None) -
         )
     if days > MAX_WINDOW_DAYS:
         fail("chunks", f"chunks={_short(chunks)} is longer than any range the API accepts", hint)
-    return int(days)
+    return int(days), False
 
 
 def check_dtypes(dtypes: Any) -> None:

@@ -20,7 +20,6 @@ from upstack_pandas._frames.backends import check_dtype_backend
 from upstack_pandas._frames.memo import memo_of, response_identity
 from upstack_pandas._profiles import ProfilesArg
 from upstack_pandas._query.checks import (
-    AUTO_WINDOW_DAYS,
     MAX_WORKERS,
     CompareArg,
     DateLike,
@@ -219,8 +218,7 @@ def read_query(arguments: Mapping[str, Any], *, attrs: bool = True) -> pd.DataFr
              "order_settings", "view_filters")  # fmt: skip
     options = {k: arguments[k] for k in names}
     query = Query.build(measures, start, end, **options)
-    auto = isinstance(arguments["chunks"], str) and arguments["chunks"].strip().lower() == "auto"
-    window_days = AUTO_WINDOW_DAYS if auto else check_window_days(arguments["chunks"])
+    window_days, auto = check_window_days(arguments["chunks"])
     max_workers = check_positive_int(arguments["max_workers"], "max_workers", MAX_WORKERS)
     backend = check_dtype_backend(arguments["dtype_backend"])
     read = Read(ReadOptions(client=arguments["client"], refresh=arguments["refresh"],
