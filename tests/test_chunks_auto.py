@@ -159,6 +159,21 @@ def test_with_nothing_measured_the_windows_are_used(emulator: Emulator, sent: li
     assert auto.attrs["upstack"]["chunks"]["requests"] == len(sent) == 6
 
 
+def test_a_range_of_one_window_is_one_plain_request(
+    fresh: up.Client, sent: list[Any]
+) -> None:
+    _seed(fresh, fixed=0.05, per_cell=0.01)  # windows would pay, but there is only one
+    first = up.read_upstack(MEASURES, "2025-01-06", "2025-03-30", client=fresh, chunks="auto")
+    again = up.read_upstack(MEASURES, "2025-01-06", "2025-03-30", client=fresh, chunks="auto")
+    assert len(sent) == 2 and all(b["granularity"] == "day" for b in sent)
+    assert first.attrs["upstack"]["chunks"] == {
+        "days": 90, "windows": 1, "requests": 1, "auto": "the range fits one window"
+    }  # fmt: skip
+    plain = up.read_upstack(MEASURES, "2025-01-06", "2025-03-30", client=fresh)
+    pd.testing.assert_frame_equal(first, plain, check_freq=False)
+    pd.testing.assert_frame_equal(again, plain, check_freq=False)
+
+
 def test_every_query_round_trip_is_measured_with_its_cells(fresh: up.Client) -> None:
     _read(fresh)
     costs = costs_of(fresh)

@@ -46,8 +46,9 @@ class Advice:
     split : bool
         Fetch in windows (True) or as one request (False).
     reason : str
-        ``"measured: windows are faster"``, ``"measured: one request is faster"`` or
-        ``"not measured yet"`` (too little history: the windows asked for are used).
+        ``"measured: windows are faster"``, ``"measured: one request is faster"``,
+        ``"not measured yet"`` (too little history: the windows asked for are used) or
+        ``"the range fits one window"``.
     single, windows : float or None
         The predicted seconds of one request and of the windows (None when not measured).
     """

@@ -132,10 +132,12 @@ def observe(read: Read, query: Query, response: ApiResponse) -> None:
 
 def advise(read: Read, query: Query, *, window_days: int, max_workers: int) -> Advice:
     """Whether windows of ``window_days`` beat one request for ``query`` (``chunks="auto"``)."""
+    requests = len(_jobs(query, window_days)) - 1  # the summary request runs beside them
+    if requests <= 1:
+        return Advice(False, "the range fits one window")
     costs = costs_of(read.client)
     if costs is None:
         return Advice(True, "not measured yet")
-    requests = len(_jobs(query, window_days)) - 1  # the summary request runs beside them
     return costs.advise(cells_of(query), requests, max_workers)
 
 
