@@ -268,3 +268,109 @@ def test_the_store_accounts_for_its_build_phases() -> None:
         assert phases["generate"][1] > 0  # the generator draws something at any scale
     finally:
         store.close()
+
+
+def test_id_strings_of_every_width_match_zfill() -> None:
+    """Numbers wider than the width (order ids past #999999) are built without a str per id."""
+    import numpy as np
+
+    from upstack_pandas.emulator.data.synthetic.common import id_strings, ids
+
+    rng = np.random.default_rng(1)
+    samples = [
+        np.arange(999_990, 1_000_010),  # sorted across a width: consecutive blocks
+        rng.integers(0, 10**12, 3000),  # widths mixed in any order
+        np.array([0, 9, 10, 99, 100, 9_999_999, 10_000_000, 10**10 + 7, 2**62, 2**63 - 1]),
+        np.array([-5, 3, 12_345_678]),  # a sign: zfill pads after it
+        np.zeros(0, dtype=np.int64),
+    ]
+    for width in (1, 3, 6):
+        for numbers in samples:
+            want = [f"#{str(n).zfill(width)}" for n in numbers]
+            made = id_strings("#", numbers, width)
+            made.validate(full=True)
+            assert made.type == pa.string() and made.to_pylist() == want
+            assert ids("#", numbers, width).tolist() == want
+
+
+def test_large_dictionaries_reach_duckdb_as_the_same_plain_strings() -> None:
+    """A dictionary of more entries than a batch has rows is decoded; small ones stay encoded."""
+    import numpy as np
+
+    from upstack_pandas.emulator.data import store as store_module
+
+    rng = np.random.default_rng(2)
+    big = store_module.BATCH_ROWS + 5
+    fixed = pa.array([f"V{n:07d}" for n in range(big)])
+    ragged = pa.array([f"x{n}" for n in range(big)])
+    codes = pa.array(rng.integers(0, big, 1000).astype(np.int32))
+    table = pa.table(
+        {
+            "fixed": pa.DictionaryArray.from_arrays(codes, fixed),
+            "ragged": pa.DictionaryArray.from_arrays(codes, ragged),
+            "small": pa.DictionaryArray.from_arrays(
+                pa.array(rng.integers(0, 2, 1000).astype(np.int32)), pa.array(["a", "b"])
+            ),
+        }
+    )
+    plain = store_module._without_large_dictionaries(table)
+    assert plain.schema.field("fixed").type == pa.string()
+    assert plain.schema.field("ragged").type == pa.string()
+    assert pa.types.is_dictionary(plain.schema.field("small").type)
+    for name in table.column_names:
+        assert plain.column(name).to_pylist() == table.column(name).to_pylist()
+    sliced = pa.DictionaryArray.from_arrays(codes.slice(4), fixed.slice(3, big - 3), safe=False)
+    decoded = store_module._decoded(sliced)
+    decoded.validate(full=True)
+    assert decoded.to_pylist() == sliced.to_pylist()
+
+
+def test_the_generators_sessions_are_written_while_the_order_facts_are_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """session_facts is written on a cursor of its own, in a thread, beside order_facts."""
+    import threading
+
+    from upstack_pandas.emulator.data import store as store_module
+
+    started: list[str] = []
+    real = store_module._Background.__init__
+
+    def spy(self: store_module._Background, cursor: object, sql: str) -> None:
+        started.append(threading.current_thread().name)
+        real(self, cursor, sql)
+        assert self._thread.name != threading.current_thread().name
+
+    monkeypatch.setattr(store_module._Background, "__init__", spy)
+    tables = generate(3, NOW, scale=0.05)
+    kept = dict(tables)
+    available = frozenset({"orders", "sessions", "ad_spend", "customers"})
+    store = Store(tables, available, 3, consume=True)
+    try:
+        assert len(started) == 1 and store._orders_view
+        cur = store.cursor()
+        got = cur.sql("SELECT * FROM session_facts").to_arrow_table()
+        cur.close()
+        sessions = kept["sessions"]
+        assert got.num_rows == sessions.num_rows  # every row, in the generator's order
+        for name in ("session_id", "customer_id", "channel", "is_new_visitor"):
+            assert got.column(name).to_pylist() == sessions.column(name).to_pylist()
+    finally:
+        store.close()
+
+
+def test_a_failing_background_statement_raises_in_the_caller() -> None:
+    import duckdb
+
+    from upstack_pandas.emulator.data.store import _Background
+
+    con = duckdb.connect()
+    try:
+        failing = _Background(con.cursor(), "SELECT * FROM no_such_table")
+        with pytest.raises(duckdb.CatalogException, match="no_such_table"):
+            failing.join()
+        cancelled = _Background(con.cursor(), "SELECT count(*) FROM range(10)")
+        cancelled.cancel()  # interrupted or finished: either way its thread is gone
+        assert not cancelled._thread.is_alive()
+    finally:
+        con.close()

@@ -204,14 +204,14 @@ def _synthetic_last_touch(orders: pd.DataFrame, sessions: pa.Table) -> dict[str,
     The sessions' ``customer_id`` is a dictionary (the generator's) and its rows are in
     ``(ts, session_id)`` order; the orders' customers are looked up in that dictionary.
     """
-    customer = sessions.column("customer_id").combine_chunks()
+    customer = _one_chunk(sessions.column("customer_id"))
     if not pa.types.is_dictionary(customer.type):
         return None
     ids = pa.array(orders["customer_id"], type=pa.string())
     codes = _customer_codes(ids, customer.dictionary)
     if codes is None:  # an order whose customer never visited: not the generator's
         return None
-    ts = sessions.column("ts").combine_chunks().view(pa.int64()).to_numpy()  # no copy
+    ts = _one_chunk(sessions.column("ts")).view(pa.int64()).to_numpy()  # no copy
     order_ts = orders["ts"].to_numpy(dtype="datetime64[us]").view(np.int64)
     rows = last_touch_rows(
         codes,
@@ -221,6 +221,125 @@ def _synthetic_last_touch(orders: pd.DataFrame, sessions: pa.Table) -> dict[str,
         LAST_TOUCH_DAYS * 86_400_000_000,
     )
     return last_touch_columns(sessions, rows, _LT, DIRECT)
+
+
+def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
+    """A column as one array: its only chunk as it is (``combine_chunks`` would copy it)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
+def _decoded(array: pa.DictionaryArray) -> pa.Array:
+    """The plain strings of a dictionary array, row by row.
+
+    A dictionary of fixed-width strings without nulls (the generator's ids) is gathered as
+    fixed-size byte records (a tenth of a second for ten million rows); any other is cast by
+    Arrow.
+    """
+    dictionary, indices = array.dictionary, array.indices
+    if pa.types.is_string(dictionary.type) and len(dictionary) and not dictionary.null_count:
+        offsets = np.frombuffer(
+            dictionary.buffers()[1], dtype=np.int32, count=len(dictionary) + 1,
+            offset=4 * dictionary.offset,
+        )  # fmt: skip
+        width = int(offsets[1] - offsets[0])
+        fixed = width > 0 and not np.any(np.diff(offsets) != width)
+        if fixed and not indices.null_count and len(array) * width < 2**31:
+            data = np.frombuffer(dictionary.buffers()[2], dtype=np.uint8)
+            records = data[offsets[0] : offsets[-1]].view(np.dtype((np.void, width)))
+            picked = records[indices.to_numpy()]
+            bounds = np.arange(0, (len(picked) + 1) * width, width, dtype=np.int32)
+            return pa.StringArray.from_buffers(
+                len(picked), pa.py_buffer(bounds), pa.py_buffer(picked)
+            )
+    return array.cast(dictionary.type)
+
+
+def _without_large_dictionaries(table: pa.Table) -> pa.Table:
+    """``table`` with its dictionary columns of more entries than a batch has rows decoded.
+
+    DuckDB reads a dictionary column's whole dictionary with every batch: the sessions' visitor
+    ids (4.3 million at scale 16, in batches of ``BATCH_ROWS`` rows) cost 4.4 s of CPU to store
+    that way, 1.9 s as plain strings. Small dictionaries (channels, devices...) stay encoded.
+    """
+    for i, field in enumerate(table.schema):
+        column = table.column(i)
+        large = pa.types.is_dictionary(field.type) and any(
+            len(chunk.dictionary) > BATCH_ROWS for chunk in column.chunks
+        )
+        if large:
+            plain = (
+                _decoded(column.chunk(0))
+                if column.num_chunks == 1
+                else column.cast(field.type.value_type)
+            )
+            table = table.set_column(i, field.name, plain)
+    return table
+
+
+def _create(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    tables: dict[str, Source],
+    select: str,
+    *,
+    table: str | None = None,
+) -> None:
+    """``CREATE TABLE`` ``table`` (default ``name``) ``AS`` ``select``, which reads ``_{name}_src``.
+
+    ``tables[name]`` is taken out of ``tables`` and seen as ``_{name}_src``: a view of a
+    relation (the loaders') or the registered Arrow copy of a frame or table, dropped once
+    the table is written (the generator's frame goes as soon as DuckDB holds it).
+    """
+    source = tables.pop(name)
+    loaded = isinstance(source, duckdb.DuckDBPyRelation)  # the loaders': in this database
+    arrow = None
+    if isinstance(source, duckdb.DuckDBPyRelation):
+        source.create_view(f"_{name}_src")
+    else:
+        arrow = _as_arrow(source)
+        con.register(f"_{name}_src", arrow)
+    del source
+    try:
+        con.execute(f"CREATE TABLE {table or name} AS {select}")
+    finally:
+        if loaded:
+            con.execute(f"DROP VIEW _{name}_src")
+        else:
+            con.unregister(f"_{name}_src")
+    del arrow
+    pa.default_memory_pool().release_unused()  # hand the freed Arrow memory back
+
+
+class _Background:
+    """A statement run on a cursor of its own, in a thread (DuckDB releases the GIL meanwhile).
+
+    :meth:`join` waits for it and raises what it raised; :meth:`cancel` interrupts it and waits.
+    """
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, sql: str) -> None:
+        self._cursor = cursor
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(sql,), name="upstack-emulator-store", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, sql: str) -> None:
+        try:
+            self._cursor.execute(sql)
+        except BaseException as error:  # handed to join(), in the caller's thread
+            self._error = error
+
+    def join(self) -> None:
+        """Wait for the statement; raise its error, if any."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def cancel(self) -> None:
+        """Interrupt the statement and wait for its thread (its error is dropped)."""
+        self._cursor.interrupt()
+        self._thread.join()
 
 
 class _Phases:
@@ -400,60 +519,41 @@ class Store:
             _configure(con, self._directory, memory)
         else:  # the spill folder cannot change once used: only the pool follows the shop's size
             con.execute(f"SET memory_limit = '{memory}'")
-        touch: dict[str, pa.Array] | None = None
         # The small tables first, on one thread (DuckDB's write buffers are per thread and
         # column: 60 MB for the 16 columns of ad spend on two), the sessions, then the orders
         # (order_facts, below; orders is a table or a view of it).
         threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
-        for name in ("ad_spend", "entities", "customers", "sessions"):
-            specs = _TABLES[name]
-            if name == "sessions":
-                self._phases.mark("tables")
-            con.execute(f"SET threads = {threads if name == 'sessions' else 1}")
-            source = tables.pop(name)
-            generated = isinstance(source, pa.Table) and "is_new_visitor" in source.column_names
-            if name == "sessions" and generated:  # before batching: its columns are one chunk
-                touch = _synthetic_last_touch(self._orders, source)
-                pa.default_memory_pool().release_unused()  # its temporaries' Arrow memory
-            loaded = isinstance(source, duckdb.DuckDBPyRelation)  # the loaders': in this database
-            arrow = None
-            if isinstance(source, duckdb.DuckDBPyRelation):
-                source.create_view(f"_{name}_src")
-            else:
-                arrow = _as_arrow(source)
-                con.register(f"_{name}_src", arrow)
-            del source  # the generator's table goes as soon as DuckDB holds it
-            if name == "sessions" and generated:  # the generator's
-                con.execute(
-                    f"CREATE TABLE session_facts AS SELECT {_select(specs)}, is_new_visitor"
-                    " FROM _sessions_src"
+        con.execute("SET threads = 1")
+        for name in ("ad_spend", "entities", "customers"):
+            _create(con, name, tables, f"SELECT {_select(_TABLES[name])} FROM _{name}_src")
+        self._phases.mark("tables")
+        con.execute(f"SET threads = {threads}")
+        source = tables["sessions"]
+        if isinstance(source, pa.Table) and "is_new_visitor" in source.column_names:
+            del source  # the generator's: written while the orders' facts are built
+            built = self._build_generated(tables)
+            self._phases.mark("sessions")  # the wait for session_facts
+            if built:
+                return
+        else:  # each visitor's first session, by ts then session_id
+            del source
+            _create(
+                con,
+                "sessions",
+                tables,
+                f"""
+                WITH firsts AS (
+                    SELECT arg_min(session_id, (ts, session_id)) AS first_id
+                    FROM _sessions_src GROUP BY customer_id
                 )
-            elif name == "sessions":  # each visitor's first session, by ts then session_id
-                con.execute(f"""
-                    CREATE TABLE session_facts AS
-                    WITH firsts AS (
-                        SELECT arg_min(session_id, (ts, session_id)) AS first_id
-                        FROM _sessions_src GROUP BY customer_id
-                    )
-                    SELECT {_select(specs)},
-                           session_id IN (SELECT first_id FROM firsts) AS is_new_visitor
-                    FROM _sessions_src""")
-            else:
-                con.execute(f"CREATE TABLE {name} AS SELECT {_select(specs)} FROM _{name}_src")
-            if loaded:
-                con.execute(f"DROP VIEW _{name}_src")
-            else:
-                con.unregister(f"_{name}_src")
-            del arrow
-            pa.default_memory_pool().release_unused()  # hand the freed Arrow memory back
+                SELECT {_select(_TABLES["sessions"])},
+                       session_id IN (SELECT first_id FROM firsts) AS is_new_visitor
+                FROM _sessions_src""",
+                table="session_facts",
+            )
         self._drop_work_tables()
         self._phases.mark("sessions")
         orders_arrow = _as_arrow(self._orders)
-        if touch is not None:  # the generator's integer keys found every last touch
-            self._orders_view = True
-            self._build_order_facts_from(orders_arrow, touch)
-            self._phases.mark("order_facts")
-            return
         con.register("_orders_src", orders_arrow)
         con.execute(f"CREATE TABLE orders AS SELECT {_select(_TABLES['orders'])} FROM _orders_src")
         con.unregister("_orders_src")
@@ -478,6 +578,49 @@ class Store:
             FROM orders o LEFT JOIN t ON t.order_id = o.order_id
             ORDER BY o.ts""")
         self._phases.mark("order_facts")
+
+    def _build_generated(self, tables: dict[str, Source]) -> bool:
+        """The generator's sessions into ``session_facts``, ``order_facts`` meanwhile.
+
+        DuckDB writes the sessions on a cursor of its own, in a thread, while this one finds
+        the last touches (integer keys, :func:`_synthetic_last_touch`) and writes
+        ``order_facts`` from them: the single-threaded numpy work runs beside DuckDB's. Returns
+        whether ``order_facts`` was built (False: an order's customer never visited, so
+        the sessions are not the generator's; ``session_facts`` is written either way).
+        """
+        sessions = tables.pop("sessions")
+        if not isinstance(sessions, pa.Table):
+            raise TypeError("the generator's sessions are an Arrow table")
+        writer = self._con.cursor()
+        writer.execute("SET TimeZone = 'UTC'")
+        writer.register("_sessions_src", _as_arrow(_without_large_dictionaries(sessions)))
+        background = _Background(
+            writer,
+            f"CREATE TABLE session_facts AS SELECT {_select(_TABLES['sessions'])}, is_new_visitor"
+            " FROM _sessions_src",
+        )
+        built = False
+        try:
+            touch = _synthetic_last_touch(self._orders, sessions)  # its columns are one chunk
+            del sessions
+            pa.default_memory_pool().release_unused()  # its temporaries' Arrow memory
+            self._phases.mark("sessions")
+            if touch is not None:  # the generator's integer keys found every last touch
+                self._build_order_facts_from(_as_arrow(self._orders), touch)
+                self._orders_view = built = True
+                del touch
+                self._phases.mark("order_facts")
+        except BaseException:
+            background.cancel()
+            writer.close()
+            raise
+        try:
+            background.join()
+        finally:
+            writer.unregister("_sessions_src")
+            writer.close()
+        pa.default_memory_pool().release_unused()  # the sessions' Arrow memory
+        return built
 
     def _drop_work_tables(self) -> None:
         """Drop the loaders' work tables and views (``_ud_*``), copied into the store by now."""
