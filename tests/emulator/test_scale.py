@@ -325,38 +325,59 @@ def test_large_dictionaries_reach_duckdb_as_the_same_plain_strings() -> None:
     assert decoded.to_pylist() == sliced.to_pylist()
 
 
-def test_the_generators_sessions_are_written_while_the_order_facts_are_built(
+def test_the_generators_sessions_are_written_while_the_orders_are_drawn(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """session_facts is written on a cursor of its own, in a thread, beside order_facts."""
-    import threading
-
+    """session_facts is written in a thread, started once the sessions are drawn."""
     from upstack_pandas.emulator.data import store as store_module
 
-    started: list[str] = []
+    events: list[str] = []
+    tables_of = store_module.generate_tables
     real = store_module._Background.__init__
 
-    def spy(self: store_module._Background, cursor: object, sql: str) -> None:
-        started.append(threading.current_thread().name)
-        real(self, cursor, sql)
-        assert self._thread.name != threading.current_thread().name
+    def generating(*args: object, **kwargs: object) -> object:
+        for name, table in tables_of(*args, **kwargs):  # type: ignore[arg-type]
+            events.append(name)
+            yield name, table
 
+    def spy(self: store_module._Background, *args: object) -> None:
+        events.append("writer")
+        real(self, *args)  # type: ignore[arg-type]
+        assert self._thread.is_alive() or self._error is None
+
+    monkeypatch.setattr(store_module, "generate_tables", generating)
     monkeypatch.setattr(store_module._Background, "__init__", spy)
-    tables = generate(3, NOW, scale=0.05)
-    kept = dict(tables)
-    available = frozenset({"orders", "sessions", "ad_spend", "customers"})
-    store = Store(tables, available, 3, consume=True)
+    store = Store.synthetic(3, NOW, scale=0.05)
     try:
-        assert len(started) == 1 and store._orders_view
+        assert events == ["ad_spend", "entities", "sessions", "writer", "orders", "customers"]
+        assert store._orders_view
+        expected = generate(3, NOW, scale=0.05)["sessions"]
         cur = store.cursor()
         got = cur.sql("SELECT * FROM session_facts").to_arrow_table()
+        counts = cur.execute("SELECT count(*) FROM ad_spend").fetchone()
         cur.close()
-        sessions = kept["sessions"]
-        assert got.num_rows == sessions.num_rows  # every row, in the generator's order
-        for name in ("session_id", "customer_id", "channel", "is_new_visitor"):
-            assert got.column(name).to_pylist() == sessions.column(name).to_pylist()
+        assert counts is not None and counts[0] > 0
+        assert got.num_rows == expected.num_rows  # every row, in the generator's order
+        for name in ("session_id", "customer_id", "channel", "pageviews", "is_new_visitor"):
+            assert got.column(name).to_pylist() == expected.column(name).to_pylist()
     finally:
         store.close()
+
+
+def test_generate_is_the_tables_generate_tables_hands_over() -> None:
+    from upstack_pandas.emulator.data.synthetic.shop import TABLE_NAMES, generate_tables
+
+    handed = dict(generate_tables(4, NOW, scale=0.02))
+    tables = generate(4, NOW, scale=0.02)
+    assert tuple(tables) == TABLE_NAMES and set(handed) == set(TABLE_NAMES)
+    for name in TABLE_NAMES:
+        a, b = tables[name], handed[name]
+        if isinstance(a, pa.Table):
+            assert a.equals(b)
+        else:
+            pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(ValueError, match="scale must be positive"):
+        generate_tables(4, NOW, scale=0)  # checked before the first table is asked for
 
 
 def test_a_failing_background_statement_raises_in_the_caller() -> None:
@@ -366,10 +387,14 @@ def test_a_failing_background_statement_raises_in_the_caller() -> None:
 
     con = duckdb.connect()
     try:
-        failing = _Background(con.cursor(), "SELECT * FROM no_such_table")
+        source = pa.table({"x": [1, 2, 3]})
+        summed = _Background(con, "CREATE TABLE t AS SELECT sum(x) AS s FROM src", {"src": source})
+        summed.join()
+        assert con.execute("SELECT s FROM t").fetchone() == (6,)
+        failing = _Background(con, "SELECT * FROM no_such_table", {})
         with pytest.raises(duckdb.CatalogException, match="no_such_table"):
             failing.join()
-        cancelled = _Background(con.cursor(), "SELECT count(*) FROM range(10)")
+        cancelled = _Background(con, "SELECT count(*) FROM range(10)", {})
         cancelled.cancel()  # interrupted or finished: either way its thread is gone
         assert not cancelled._thread.is_alive()
     finally:

@@ -22,7 +22,11 @@ fits in a few hundred MB; tiny ones (test fixtures) stay in memory. The ``orders
 also kept in pandas (cost configuration recomputes per-order costs from it); :attr:`Store.tables`
 reads the other tables back from DuckDB when asked (tests that recompute numbers); the order
 lines (:attr:`Store.lines`) are built on first use. No checkpoint runs while the store is built
-and DuckDB spills only into the store's folder. The file is removed when the store is closed or
+and DuckDB spills only into the store's folder. The synthetic shop's sessions are written by
+DuckDB on a cursor of their own, in a thread, from the moment they are drawn: the generator's
+orders, the last touches and ``order_facts`` are built meanwhile (numpy on one core, DuckDB on
+the others); their visitor ids reach DuckDB as plain strings (a dictionary of millions of
+entries costs DuckDB more than the strings, see :func:`_without_large_dictionaries`). The file is removed when the store is closed or
 garbage collected.
 
 Callers use :meth:`Store.cursor` (one DuckDB cursor per request), which is thread-safe.
@@ -50,7 +54,7 @@ import pyarrow.compute as pc
 from upstack_pandas.emulator.data.last_touch import last_touch_columns, last_touch_rows
 from upstack_pandas.emulator.data.loaders import WORK_PREFIX, load_user_data
 from upstack_pandas.emulator.data.synthetic.catalog import order_lines, products
-from upstack_pandas.emulator.data.synthetic.shop import generate
+from upstack_pandas.emulator.data.synthetic.shop import generate_tables
 from upstack_pandas.emulator.data.taxonomy import DIRECT, ENTITY_COLUMNS, HIERARCHY_COLUMNS
 
 LAST_TOUCH_DAYS = 30
@@ -311,13 +315,20 @@ def _create(
 
 
 class _Background:
-    """A statement run on a cursor of its own, in a thread (DuckDB releases the GIL meanwhile).
+    """``sql`` run on a cursor of its own, in a thread (DuckDB releases the GIL while it works).
 
-    :meth:`join` waits for it and raises what it raised; :meth:`cancel` interrupts it and waits.
+    ``sources`` (Arrow tables by name) are registered on that cursor for the statement.
+    :meth:`join` waits for it, closes the cursor and raises what the statement raised;
+    :meth:`cancel` interrupts it, waits and closes the cursor (its error is dropped).
     """
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, sql: str) -> None:
-        self._cursor = cursor
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, sql: str, sources: Mapping[str, pa.Table]
+    ) -> None:
+        self._cursor = con.cursor()
+        self._cursor.execute("SET TimeZone = 'UTC'")
+        for name, table in sources.items():
+            self._cursor.register(name, table)
         self._error: BaseException | None = None
         self._thread = threading.Thread(
             target=self._run, args=(sql,), name="upstack-emulator-store", daemon=True
@@ -331,15 +342,25 @@ class _Background:
             self._error = error
 
     def join(self) -> None:
-        """Wait for the statement; raise its error, if any."""
+        """Wait for the statement and close its cursor; raise its error, if any."""
         self._thread.join()
+        self._cursor.close()  # its registered tables go with it
         if self._error is not None:
             raise self._error
 
     def cancel(self) -> None:
-        """Interrupt the statement and wait for its thread (its error is dropped)."""
-        self._cursor.interrupt()
+        """Interrupt the statement (if still running), wait for it and close its cursor."""
+        if self._thread.is_alive():
+            self._cursor.interrupt()
         self._thread.join()
+        self._cursor.close()
+
+
+def _write_sessions(con: duckdb.DuckDBPyConnection, sessions: pa.Table) -> _Background:
+    """The generator's sessions written into ``session_facts`` in the background."""
+    select = f"SELECT {_select(_TABLES['sessions'])}, is_new_visitor FROM _sessions_src"
+    source = _as_arrow(_without_large_dictionaries(sessions))
+    return _Background(con, f"CREATE TABLE session_facts AS {select}", {"_sessions_src": source})
 
 
 class _Phases:
@@ -411,7 +432,12 @@ class Store:
         as DuckDB holds it (the synthetic store passes its generator's tables this way).
     connection
         The store's connection and its temporary folder when the tables are relations of it
-        (:meth:`from_dir`); the store owns both from then on. By default the store opens one.
+        (:meth:`from_dir`) or some are written already (:meth:`synthetic`); the store owns
+        both from then on. By default the store opens one.
+    sessions_writer
+        The generator's sessions being written into ``session_facts`` in the background (by
+        :meth:`synthetic`, on ``connection``); the store waits for it. By default the store
+        writes them itself.
     """
 
     def __init__(
@@ -423,6 +449,7 @@ class Store:
         consume: bool = False,
         phases: _Phases | None = None,
         connection: tuple[duckdb.DuckDBPyConnection, str | None] | None = None,
+        sessions_writer: _Background | None = None,
     ) -> None:
         self._phases = phases if phases is not None else _Phases()
         orders = tables["orders"]
@@ -442,7 +469,8 @@ class Store:
         self._orders_view = False
         pending = tables if consume and isinstance(tables, dict) else dict(tables)
         del tables, orders, sessions
-        self._build(pending, memory_limit(rows))  # first: the generator's tables go as loaded
+        # first: the generator's tables go as loaded
+        self._build(pending, memory_limit(rows), sessions_writer)
         self._phases.mark("catalog")
         #: The product catalog (one row per variant) and the orders' lines (``catalog.py``).
         self.catalog = products(seed)
@@ -458,7 +486,11 @@ class Store:
 
         ``generate`` (the synthetic shop), ``tables`` (the small tables into DuckDB),
         ``sessions`` (last touches and ``session_facts``), ``order_facts`` and ``catalog``
-        (products); CPU is the whole process's (DuckDB's threads included).
+        (products); CPU is the whole process's (DuckDB's threads included). The synthetic
+        shop's ``session_facts`` is written in the background from the moment its sessions
+        are drawn (:meth:`synthetic`): that work counts in the phases it overlaps (the rest
+        of ``generate``, ``tables``, ``sessions``, ``order_facts``), and ``sessions`` also
+        holds the wait for it at the end.
         """
         return dict(self._phases.seconds)
 
@@ -484,12 +516,68 @@ class Store:
 
     @classmethod
     def synthetic(cls, seed: int, now: datetime, scale: float = 1.0) -> Store:
-        """Build the deterministic synthetic store for ``seed``, ``now`` and ``scale``."""
+        """Build the deterministic synthetic store for ``seed``, ``now`` and ``scale``.
+
+        The generator hands its tables over one by one (:func:`.generate_tables`): once the
+        sessions are drawn, DuckDB writes the ad tables, then the sessions in the background
+        while the orders and customers are drawn.
+        """
         available = frozenset({"orders", "sessions", "ad_spend", "customers"})
         phases = _Phases()
-        tables = generate(seed, now, scale=scale)
-        phases.mark("generate")
-        return cls(tables, available, seed, consume=True, phases=phases)
+        tables: dict[str, Source] = {}
+        connection: tuple[duckdb.DuckDBPyConnection, str | None] | None = None
+        writer: _Background | None = None
+        try:
+            for name, table in generate_tables(seed, now, scale=scale):
+                tables[name] = table
+                del table
+                if name == "sessions":
+                    con, directory, writer = cls._start_sessions(tables)
+                    connection = (con, directory)
+            phases.mark("generate")
+            if connection is None:
+                raise RuntimeError("the generator handed over no sessions")
+            return cls(
+                tables,
+                available,
+                seed,
+                consume=True,
+                phases=phases,
+                connection=connection,
+                sessions_writer=writer,
+            )
+        except BaseException:
+            if writer is not None:
+                writer.cancel()
+            if connection is not None:
+                _remove(*connection)
+            raise
+
+    @staticmethod
+    def _start_sessions(
+        tables: dict[str, Source],
+    ) -> tuple[duckdb.DuckDBPyConnection, str | None, _Background]:
+        """A configured connection with the ad tables, and the sessions' writer (started).
+
+        The ad tables (taken out of ``tables``) are written on one thread (DuckDB's write
+        buffers are per thread and column), then the sessions on all of them.
+        """
+        sessions = tables["sessions"]
+        if not isinstance(sessions, pa.Table):
+            raise TypeError("the generator's sessions are an Arrow table")
+        rows = sessions.num_rows
+        con, directory = _open(rows > ON_DISK_ROWS)
+        try:
+            _configure(con, directory, memory_limit(rows))
+            threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+            con.execute("SET threads = 1")
+            for name in ("ad_spend", "entities"):
+                _create(con, name, tables, f"SELECT {_select(_TABLES[name])} FROM _{name}_src")
+            con.execute(f"SET threads = {threads}")
+            return con, directory, _write_sessions(con, sessions)
+        except BaseException:
+            _remove(con, directory)
+            raise
 
     @classmethod
     def from_dir(cls, data_dir: str | Path, now: datetime) -> Store:
@@ -513,25 +601,34 @@ class Store:
         """Close the database and remove its file (also done when the store is collected)."""
         self._finalizer()
 
-    def _build(self, tables: dict[str, Source], memory: str) -> None:
+    def _build(self, tables: dict[str, Source], memory: str, writer: _Background | None) -> None:
         con = self._con
         if self._fresh:
             _configure(con, self._directory, memory)
         else:  # the spill folder cannot change once used: only the pool follows the shop's size
             con.execute(f"SET memory_limit = '{memory}'")
         # The small tables first, on one thread (DuckDB's write buffers are per thread and
-        # column: 60 MB for the 16 columns of ad spend on two), the sessions, then the orders
-        # (order_facts, below; orders is a table or a view of it).
+        # column: 60 MB for the 16 columns of ad spend on two) unless the sessions are being
+        # written already (on all threads), the sessions, then the orders (order_facts, below;
+        # orders is a table or a view of it).
         threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
-        con.execute("SET threads = 1")
-        for name in ("ad_spend", "entities", "customers"):
-            _create(con, name, tables, f"SELECT {_select(_TABLES[name])} FROM _{name}_src")
+        if writer is None:
+            con.execute("SET threads = 1")
+        try:
+            for name in ("ad_spend", "entities", "customers"):
+                if name in tables:  # (synthetic(): the ad tables are written already)
+                    select = f"SELECT {_select(_TABLES[name])} FROM _{name}_src"
+                    _create(con, name, tables, select)
+        except BaseException:
+            if writer is not None:
+                writer.cancel()
+            raise
         self._phases.mark("tables")
         con.execute(f"SET threads = {threads}")
         source = tables["sessions"]
         if isinstance(source, pa.Table) and "is_new_visitor" in source.column_names:
             del source  # the generator's: written while the orders' facts are built
-            built = self._build_generated(tables)
+            built = self._build_generated(tables, writer)
             self._phases.mark("sessions")  # the wait for session_facts
             if built:
                 return
@@ -579,28 +676,23 @@ class Store:
             ORDER BY o.ts""")
         self._phases.mark("order_facts")
 
-    def _build_generated(self, tables: dict[str, Source]) -> bool:
+    def _build_generated(self, tables: dict[str, Source], writer: _Background | None) -> bool:
         """The generator's sessions into ``session_facts``, ``order_facts`` meanwhile.
 
-        DuckDB writes the sessions on a cursor of its own, in a thread, while this one finds
-        the last touches (integer keys, :func:`_synthetic_last_touch`) and writes
-        ``order_facts`` from them: the single-threaded numpy work runs beside DuckDB's. Returns
-        whether ``order_facts`` was built (False: an order's customer never visited, so
-        the sessions are not the generator's; ``session_facts`` is written either way).
+        DuckDB writes the sessions on a cursor of its own, in a thread (``writer``, started
+        by :meth:`synthetic` while the orders were drawn, or here), while this one finds the
+        last touches (integer keys, :func:`_synthetic_last_touch`) and writes ``order_facts``
+        from them: the single-threaded numpy work runs beside DuckDB's. Returns whether
+        ``order_facts`` was built (False: an order's customer never visited, so the sessions
+        are not the generator's; ``session_facts`` is written either way).
         """
         sessions = tables.pop("sessions")
         if not isinstance(sessions, pa.Table):
             raise TypeError("the generator's sessions are an Arrow table")
-        writer = self._con.cursor()
-        writer.execute("SET TimeZone = 'UTC'")
-        writer.register("_sessions_src", _as_arrow(_without_large_dictionaries(sessions)))
-        background = _Background(
-            writer,
-            f"CREATE TABLE session_facts AS SELECT {_select(_TABLES['sessions'])}, is_new_visitor"
-            " FROM _sessions_src",
-        )
         built = False
         try:
+            if writer is None:
+                writer = _write_sessions(self._con, sessions)
             touch = _synthetic_last_touch(self._orders, sessions)  # its columns are one chunk
             del sessions
             pa.default_memory_pool().release_unused()  # its temporaries' Arrow memory
@@ -611,14 +703,10 @@ class Store:
                 del touch
                 self._phases.mark("order_facts")
         except BaseException:
-            background.cancel()
-            writer.close()
+            if writer is not None:
+                writer.cancel()
             raise
-        try:
-            background.join()
-        finally:
-            writer.unregister("_sessions_src")
-            writer.close()
+        writer.join()
         pa.default_memory_pool().release_unused()  # the sessions' Arrow memory
         return built
 
