@@ -399,3 +399,35 @@ def test_a_failing_background_statement_raises_in_the_caller() -> None:
         assert not cancelled._thread.is_alive()
     finally:
         con.close()
+
+
+def test_a_generator_failing_after_the_sessions_stops_their_writer_and_removes_the_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+    import threading
+
+    from upstack_pandas.emulator.data import store as store_module
+
+    tables_of = store_module.generate_tables
+    opened: list[str | None] = []
+    real_open = store_module._open
+
+    def recording_open(on_disk: bool) -> object:
+        con, directory = real_open(on_disk)
+        opened.append(directory)
+        return con, directory
+
+    def failing(*args: object, **kwargs: object) -> object:
+        for name, table in tables_of(*args, **kwargs):  # type: ignore[arg-type]
+            yield name, table
+            if name == "sessions":
+                raise RuntimeError("drawing the orders failed")
+
+    monkeypatch.setattr(store_module, "generate_tables", failing)
+    monkeypatch.setattr(store_module, "_open", recording_open)
+    monkeypatch.setattr(store_module, "ON_DISK_ROWS", 1000)  # a database file, to be removed
+    with pytest.raises(RuntimeError, match="drawing the orders failed"):
+        Store.synthetic(3, NOW, scale=0.05)
+    assert len(opened) == 1 and opened[0] is not None and not os.path.exists(opened[0])
+    assert not [t for t in threading.enumerate() if t.name == "upstack-emulator-store"]
