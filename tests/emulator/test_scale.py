@@ -268,3 +268,166 @@ def test_the_store_accounts_for_its_build_phases() -> None:
         assert phases["generate"][1] > 0  # the generator draws something at any scale
     finally:
         store.close()
+
+
+def test_id_strings_of_every_width_match_zfill() -> None:
+    """Numbers wider than the width (order ids past #999999) are built without a str per id."""
+    import numpy as np
+
+    from upstack_pandas.emulator.data.synthetic.common import id_strings, ids
+
+    rng = np.random.default_rng(1)
+    samples = [
+        np.arange(999_990, 1_000_010),  # sorted across a width: consecutive blocks
+        rng.integers(0, 10**12, 3000),  # widths mixed in any order
+        np.array([0, 9, 10, 99, 100, 9_999_999, 10_000_000, 10**10 + 7, 2**62, 2**63 - 1]),
+        np.array([-5, 3, 12_345_678]),  # a sign: zfill pads after it
+        np.zeros(0, dtype=np.int64),
+    ]
+    for width in (1, 3, 6):
+        for numbers in samples:
+            want = [f"#{str(n).zfill(width)}" for n in numbers]
+            made = id_strings("#", numbers, width)
+            made.validate(full=True)
+            assert made.type == pa.string() and made.to_pylist() == want
+            assert ids("#", numbers, width).tolist() == want
+
+
+def test_large_dictionaries_reach_duckdb_as_the_same_plain_strings() -> None:
+    """A dictionary of more entries than a batch has rows is decoded; small ones stay encoded."""
+    import numpy as np
+
+    from upstack_pandas.emulator.data import store as store_module
+
+    rng = np.random.default_rng(2)
+    big = store_module.BATCH_ROWS + 5
+    fixed = pa.array([f"V{n:07d}" for n in range(big)])
+    ragged = pa.array([f"x{n}" for n in range(big)])
+    codes = pa.array(rng.integers(0, big, 1000).astype(np.int32))
+    table = pa.table(
+        {
+            "fixed": pa.DictionaryArray.from_arrays(codes, fixed),
+            "ragged": pa.DictionaryArray.from_arrays(codes, ragged),
+            "small": pa.DictionaryArray.from_arrays(
+                pa.array(rng.integers(0, 2, 1000).astype(np.int32)), pa.array(["a", "b"])
+            ),
+        }
+    )
+    plain = store_module._without_large_dictionaries(table)
+    assert plain.schema.field("fixed").type == pa.string()
+    assert plain.schema.field("ragged").type == pa.string()
+    assert pa.types.is_dictionary(plain.schema.field("small").type)
+    for name in table.column_names:
+        assert plain.column(name).to_pylist() == table.column(name).to_pylist()
+    sliced = pa.DictionaryArray.from_arrays(codes.slice(4), fixed.slice(3, big - 3), safe=False)
+    decoded = store_module._decoded(sliced)
+    decoded.validate(full=True)
+    assert decoded.to_pylist() == sliced.to_pylist()
+
+
+def test_the_generators_sessions_are_written_while_the_orders_are_drawn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """session_facts is written in a thread, started once the sessions are drawn."""
+    from upstack_pandas.emulator.data import store as store_module
+
+    events: list[str] = []
+    tables_of = store_module.generate_tables
+    real = store_module._Background.__init__
+
+    def generating(*args: object, **kwargs: object) -> object:
+        for name, table in tables_of(*args, **kwargs):  # type: ignore[arg-type]
+            events.append(name)
+            yield name, table
+
+    def spy(self: store_module._Background, *args: object) -> None:
+        events.append("writer")
+        real(self, *args)  # type: ignore[arg-type]
+        assert self._thread.is_alive() or self._error is None
+
+    monkeypatch.setattr(store_module, "generate_tables", generating)
+    monkeypatch.setattr(store_module._Background, "__init__", spy)
+    store = Store.synthetic(3, NOW, scale=0.05)
+    try:
+        assert events == ["ad_spend", "entities", "sessions", "writer", "orders", "customers"]
+        assert store._orders_view
+        expected = generate(3, NOW, scale=0.05)["sessions"]
+        cur = store.cursor()
+        got = cur.sql("SELECT * FROM session_facts").to_arrow_table()
+        counts = cur.execute("SELECT count(*) FROM ad_spend").fetchone()
+        cur.close()
+        assert counts is not None and counts[0] > 0
+        assert got.num_rows == expected.num_rows  # every row, in the generator's order
+        for name in ("session_id", "customer_id", "channel", "pageviews", "is_new_visitor"):
+            assert got.column(name).to_pylist() == expected.column(name).to_pylist()
+    finally:
+        store.close()
+
+
+def test_generate_is_the_tables_generate_tables_hands_over() -> None:
+    from upstack_pandas.emulator.data.synthetic.shop import TABLE_NAMES, generate_tables
+
+    handed = dict(generate_tables(4, NOW, scale=0.02))
+    tables = generate(4, NOW, scale=0.02)
+    assert tuple(tables) == TABLE_NAMES and set(handed) == set(TABLE_NAMES)
+    for name in TABLE_NAMES:
+        a, b = tables[name], handed[name]
+        if isinstance(a, pa.Table):
+            assert a.equals(b)
+        else:
+            pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(ValueError, match="scale must be positive"):
+        generate_tables(4, NOW, scale=0)  # checked before the first table is asked for
+
+
+def test_a_failing_background_statement_raises_in_the_caller() -> None:
+    import duckdb
+
+    from upstack_pandas.emulator.data.store import _Background
+
+    con = duckdb.connect()
+    try:
+        source = pa.table({"x": [1, 2, 3]})
+        summed = _Background(con, "CREATE TABLE t AS SELECT sum(x) AS s FROM src", {"src": source})
+        summed.join()
+        assert con.execute("SELECT s FROM t").fetchone() == (6,)
+        failing = _Background(con, "SELECT * FROM no_such_table", {})
+        with pytest.raises(duckdb.CatalogException, match="no_such_table"):
+            failing.join()
+        cancelled = _Background(con, "SELECT count(*) FROM range(10)", {})
+        cancelled.cancel()  # interrupted or finished: either way its thread is gone
+        assert not cancelled._thread.is_alive()
+    finally:
+        con.close()
+
+
+def test_a_generator_failing_after_the_sessions_stops_their_writer_and_removes_the_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+    import threading
+
+    from upstack_pandas.emulator.data import store as store_module
+
+    tables_of = store_module.generate_tables
+    opened: list[str | None] = []
+    real_open = store_module._open
+
+    def recording_open(on_disk: bool) -> object:
+        con, directory = real_open(on_disk)
+        opened.append(directory)
+        return con, directory
+
+    def failing(*args: object, **kwargs: object) -> object:
+        for name, table in tables_of(*args, **kwargs):  # type: ignore[arg-type]
+            yield name, table
+            if name == "sessions":
+                raise RuntimeError("drawing the orders failed")
+
+    monkeypatch.setattr(store_module, "generate_tables", failing)
+    monkeypatch.setattr(store_module, "_open", recording_open)
+    monkeypatch.setattr(store_module, "ON_DISK_ROWS", 1000)  # a database file, to be removed
+    with pytest.raises(RuntimeError, match="drawing the orders failed"):
+        Store.synthetic(3, NOW, scale=0.05)
+    assert len(opened) == 1 and opened[0] is not None and not os.path.exists(opened[0])
+    assert not [t for t in threading.enumerate() if t.name == "upstack-emulator-store"]

@@ -22,7 +22,11 @@ fits in a few hundred MB; tiny ones (test fixtures) stay in memory. The ``orders
 also kept in pandas (cost configuration recomputes per-order costs from it); :attr:`Store.tables`
 reads the other tables back from DuckDB when asked (tests that recompute numbers); the order
 lines (:attr:`Store.lines`) are built on first use. No checkpoint runs while the store is built
-and DuckDB spills only into the store's folder. The file is removed when the store is closed or
+and DuckDB spills only into the store's folder. The synthetic shop's sessions are written by
+DuckDB on a cursor of their own, in a thread, from the moment they are drawn: the generator's
+orders, the last touches and ``order_facts`` are built meanwhile (numpy on one core, DuckDB on
+the others); their visitor ids reach DuckDB as plain strings (a dictionary of millions of
+entries costs DuckDB more than the strings, see :func:`_without_large_dictionaries`). The file is removed when the store is closed or
 garbage collected.
 
 Callers use :meth:`Store.cursor` (one DuckDB cursor per request), which is thread-safe.
@@ -50,7 +54,7 @@ import pyarrow.compute as pc
 from upstack_pandas.emulator.data.last_touch import last_touch_columns, last_touch_rows
 from upstack_pandas.emulator.data.loaders import WORK_PREFIX, load_user_data
 from upstack_pandas.emulator.data.synthetic.catalog import order_lines, products
-from upstack_pandas.emulator.data.synthetic.shop import generate
+from upstack_pandas.emulator.data.synthetic.shop import generate_tables
 from upstack_pandas.emulator.data.taxonomy import DIRECT, ENTITY_COLUMNS, HIERARCHY_COLUMNS
 
 LAST_TOUCH_DAYS = 30
@@ -204,14 +208,14 @@ def _synthetic_last_touch(orders: pd.DataFrame, sessions: pa.Table) -> dict[str,
     The sessions' ``customer_id`` is a dictionary (the generator's) and its rows are in
     ``(ts, session_id)`` order; the orders' customers are looked up in that dictionary.
     """
-    customer = sessions.column("customer_id").combine_chunks()
+    customer = _one_chunk(sessions.column("customer_id"))
     if not pa.types.is_dictionary(customer.type):
         return None
     ids = pa.array(orders["customer_id"], type=pa.string())
     codes = _customer_codes(ids, customer.dictionary)
     if codes is None:  # an order whose customer never visited: not the generator's
         return None
-    ts = sessions.column("ts").combine_chunks().view(pa.int64()).to_numpy()  # no copy
+    ts = _one_chunk(sessions.column("ts")).view(pa.int64()).to_numpy()  # no copy
     order_ts = orders["ts"].to_numpy(dtype="datetime64[us]").view(np.int64)
     rows = last_touch_rows(
         codes,
@@ -221,6 +225,142 @@ def _synthetic_last_touch(orders: pd.DataFrame, sessions: pa.Table) -> dict[str,
         LAST_TOUCH_DAYS * 86_400_000_000,
     )
     return last_touch_columns(sessions, rows, _LT, DIRECT)
+
+
+def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
+    """A column as one array: its only chunk as it is (``combine_chunks`` would copy it)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
+def _decoded(array: pa.DictionaryArray) -> pa.Array:
+    """The plain strings of a dictionary array, row by row.
+
+    A dictionary of fixed-width strings without nulls (the generator's ids) is gathered as
+    fixed-size byte records (a tenth of a second for ten million rows); any other is cast by
+    Arrow.
+    """
+    dictionary, indices = array.dictionary, array.indices
+    if pa.types.is_string(dictionary.type) and len(dictionary) and not dictionary.null_count:
+        offsets = np.frombuffer(
+            dictionary.buffers()[1], dtype=np.int32, count=len(dictionary) + 1,
+            offset=4 * dictionary.offset,
+        )  # fmt: skip
+        width = int(offsets[1] - offsets[0])
+        fixed = width > 0 and not np.any(np.diff(offsets) != width)
+        if fixed and not indices.null_count and len(array) * width < 2**31:
+            data = np.frombuffer(dictionary.buffers()[2], dtype=np.uint8)
+            records = data[offsets[0] : offsets[-1]].view(np.dtype((np.void, width)))
+            picked = records[indices.to_numpy()]
+            bounds = np.arange(0, (len(picked) + 1) * width, width, dtype=np.int32)
+            return pa.StringArray.from_buffers(
+                len(picked), pa.py_buffer(bounds), pa.py_buffer(picked)
+            )
+    return array.cast(dictionary.type)
+
+
+def _without_large_dictionaries(table: pa.Table) -> pa.Table:
+    """``table`` with its dictionary columns of more entries than a batch has rows decoded.
+
+    DuckDB reads a dictionary column's whole dictionary with every batch: the sessions' visitor
+    ids (4.3 million at scale 16, in batches of ``BATCH_ROWS`` rows) cost 4.4 s of CPU to store
+    that way, 1.9 s as plain strings. Small dictionaries (channels, devices...) stay encoded.
+    """
+    for i, field in enumerate(table.schema):
+        column = table.column(i)
+        large = pa.types.is_dictionary(field.type) and any(
+            len(chunk.dictionary) > BATCH_ROWS for chunk in column.chunks
+        )
+        if large:
+            plain = (
+                _decoded(column.chunk(0))
+                if column.num_chunks == 1
+                else column.cast(field.type.value_type)
+            )
+            table = table.set_column(i, field.name, plain)
+    return table
+
+
+def _create(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    tables: dict[str, Source],
+    select: str,
+    *,
+    table: str | None = None,
+) -> None:
+    """``CREATE TABLE`` ``table`` (default ``name``) ``AS`` ``select``, which reads ``_{name}_src``.
+
+    ``tables[name]`` is taken out of ``tables`` and seen as ``_{name}_src``: a view of a
+    relation (the loaders') or the registered Arrow copy of a frame or table, dropped once
+    the table is written (the generator's frame goes as soon as DuckDB holds it).
+    """
+    source = tables.pop(name)
+    loaded = isinstance(source, duckdb.DuckDBPyRelation)  # the loaders': in this database
+    arrow = None
+    if isinstance(source, duckdb.DuckDBPyRelation):
+        source.create_view(f"_{name}_src")
+    else:
+        arrow = _as_arrow(source)
+        con.register(f"_{name}_src", arrow)
+    del source
+    try:
+        con.execute(f"CREATE TABLE {table or name} AS {select}")
+    finally:
+        if loaded:
+            con.execute(f"DROP VIEW _{name}_src")
+        else:
+            con.unregister(f"_{name}_src")
+    del arrow
+    pa.default_memory_pool().release_unused()  # hand the freed Arrow memory back
+
+
+class _Background:
+    """``sql`` run on a cursor of its own, in a thread (DuckDB releases the GIL while it works).
+
+    ``sources`` (Arrow tables by name) are registered on that cursor for the statement.
+    :meth:`join` waits for it, closes the cursor and raises what the statement raised;
+    :meth:`cancel` interrupts it, waits and closes the cursor (its error is dropped).
+    """
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, sql: str, sources: Mapping[str, pa.Table]
+    ) -> None:
+        self._cursor = con.cursor()
+        self._cursor.execute("SET TimeZone = 'UTC'")
+        for name, table in sources.items():
+            self._cursor.register(name, table)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(sql,), name="upstack-emulator-store", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, sql: str) -> None:
+        try:
+            self._cursor.execute(sql)
+        except BaseException as error:  # handed to join(), in the caller's thread
+            self._error = error
+
+    def join(self) -> None:
+        """Wait for the statement and close its cursor; raise its error, if any."""
+        self._thread.join()
+        self._cursor.close()  # its registered tables go with it
+        if self._error is not None:
+            raise self._error
+
+    def cancel(self) -> None:
+        """Interrupt the statement (if still running), wait for it and close its cursor."""
+        if self._thread.is_alive():
+            self._cursor.interrupt()
+        self._thread.join()
+        self._cursor.close()
+
+
+def _write_sessions(con: duckdb.DuckDBPyConnection, sessions: pa.Table) -> _Background:
+    """The generator's sessions written into ``session_facts`` in the background."""
+    select = f"SELECT {_select(_TABLES['sessions'])}, is_new_visitor FROM _sessions_src"
+    source = _as_arrow(_without_large_dictionaries(sessions))
+    return _Background(con, f"CREATE TABLE session_facts AS {select}", {"_sessions_src": source})
 
 
 class _Phases:
@@ -292,7 +432,12 @@ class Store:
         as DuckDB holds it (the synthetic store passes its generator's tables this way).
     connection
         The store's connection and its temporary folder when the tables are relations of it
-        (:meth:`from_dir`); the store owns both from then on. By default the store opens one.
+        (:meth:`from_dir`) or some are written already (:meth:`synthetic`); the store owns
+        both from then on. By default the store opens one.
+    sessions_writer
+        The generator's sessions being written into ``session_facts`` in the background (by
+        :meth:`synthetic`, on ``connection``); the store waits for it. By default the store
+        writes them itself.
     """
 
     def __init__(
@@ -304,6 +449,7 @@ class Store:
         consume: bool = False,
         phases: _Phases | None = None,
         connection: tuple[duckdb.DuckDBPyConnection, str | None] | None = None,
+        sessions_writer: _Background | None = None,
     ) -> None:
         self._phases = phases if phases is not None else _Phases()
         orders = tables["orders"]
@@ -323,7 +469,8 @@ class Store:
         self._orders_view = False
         pending = tables if consume and isinstance(tables, dict) else dict(tables)
         del tables, orders, sessions
-        self._build(pending, memory_limit(rows))  # first: the generator's tables go as loaded
+        # first: the generator's tables go as loaded
+        self._build(pending, memory_limit(rows), sessions_writer)
         self._phases.mark("catalog")
         #: The product catalog (one row per variant) and the orders' lines (``catalog.py``).
         self.catalog = products(seed)
@@ -339,7 +486,11 @@ class Store:
 
         ``generate`` (the synthetic shop), ``tables`` (the small tables into DuckDB),
         ``sessions`` (last touches and ``session_facts``), ``order_facts`` and ``catalog``
-        (products); CPU is the whole process's (DuckDB's threads included).
+        (products); CPU is the whole process's (DuckDB's threads included). The synthetic
+        shop's ``session_facts`` is written in the background from the moment its sessions
+        are drawn (:meth:`synthetic`): that work counts in the phases it overlaps (the rest
+        of ``generate``, ``tables``, ``sessions``, ``order_facts``), and ``sessions`` also
+        holds the wait for it at the end.
         """
         return dict(self._phases.seconds)
 
@@ -365,12 +516,68 @@ class Store:
 
     @classmethod
     def synthetic(cls, seed: int, now: datetime, scale: float = 1.0) -> Store:
-        """Build the deterministic synthetic store for ``seed``, ``now`` and ``scale``."""
+        """Build the deterministic synthetic store for ``seed``, ``now`` and ``scale``.
+
+        The generator hands its tables over one by one (:func:`.generate_tables`): once the
+        sessions are drawn, DuckDB writes the ad tables, then the sessions in the background
+        while the orders and customers are drawn.
+        """
         available = frozenset({"orders", "sessions", "ad_spend", "customers"})
         phases = _Phases()
-        tables = generate(seed, now, scale=scale)
-        phases.mark("generate")
-        return cls(tables, available, seed, consume=True, phases=phases)
+        tables: dict[str, Source] = {}
+        connection: tuple[duckdb.DuckDBPyConnection, str | None] | None = None
+        writer: _Background | None = None
+        try:
+            for name, table in generate_tables(seed, now, scale=scale):
+                tables[name] = table
+                del table
+                if name == "sessions":
+                    con, directory, writer = cls._start_sessions(tables)
+                    connection = (con, directory)
+            phases.mark("generate")
+            if connection is None:
+                raise RuntimeError("the generator handed over no sessions")
+            return cls(
+                tables,
+                available,
+                seed,
+                consume=True,
+                phases=phases,
+                connection=connection,
+                sessions_writer=writer,
+            )
+        except BaseException:
+            if writer is not None:
+                writer.cancel()
+            if connection is not None:
+                _remove(*connection)
+            raise
+
+    @staticmethod
+    def _start_sessions(
+        tables: dict[str, Source],
+    ) -> tuple[duckdb.DuckDBPyConnection, str | None, _Background]:
+        """A configured connection with the ad tables, and the sessions' writer (started).
+
+        The ad tables (taken out of ``tables``) are written on one thread (DuckDB's write
+        buffers are per thread and column), then the sessions on all of them.
+        """
+        sessions = tables["sessions"]
+        if not isinstance(sessions, pa.Table):
+            raise TypeError("the generator's sessions are an Arrow table")
+        rows = sessions.num_rows
+        con, directory = _open(rows > ON_DISK_ROWS)
+        try:
+            _configure(con, directory, memory_limit(rows))
+            threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+            con.execute("SET threads = 1")
+            for name in ("ad_spend", "entities"):
+                _create(con, name, tables, f"SELECT {_select(_TABLES[name])} FROM _{name}_src")
+            con.execute(f"SET threads = {threads}")
+            return con, directory, _write_sessions(con, sessions)
+        except BaseException:
+            _remove(con, directory)
+            raise
 
     @classmethod
     def from_dir(cls, data_dir: str | Path, now: datetime) -> Store:
@@ -394,66 +601,56 @@ class Store:
         """Close the database and remove its file (also done when the store is collected)."""
         self._finalizer()
 
-    def _build(self, tables: dict[str, Source], memory: str) -> None:
+    def _build(self, tables: dict[str, Source], memory: str, writer: _Background | None) -> None:
         con = self._con
         if self._fresh:
             _configure(con, self._directory, memory)
         else:  # the spill folder cannot change once used: only the pool follows the shop's size
             con.execute(f"SET memory_limit = '{memory}'")
-        touch: dict[str, pa.Array] | None = None
         # The small tables first, on one thread (DuckDB's write buffers are per thread and
-        # column: 60 MB for the 16 columns of ad spend on two), the sessions, then the orders
-        # (order_facts, below; orders is a table or a view of it).
+        # column: 60 MB for the 16 columns of ad spend on two) unless the sessions are being
+        # written already (on all threads), the sessions, then the orders (order_facts, below;
+        # orders is a table or a view of it).
         threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
-        for name in ("ad_spend", "entities", "customers", "sessions"):
-            specs = _TABLES[name]
-            if name == "sessions":
-                self._phases.mark("tables")
-            con.execute(f"SET threads = {threads if name == 'sessions' else 1}")
-            source = tables.pop(name)
-            generated = isinstance(source, pa.Table) and "is_new_visitor" in source.column_names
-            if name == "sessions" and generated:  # before batching: its columns are one chunk
-                touch = _synthetic_last_touch(self._orders, source)
-                pa.default_memory_pool().release_unused()  # its temporaries' Arrow memory
-            loaded = isinstance(source, duckdb.DuckDBPyRelation)  # the loaders': in this database
-            arrow = None
-            if isinstance(source, duckdb.DuckDBPyRelation):
-                source.create_view(f"_{name}_src")
-            else:
-                arrow = _as_arrow(source)
-                con.register(f"_{name}_src", arrow)
-            del source  # the generator's table goes as soon as DuckDB holds it
-            if name == "sessions" and generated:  # the generator's
-                con.execute(
-                    f"CREATE TABLE session_facts AS SELECT {_select(specs)}, is_new_visitor"
-                    " FROM _sessions_src"
+        if writer is None:
+            con.execute("SET threads = 1")
+        try:
+            for name in ("ad_spend", "entities", "customers"):
+                if name in tables:  # (synthetic(): the ad tables are written already)
+                    select = f"SELECT {_select(_TABLES[name])} FROM _{name}_src"
+                    _create(con, name, tables, select)
+        except BaseException:
+            if writer is not None:
+                writer.cancel()
+            raise
+        self._phases.mark("tables")
+        con.execute(f"SET threads = {threads}")
+        source = tables["sessions"]
+        if isinstance(source, pa.Table) and "is_new_visitor" in source.column_names:
+            del source  # the generator's: written while the orders' facts are built
+            built = self._build_generated(tables, writer)
+            self._phases.mark("sessions")  # the wait for session_facts
+            if built:
+                return
+        else:  # each visitor's first session, by ts then session_id
+            del source
+            _create(
+                con,
+                "sessions",
+                tables,
+                f"""
+                WITH firsts AS (
+                    SELECT arg_min(session_id, (ts, session_id)) AS first_id
+                    FROM _sessions_src GROUP BY customer_id
                 )
-            elif name == "sessions":  # each visitor's first session, by ts then session_id
-                con.execute(f"""
-                    CREATE TABLE session_facts AS
-                    WITH firsts AS (
-                        SELECT arg_min(session_id, (ts, session_id)) AS first_id
-                        FROM _sessions_src GROUP BY customer_id
-                    )
-                    SELECT {_select(specs)},
-                           session_id IN (SELECT first_id FROM firsts) AS is_new_visitor
-                    FROM _sessions_src""")
-            else:
-                con.execute(f"CREATE TABLE {name} AS SELECT {_select(specs)} FROM _{name}_src")
-            if loaded:
-                con.execute(f"DROP VIEW _{name}_src")
-            else:
-                con.unregister(f"_{name}_src")
-            del arrow
-            pa.default_memory_pool().release_unused()  # hand the freed Arrow memory back
+                SELECT {_select(_TABLES["sessions"])},
+                       session_id IN (SELECT first_id FROM firsts) AS is_new_visitor
+                FROM _sessions_src""",
+                table="session_facts",
+            )
         self._drop_work_tables()
         self._phases.mark("sessions")
         orders_arrow = _as_arrow(self._orders)
-        if touch is not None:  # the generator's integer keys found every last touch
-            self._orders_view = True
-            self._build_order_facts_from(orders_arrow, touch)
-            self._phases.mark("order_facts")
-            return
         con.register("_orders_src", orders_arrow)
         con.execute(f"CREATE TABLE orders AS SELECT {_select(_TABLES['orders'])} FROM _orders_src")
         con.unregister("_orders_src")
@@ -478,6 +675,40 @@ class Store:
             FROM orders o LEFT JOIN t ON t.order_id = o.order_id
             ORDER BY o.ts""")
         self._phases.mark("order_facts")
+
+    def _build_generated(self, tables: dict[str, Source], writer: _Background | None) -> bool:
+        """The generator's sessions into ``session_facts``, ``order_facts`` meanwhile.
+
+        DuckDB writes the sessions on a cursor of its own, in a thread (``writer``, started
+        by :meth:`synthetic` while the orders were drawn, or here), while this one finds the
+        last touches (integer keys, :func:`_synthetic_last_touch`) and writes ``order_facts``
+        from them: the single-threaded numpy work runs beside DuckDB's. Returns whether
+        ``order_facts`` was built (False: an order's customer never visited, so the sessions
+        are not the generator's; ``session_facts`` is written either way).
+        """
+        sessions = tables.pop("sessions")
+        if not isinstance(sessions, pa.Table):
+            raise TypeError("the generator's sessions are an Arrow table")
+        built = False
+        try:
+            if writer is None:
+                writer = _write_sessions(self._con, sessions)
+            touch = _synthetic_last_touch(self._orders, sessions)  # its columns are one chunk
+            del sessions
+            pa.default_memory_pool().release_unused()  # its temporaries' Arrow memory
+            self._phases.mark("sessions")
+            if touch is not None:  # the generator's integer keys found every last touch
+                self._build_order_facts_from(_as_arrow(self._orders), touch)
+                self._orders_view = built = True
+                del touch
+                self._phases.mark("order_facts")
+        except BaseException:
+            if writer is not None:
+                writer.cancel()
+            raise
+        writer.join()
+        pa.default_memory_pool().release_unused()  # the sessions' Arrow memory
+        return built
 
     def _drop_work_tables(self) -> None:
         """Drop the loaders' work tables and views (``_ud_*``), copied into the store by now."""

@@ -133,9 +133,59 @@ def fixed_width_strings(values: np.ndarray) -> pa.Array:
     )
 
 
+def id_strings(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    """``prefix`` + zero-padded ``numbers`` as an Arrow string array, of any width.
+
+    The text of ``prefix + str(n).zfill(width)`` for non-negative ``numbers``. Numbers as wide
+    as ``width`` give fixed-width bytes (:func:`id_bytes`); wider ones (``#1000001`` after
+    ``#999999``) are built one block per digit count, each with integer arithmetic, into one
+    string buffer, so no Python string is made per value (negative numbers take that route).
+
+    Parameters
+    ----------
+    prefix
+        ASCII text before the digits.
+    numbers
+        The numbers.
+    width
+        Digits at least (zero-padded).
+
+    Returns
+    -------
+    pyarrow.Array
+        A ``string`` array (``large_string`` beyond 32-bit offsets).
+    """
+    numbers = np.asarray(numbers, dtype=np.int64)
+    if not len(numbers) or int(numbers.max()) < 10**width or int(numbers.min()) < 0:
+        # as wide as ``width``, or negative (zfill pads after the sign): :func:`id_bytes`
+        return fixed_width_strings(id_bytes(prefix, numbers, width))
+    digits = np.full(len(numbers), width, dtype=np.int64)
+    for wider in range(width, 19):  # one pass per digit count beyond the width
+        digits += numbers >= 10**wider
+    head = len(prefix.encode("ascii"))
+    offsets = np.zeros(len(numbers) + 1, dtype=np.int64)
+    np.cumsum(digits + head, out=offsets[1:])
+    text = np.empty(int(offsets[-1]), dtype=np.uint8)
+    for count in np.unique(digits):  # a few: the widths present
+        rows = np.flatnonzero(digits == count)
+        block = id_bytes(prefix, numbers[rows], int(count)).view(np.uint8)
+        first, last = int(rows[0]), int(rows[-1])
+        if last - first + 1 == len(rows):  # consecutive rows (sorted numbers): one slice
+            text[offsets[first] : offsets[last + 1]] = block
+        else:
+            size = head + int(count)
+            text[(offsets[rows][:, None] + np.arange(size)).ravel()] = block
+    large = offsets[-1] >= 2**31
+    kind = pa.large_string() if large else pa.string()
+    bounds = offsets if large else offsets.astype(np.int32)
+    return pa.Array.from_buffers(
+        kind, len(numbers), [None, pa.py_buffer(bounds), pa.py_buffer(text)]
+    )
+
+
 def ids(prefix: str, numbers: np.ndarray, width: int) -> pd.Series:
     """Readable ids: ``prefix`` + zero-padded ``numbers`` (``C0000042``)."""
-    text = fixed_width_strings(id_bytes(prefix, numbers, width))
+    text = id_strings(prefix, numbers, width)
     if _PANDAS_MAJOR >= 3:
         return pd.Series(pd.array(text, dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
     return pd.Series(text.to_pandas(), dtype=object)

@@ -16,6 +16,7 @@ The model (documented in ``docs/emulator-data.md``):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -67,14 +68,51 @@ def generate(seed: int, now: datetime, scale: float = 1.0) -> dict[str, pd.DataF
         ``orders``, ``sessions`` (an Arrow table of dictionary-encoded strings: no Python
         string per cell), ``ad_spend``, ``entities`` and ``customers``.
     """
+    tables = dict(generate_tables(seed, now, scale=scale))
+    return {name: tables[name] for name in TABLE_NAMES}
+
+
+#: The tables :func:`generate` returns, in its order.
+TABLE_NAMES = ("orders", "sessions", "ad_spend", "entities", "customers")
+
+
+def generate_tables(
+    seed: int, now: datetime, scale: float = 1.0
+) -> Iterator[tuple[str, pd.DataFrame | pa.Table]]:
+    """The tables of :func:`generate`, each handed over as soon as it is drawn.
+
+    ``ad_spend`` and ``entities`` first, then ``sessions``, ``orders`` and ``customers``: a
+    consumer may store the sessions while the orders are drawn (the same tables as
+    :func:`generate`'s, whatever the consumer does between them).
+
+    Parameters
+    ----------
+    seed, now, scale
+        As for :func:`generate` (``scale`` is checked before anything is drawn).
+
+    Returns
+    -------
+    iterator of (str, pandas.DataFrame or pyarrow.Table)
+        ``(name, table)`` pairs.
+    """
     if not scale > 0:
         raise ValueError(f"scale must be positive; got {scale!r}")
+    return _tables(seed, now, scale)
+
+
+def _tables(
+    seed: int, now: datetime, scale: float
+) -> Iterator[tuple[str, pd.DataFrame | pa.Table]]:
+    """:func:`generate_tables`' tables, drawn from one random stream in a fixed order."""
     rng = np.random.default_rng(seed)
     now_us = int(pd.Timestamp(now).tz_convert("UTC").value // 1000)
     last_day = now_us // US_PER_DAY
     days = np.arange(last_day - SPAN_DAYS + 1, last_day + 1)
     demand = _demand(days) * scale
     entities, ad_spend, campaign_pick = ads(rng, days, demand, now_us)
+    yield "ad_spend", ad_spend
+    yield "entities", entities
+    del ad_spend, entities
 
     # customers and their first orders
     n_new = rng.poisson(36.0 * demand)
@@ -103,26 +141,22 @@ def generate(seed: int, now: datetime, scale: float = 1.0) -> dict[str, pd.DataF
     anon = anonymous_sessions(rng, days, demand, now_us, touch["created"], n_cust)
     last_touch_device = touch["device"][touch["is_last"]]  # one per order, in order order
     created = touch["created"]
-    sessions = sessions_frame(rng, touch, anon, country, campaign_pick)  # takes their arrays
+    yield "sessions", sessions_frame(rng, touch, anon, country, campaign_pick)  # takes their arrays
     del touch, anon
-    orders = _orders_frame(rng, o_cust, o_ts, o_new, country, last_touch_device, now_us)
-    customers = pd.DataFrame(
-        {
-            "customer_id": ids("C", np.arange(n_cust), 7),
-            "created_at": utc_index(created),
-            "first_order_at": utc_index(first_ts),
-            "acquisition_channel": as_str_array(CHANNELS)[acq],
-            "country": as_str_array(COUNTRIES[0])[country],
-            "device": as_str_array(DEVICES[0])[device],
-        }
+    yield "orders", _orders_frame(rng, o_cust, o_ts, o_new, country, last_touch_device, now_us)
+    yield (
+        "customers",
+        pd.DataFrame(
+            {
+                "customer_id": ids("C", np.arange(n_cust), 7),
+                "created_at": utc_index(created),
+                "first_order_at": utc_index(first_ts),
+                "acquisition_channel": as_str_array(CHANNELS)[acq],
+                "country": as_str_array(COUNTRIES[0])[country],
+                "device": as_str_array(DEVICES[0])[device],
+            }
+        ),
     )
-    return {
-        "orders": orders,
-        "sessions": sessions,
-        "ad_spend": ad_spend,
-        "entities": entities,
-        "customers": customers,
-    }
 
 
 def _demand(days: np.ndarray) -> np.ndarray:
@@ -202,4 +236,4 @@ def _orders_frame(
     )
 
 
-__all__ = ["SPAN_DAYS", "generate"]
+__all__ = ["SPAN_DAYS", "TABLE_NAMES", "generate", "generate_tables"]
