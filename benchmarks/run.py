@@ -44,6 +44,7 @@ from benchmarks import (
     baseline,
     bench_cache,
     bench_chunks,
+    bench_data_load,
     bench_emulator,
     bench_frames,
     bench_import,
@@ -62,7 +63,18 @@ __all__ = ["SECTIONS", "conversion", "main", "render", "run_sections", "write_re
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
-SECTIONS = ("import", "conversion", "memory", "cache", "chunks", "emulator", "load", "sync", "dask")
+SECTIONS = (
+    "import",
+    "conversion",
+    "memory",
+    "cache",
+    "chunks",
+    "emulator",
+    "load",
+    "dataload",
+    "sync",
+    "dask",
+)
 #: The targets ``--quick`` checks (``--check`` fails on them): ratios measured at the quick
 #: sizes that hold with margin on a loaded machine, so a regression shows and noise does not.
 #: Every other target is shown as ``n/a (quick)`` and is checked by the full run only.
@@ -404,6 +416,8 @@ def run_sections(
                 _log(f"{name}: {time.perf_counter() - started:.1f} s")
     if "load" in names:
         sections.append(bench_load.run(quick=quick, scales=scales))
+    if "dataload" in names:
+        sections.append(bench_data_load.run(quick=quick))
     if quick:  # only the guards decide a quick run; the rest are shown
         for section in sections:
             section.checks = [
