@@ -231,18 +231,17 @@ def read_query(arguments: Mapping[str, Any], *, attrs: bool = True) -> pd.DataFr
     request = query.body(read.client.pixel_id)
     extra: dict[str, Any] = {}
     memo: Memoised | None = None
-    split = window_days is not None and query.granularity != "none"
+    days = window_days if query.granularity != "none" else None  # "none": one bucket, one request
     auto_reason: dict[str, str] = {}
-    if split and auto:  # chunks="auto": windows only when this client's round trips say so
-        assert window_days is not None
-        advice = advise(read, query, window_days=window_days, max_workers=max_workers)
-        split, auto_reason = advice.split, {"auto": advice.reason}
-        if not split:
-            extra["chunks"] = {"days": window_days, "windows": 1, "requests": 1, **auto_reason}
-    if split:
-        assert window_days is not None
+    if days is not None and auto:  # windows only when the round trips say they pay
+        advice = advise(read, query, window_days=days, max_workers=max_workers)
+        auto_reason = {"auto": advice.reason}
+        if not advice.split:
+            extra["chunks"] = {"days": days, "windows": 1, "requests": 1, **auto_reason}
+            days = None
+    if days is not None:
         chunked = read_chunked(
-            read, query, query_shape, window_days=window_days, max_workers=max_workers
+            read, query, query_shape, window_days=days, max_workers=max_workers
         )
         primary, details = chunked.primary, chunked.details
         compare_frame: pd.DataFrame | dict[str, str] | None = (
