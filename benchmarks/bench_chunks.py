@@ -41,15 +41,15 @@ def _read(client: Client, **kwargs: Any) -> pd.DataFrame:
     )
 
 
-def _plan(frame: pd.DataFrame) -> str:
-    """What ``chunks="auto"`` chose for ``frame``: "one request" or "N windows"."""
+def _plan(frame: pd.DataFrame) -> tuple[str, str]:
+    """What ``chunks="auto"`` chose for ``frame``, and its requests column.
+
+    ``("one request", "1")``, or ``("N windows", "N + 1")`` (the summary request beside them).
+    """
     info = frame.attrs["upstack"]["chunks"]
-    return "one request" if info["requests"] == 1 else f"{info['windows']} windows"
-
-
-def _count(plan: str) -> str:
-    """The requests column for a plan of :func:`_plan`."""
-    return "1" if plan == "one request" else f"{plan.split()[0]} + 1"
+    if info["requests"] == 1:
+        return "one request", "1"
+    return f"{info['windows']} windows", f"{info['windows']} + 1"
 
 
 def run(emu: Emulator, *, quick: bool = False) -> Section:
@@ -94,7 +94,7 @@ def run(emu: Emulator, *, quick: bool = False) -> Section:
     times: dict[str, list[float]] = {name: [] for name in reads}
     frames: dict[str, pd.DataFrame] = {}
     no_latency: dict[str, list[float]] = {name: [] for name in reads}
-    plans: dict[str, str] = {}
+    plans: dict[str, tuple[str, str]] = {}
     try:
         _read(client)  # warm-up: catalog and engine
         for _ in range(rounds + 2):  # no latency first: the fixed cost of each request shows
@@ -134,7 +134,7 @@ def run(emu: Emulator, *, quick: bool = False) -> Section:
 
     section.rows += [
         ["no latency: single request", "1", fmt_seconds(single_s), "", "", ""],
-        [f'no latency: `chunks="auto"` ({plans["no latency"]})', _count(plans["no latency"]),
+        [f'no latency: `chunks="auto"` ({plans["no latency"][0]})', plans["no latency"][1],
          fmt_seconds(statistics.median(no_latency["auto"])), vs_single("auto"),
          f"≤ {OVERHEAD_LIMIT:g}x single", section.checks[-1].result],
         ["no latency: concurrent (`max_workers=4`)", f"{WINDOWS} + 1",
@@ -144,7 +144,7 @@ def run(emu: Emulator, *, quick: bool = False) -> Section:
     ]  # fmt: skip
     section.rows += [
         ["single request (no chunks)", "1", fmt_seconds(med["single"]), f"{med['serial'] / med['single']:.2f}x", "", ""],
-        [f'`chunks="auto"` ({plans["latency"]})', _count(plans["latency"]), fmt_seconds(med["auto"]),
+        [f'`chunks="auto"` ({plans["latency"][0]})', plans["latency"][1], fmt_seconds(med["auto"]),
          f"{med['serial'] / med['auto']:.2f}x", "", ""],
         ["serial (`max_workers=1`)", f"{WINDOWS} + 1", fmt_seconds(med["serial"]), "1.00x", "", ""],
         ["concurrent (`max_workers=4`)", f"{WINDOWS} + 1", fmt_seconds(med["concurrent"]),
