@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
 import tempfile
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests._benchmarks import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    return importlib.import_module("benchmarks.bench_data_load")
+    return benchmark_module("bench_data_load")
 
 
 def test_a_tiny_export_is_cached_and_loaded(

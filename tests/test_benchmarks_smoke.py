@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib
 import shutil
 import subprocess
 import sys
@@ -13,17 +12,14 @@ from types import ModuleType
 import pandas as pd
 import pytest
 
+from tests._benchmarks import ROOT, benchmark_module
 from upstack_pandas.emulator.http.server import Emulator
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def run() -> ModuleType:
     """``benchmarks.run`` (the package lives beside the library, at the repository root)."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    return importlib.import_module("benchmarks.run")
+    return benchmark_module("run")
 
 
 def test_quick_suite_writes_every_section_between_the_markers(
@@ -122,10 +118,9 @@ def test_baseline_option_times_head_beside_the_pure_path(
 
 @needs_git
 def test_baseline_is_loaded_under_its_own_name_and_converts_like_today(tmp_path: Path) -> None:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     import upstack_pandas._frames.decode as today
-    from benchmarks import baseline, bench_frames
+
+    baseline, bench_frames = benchmark_module("baseline"), benchmark_module("bench_frames")
 
     body, measures = bench_frames.make_body(2_000, bench_frames.DIMS)
     with baseline.loaded("HEAD") as base:

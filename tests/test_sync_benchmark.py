@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests._benchmarks import benchmark_module
 
 pytestmark = pytest.mark.slow  # a multi-pixel emulator, fresh processes and a local cluster
 
 
 def test_quick_sync_and_dask_sections_run_and_report_their_targets() -> None:
     pytest.importorskip("distributed")
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from benchmarks import bench_sync
+    bench_sync = benchmark_module("bench_sync")
 
     sync_section = bench_sync.run(None, quick=True)  # type: ignore[arg-type]
     names = [c.name for c in sync_section.checks]
