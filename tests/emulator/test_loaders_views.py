@@ -107,3 +107,28 @@ def test_parquet_sessions_name_the_row_of_an_empty_or_bad_cell(tmp_path: Path) -
         DataLoadError, match=r"sessions\.parquet: column 'ts' .*'later' in data row 1501"
     ):
         Store.from_dir(directory, NOW)
+
+
+@pytest.mark.parametrize("given", [True, False])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_every_visitor_has_exactly_one_first_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, given: bool
+) -> None:
+    # Repeated rows (same visitor, time and id) are one visitor's ties: one of them is first.
+    shop = _shop()
+    sessions = shop["sessions"]
+    sessions = pd.concat([sessions, sessions.iloc[::7]], ignore_index=True)
+    shop["sessions"] = sessions if given else sessions.drop(columns="session_id")
+    monkeypatch.setattr(store_module, "ON_DISK_BYTES", 0)
+    store = Store.from_dir(_write(shop, tmp_path / "shop", fmt), NOW)
+    try:
+        cur = store.cursor()
+        firsts = cur.execute(
+            "SELECT customer_id, count(*) FILTER (WHERE is_new_visitor), min(ts),"
+            " min(ts) FILTER (WHERE is_new_visitor) FROM session_facts GROUP BY customer_id"
+        ).fetchall()
+        cur.close()
+    finally:
+        store.close()
+    assert len(firsts) == sessions["customer_id"].nunique()
+    assert all(count == 1 and first == earliest for _, count, earliest, first in firsts)

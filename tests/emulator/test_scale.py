@@ -198,15 +198,26 @@ def test_last_touch_rows_are_the_latest_session_in_the_window(seed: int) -> None
     ] * len(order_ts)
 
 
-def test_the_synthetic_order_facts_match_the_sql_derivation() -> None:
+def test_the_synthetic_order_facts_match_the_sql_derivation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Integer keys (the generator's store) and the string join (loaded data) agree exactly."""
     tables = generate(3, NOW, scale=0.05)
     available = frozenset({"orders", "sessions", "ad_spend", "customers"})
+    joins: list[Store] = []
+    by_join = Store._last_touch_by_join
+
+    def spy(store: Store, orders: pa.Table) -> dict[str, pa.Array]:
+        joins.append(store)
+        return by_join(store, orders)
+
+    monkeypatch.setattr(Store, "_last_touch_by_join", spy)
     fast = Store(tables, available, 3)
     plain = {**tables, "sessions": tables["sessions"].drop(["is_new_visitor"])}
     joined = Store(plain, available, 3)  # no generator's sessions: the SQL join
     try:
-        assert fast._orders_view and not joined._orders_view
+        assert joins == [joined]  # the generator's store needed no join
+        assert fast._orders_view and joined._orders_view
         first, second = fast.cursor(), joined.cursor()
         for table in ("order_facts", "orders"):
             sql = f"SELECT * FROM {table} ORDER BY order_id"
