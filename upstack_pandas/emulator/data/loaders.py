@@ -414,6 +414,28 @@ SESSION_TABLE = (
 )
 
 
+def _session_table_sql(name: str, *, numbered: bool) -> str:
+    """``CREATE TABLE name`` in the columns of :data:`SESSION_TABLE` (the store's sessions).
+
+    Parameters
+    ----------
+    name
+        The table's name.
+    numbered
+        The sessions' ids are integers (``BIGINT``) rather than text.
+
+    Returns
+    -------
+    str
+        The statement.
+    """
+    specs = [
+        f"{column} {spec.replace('VARCHAR', 'BIGINT') if numbered and column == 'session_id' else spec}"
+        for column, spec in SESSION_TABLE
+    ]
+    return f"CREATE TABLE {name} ({', '.join(specs)})"
+
+
 def _sessions(con: duckdb.DuckDBPyConnection, cols: set[str]) -> None:
     """Build the table ``_ud_sessions_out`` (:data:`SESSION_TABLE`): defaults, channel and
     platform, ids, and ``is_new_visitor``.
@@ -462,11 +484,7 @@ def _sessions(con: duckdb.DuckDBPyConnection, cols: set[str]) -> None:
     # The sorted rows went in in order (DuckDB keeps insertion order): the row number is the
     # rowid, so the one sort serves both (a window over the same order sorted them twice).
     out = f"{WORK_PREFIX}sessions_out"
-    specs = [
-        f"{name} {spec if given or name != 'session_id' else spec.replace('VARCHAR', 'BIGINT')}"
-        for name, spec in SESSION_TABLE
-    ]
-    con.execute(f"CREATE TABLE {out} ({', '.join(specs)})")
+    con.execute(_session_table_sql(out, numbered=not given))
     names = [name for name, _ in SESSION_TABLE if name not in ("session_id", "is_new_visitor")]
     numbered = "session_id" if given else "CAST(rowid + 1 AS BIGINT)"
     con.execute(f"""
