@@ -37,6 +37,7 @@ from upstack_pandas._transport import cache_store
 from upstack_pandas._transport.client import Client
 from upstack_pandas._transport.config import dialled_host
 from upstack_pandas._transport.retry import RetryPolicy
+from upstack_pandas._transport.watchdog import WATCHDOG, SocketGuard, Watchdog
 
 KEY = "upstack_faulttest00000000000000000000000000q7w3"
 PIXEL = "pixel-faults"
@@ -161,10 +162,11 @@ def test_the_refusal_names_the_problem() -> None:
 
 
 class DripServer:
-    """A loopback HTTP server that answers 200 and then sends its body one byte per ``gap`` s."""
+    """A loopback HTTP server that answers 200 and then sends its body one byte per ``gap`` s
+    (``headers=True``: its status line and headers too, after the first line's first bytes)."""
 
-    def __init__(self, gap: float = 0.2, size: int = 400) -> None:
-        self.gap, self.size = gap, size
+    def __init__(self, gap: float = 0.2, size: int = 400, *, headers: bool = False) -> None:
+        self.gap, self.size, self.headers = gap, size, headers
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.stopped = threading.Event()
@@ -195,13 +197,18 @@ class DripServer:
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {self.size}\r\n\r\n"
             )
-            try:
+            body = b"{" + b" " * (self.size - 2) + b"}"
+            if self.headers:  # all of it dripped: the client waits inside http.client
+                dripped, body = head.encode() + body, b""
+            else:
                 conn.sendall(head.encode())
-                body = b"{" + b" " * (self.size - 2) + b"}"
-                for i in range(self.size):
+                dripped = body
+            try:
+                conn.sendall(dripped[:5])
+                for i in range(5, len(dripped)):
                     if self.stopped.is_set():
                         return
-                    conn.sendall(body[i : i + 1])
+                    conn.sendall(dripped[i : i + 1])
                     time.sleep(self.gap)
             except OSError:
                 return  # the client hung up: what the deadline is for
@@ -217,6 +224,87 @@ def drip() -> Iterator[DripServer]:
     server = DripServer()
     yield server
     server.close()
+
+
+@pytest.fixture
+def header_drip() -> Iterator[DripServer]:
+    server = DripServer(headers=True)
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize("cache", [False, True], ids=["uncached", "cached"])
+def test_dripping_headers_are_cut_off_at_the_request_deadline(
+    header_drip: DripServer, cache: bool
+) -> None:
+    # Each header byte arrives well within the 5 s read timeout: only the deadline can stop it.
+    client = Client(KEY, PIXEL, header_drip.url, cache=cache, deadline=1.0, timeout=5.0)
+    started = time.monotonic()
+    with pytest.raises(up.TransportError, match="deadline") as info:
+        client.get("/db-mgmt/api/measures")
+    elapsed = time.monotonic() - started
+    client.close()
+    assert 0.9 <= elapsed < 2.5, elapsed
+    assert header_drip.requests == 1  # a deadline is not retried
+    assert "while waiting for the response's headers" in str(info.value)
+    assert WATCHDOG.pending == 0  # nothing is left armed
+
+
+def test_a_finished_request_leaves_its_connection_alone(emulator: Any) -> None:
+    # The deadline passes after the answer: the kept-alive connection is reused, not cut.
+    warm = emulator.client(cache=False)
+    warm.get("/db-mgmt/api/measures")  # (the emulator's first answer may take a while)
+    warm.close()
+    client = emulator.client(cache=False, deadline=0.5)
+    try:
+        client.get("/db-mgmt/api/measures")
+        assert WATCHDOG.pending == 0
+        time.sleep(0.7)
+        assert client.get("/db-mgmt/api/measures").status == 200
+        pools = client.session.get_adapter(emulator.url).poolmanager.pools
+        opened = sum(pools[key].num_connections for key in pools.keys())
+        assert opened == 1  # a socket shut down would have been replaced
+    finally:
+        client.close()
+
+
+def test_the_watchdog_calls_in_time_order_and_forgets_the_cancelled() -> None:
+    watchdog = Watchdog()
+    called: list[str] = []
+    done = threading.Event()
+    now = time.monotonic()
+    watchdog.watch(now + 0.15, lambda: (called.append("late"), done.set()))
+    watchdog.watch(now + 0.05, lambda: called.append("early"))
+    dropped = watchdog.watch(now + 0.1, lambda: called.append("cancelled"))
+    watchdog.cancel(dropped)
+    assert watchdog.pending == 2
+    assert done.wait(2)
+    assert called == ["early", "late"]
+    assert watchdog.pending == 0
+
+
+def test_a_guard_shuts_its_socket_down_only_while_armed() -> None:
+    watched, peer = socket.socketpair()
+    kept, kept_peer = socket.socketpair()
+    try:
+        guard = SocketGuard(time.monotonic() + 0.1, Watchdog())
+        guard.arm(watched)
+        watched.settimeout(5)
+        started = time.monotonic()
+        assert watched.recv(1) == b""  # woken by the shutdown, not by the 5 s timeout
+        assert time.monotonic() - started < 2
+        assert guard.fired
+        quiet = SocketGuard(time.monotonic() + 0.05, Watchdog())
+        quiet.arm(kept)
+        quiet.disarm()
+        time.sleep(0.15)
+        assert not quiet.fired
+        kept_peer.sendall(b"x")
+        kept.settimeout(1)
+        assert kept.recv(1) == b"x"  # still open both ways
+    finally:
+        for sock in (watched, peer, kept, kept_peer):
+            sock.close()
 
 
 @pytest.mark.parametrize("cache", [False, True], ids=["uncached", "cached"])
@@ -611,8 +699,8 @@ class Faults:
                 time.sleep(0.01)
             outcome.requests = len(calls(self.server))
             return outcome
-        if name == "drip":
-            server = DripServer()
+        if name in ("drip", "header-drip"):
+            server = DripServer(headers=name == "header-drip")
             client = self.client(server.url, deadline=0.6)
             try:
                 return self.run(lambda: client.get(MEASURES), lambda: server.requests)
