@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -51,6 +52,8 @@ MEASURES = [
 COLD_AS_OF, NEXT_AS_OF = "2026-10-15", "2026-10-16"
 INCREMENTAL_LIMIT, MEMORY_LIMIT, DASK_LIMIT = 0.05, 1.5, 3.0
 SYNC_LATENCY_MS = 50
+#: Next-day syncs timed (each on its own copy of the cold folder); the median is the figure.
+NEXT_DAY_RUNS = 3
 #: the Dask section reads 3 measures, as the chunked-read section does: its figure is about
 #: overlapping request latency, not about the emulator's CPU (2 cores serve every worker)
 DASK_MEASURES = MEASURES[:3]
@@ -140,7 +143,8 @@ def run(emu: Emulator, *, quick: bool = False) -> Section:
             f"({start} to {COLD_AS_OF}; one parquet partition per pixel and month), "
             f"{SYNC_LATENCY_MS} ms of injected latency per query request, default 4 threads. "
             f"Cold: an empty folder; next day: the same call a day later (end and as_of "
-            f"{NEXT_AS_OF}), which fetches each pixel's provisional month only. Targets: next "
+            f"{NEXT_AS_OF}), which fetches each pixel's provisional month only (median of "
+            f"{NEXT_DAY_RUNS} runs, each on a copy of the cold folder). Targets: next "
             f"day / cold ≤ {INCREMENTAL_LIMIT:.0%}; peak RSS growth of a sync in a fresh "
             f"process, 4x the pixels / 1x, ≤ {MEMORY_LIMIT:g}x. Full size (20 pixels x 36 "
             "months): `UPSTACK_BENCH_SYNC_FULL=1`."
@@ -164,9 +168,18 @@ def run(emu: Emulator, *, quick: bool = False) -> Section:
                 Path(tmp) / "ds", MEASURES, start, COLD_AS_OF, as_of=COLD_AS_OF, **kwargs
             )
             cold_s = time.perf_counter() - began
-            began = time.perf_counter()
-            nxt = up.sync(Path(tmp) / "ds", MEASURES, start, NEXT_AS_OF, as_of=NEXT_AS_OF, **kwargs)
-            next_s = time.perf_counter() - began
+            # The next day, on copies of the cold folder: the median of NEXT_DAY_RUNS (a run
+            # of a few windows is a few round trips, so one run is as noisy as its slowest).
+            copies = [Path(tmp) / f"ds-{k}" for k in range(NEXT_DAY_RUNS)]
+            for copy in copies:
+                shutil.copytree(Path(tmp) / "ds", copy)
+            next_runs = []
+            for copy in copies:
+                began = time.perf_counter()
+                nxt = up.sync(copy, MEASURES, start, NEXT_AS_OF, as_of=NEXT_AS_OF, **kwargs)
+                next_runs.append(time.perf_counter() - began)
+                assert nxt.ok and nxt.fetched == pixels, nxt
+            next_s = statistics.median(next_runs)
         finally:
             multi.clear_faults()
         assert cold.ok and cold.fetched == pixels * months, cold
