@@ -7,7 +7,7 @@ other attributes; ``channel`` and ``platform`` left for the loader to derive) an
 The directories are cached under the temporary directory, keyed by scale, format and
 :data:`EXPORT_VERSION`. A fresh interpreter then builds ``Backend(data_dir=DIR)`` and answers the
 two-year daily query by channel of ``bench_load.py``; it reports the seconds from its start to
-that first answer, the query again, its peak RSS (``VmHWM``), its CPU and the build's phases
+that first answer, the median of the query 5 times more, its peak RSS (``VmHWM``), its CPU and the build's phases
 (``Store.build_seconds``: the loaders' ``load``, the store's ``tables``, ``sessions``,
 ``order_facts``, ``catalog``). Targets (absolute, issue 13, full run): the parquet directory at
 scale 16 (about 1.3 million orders and 10 million sessions) answers first in under 15 s with
@@ -197,8 +197,8 @@ def run(*, quick: bool = False, cases: list[tuple[float, str]] | None = None) ->
             "exported once (cached) as a `--data` directory of `orders`, `sessions` (channel and "
             "platform left to the loader) and `ad_spend` files; `Backend(data_dir=...)` loads it "
             "and answers the two-year daily query by channel of the load section (`first answer` "
-            "counts from the interpreter's start, imports included; `query` is the same query "
-            "again; `build by phase` is the wall time of `Store.build_seconds`: the loaders' "
+            "counts from the interpreter's start, imports included; `query` is the median of the "
+            "same query 5 times more; `build by phase` is the wall time of `Store.build_seconds`: the loaders' "
             "`load` (DuckDB reads, checks, defaults), `tables` (ad spend, entities, customers), "
             "`sessions` (`session_facts`), `facts` (`order_facts`)). Peak RSS from `VmHWM`; CPU "
             "is the process's user + system time. Targets (full run): scale "

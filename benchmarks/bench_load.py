@@ -38,17 +38,20 @@ RSS_LIMIT_MB = 1500.0
 DEMO_RSS_LIMIT_MB = 350.0
 
 #: The end of a load child (after ``started`` and ``backend``): the two-year daily query by
-#: channel answered twice (``first``: seconds since ``started``; ``query``: the second one), then
-#: the peak RSS (``hwm``, bytes) and the process's CPU seconds (``cpu``).
+#: channel answered, then 5 times more (``first``: seconds since ``started``; ``query``: the
+#: median of the 5), then the peak RSS (``hwm``, bytes) and the process's CPU seconds (``cpu``).
 FIRST_ANSWER_CHILD = """
 body = {"granularity": "day", "dimensions": ["channel"],
         "measures": [{"measure": m} for m in ("orders.total_revenue", "orders.orders")],
         "dateRange": {"start": "2024-11-27", "end": "2026-11-25"}, "compareDateRange": None}
 backend.query(body)
 first = time.perf_counter() - started
-again = time.perf_counter()
-backend.query(body)
-query = time.perf_counter() - again
+times = []
+for _ in range(5):
+    again = time.perf_counter()
+    backend.query(body)
+    times.append(time.perf_counter() - again)
+query = sorted(times)[2]
 hwm = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) * 1024
 import resource
 usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -127,8 +130,8 @@ def run(*, quick: bool = False, scales: list[float] | None = None) -> Section:
         note=(
             "Fresh interpreters (`benchmarks/bench_load.py`): the synthetic shop at each scale "
             "builds and answers a two-year daily query of 2 measures by channel (`first answer`"
-            " counts from the interpreter's start, imports included; `query` is the same query "
-            "again; `build CPU by phase` is the store's own account, `Store.build_seconds`: the "
+            " counts from the interpreter's start, imports included; `query` is the median of the "
+            "same query 5 times more; `build CPU by phase` is the store's own account, `Store.build_seconds`: the "
             "generator, the last touches plus `session_facts`, `order_facts`, the small tables and "
             "catalog; `session_facts` is written in a background thread from the moment the "
             "sessions are drawn, so its CPU is spread over the phases it overlaps, `gen` "
@@ -136,7 +139,9 @@ def run(*, quick: bool = False, scales: list[float] | None = None) -> Section:
             "process's user + system time (DuckDB's threads included), steadier than wall time "
             "on a loaded machine. Targets (full run)"
             f": scale {TARGET_SCALE:g} first answer ≤ {FIRST_ANSWER_LIMIT_S:g} s and peak RSS ≤ "
-            f"{RSS_LIMIT_MB:g} MB; demo peak RSS ≤ {DEMO_RSS_LIMIT_MB:g} MB."
+            f"{RSS_LIMIT_MB:g} MB; the query at scale {TARGET_SCALE:g} at most {TARGET_SCALE:g}x "
+            f"its time at scale 1 (latency at most linear in the data); demo peak RSS ≤ "
+            f"{DEMO_RSS_LIMIT_MB:g} MB."
         ),
         headers=[
             "what",
@@ -147,8 +152,10 @@ def run(*, quick: bool = False, scales: list[float] | None = None) -> Section:
             "peak RSS",
         ],
     )
+    queries: dict[float, float] = {}
     for scale in scales:
         found = _child(_LOAD_CHILD, str(scale))
+        queries[scale] = found["query"]
         section.rows.append([f"emulator, scale {scale:g}", fmt_seconds(found["first"]),
                              fmt_seconds(found["query"]), fmt_seconds(found["cpu"]),
                              _phases(found["phases"]), _mb(found["rss"])])  # fmt: skip
@@ -167,6 +174,14 @@ def run(*, quick: bool = False, scales: list[float] | None = None) -> Section:
                     unit="MB",
                 ),
             ]
+    if 1.0 in queries and TARGET_SCALE in queries:  # linear growth at most: 16x data, 16x time
+        section.checks.append(
+            Check(
+                f"emulator query, scale {TARGET_SCALE:g} / scale 1 (x{TARGET_SCALE:g} the data)",
+                queries[TARGET_SCALE] / queries[1.0],
+                TARGET_SCALE,
+            )
+        )
     if not quick:
         with tempfile.TemporaryDirectory() as out:
             found = _child(_DEMO_CHILD, out)
