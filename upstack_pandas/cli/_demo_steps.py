@@ -1,13 +1,15 @@
 """The steps of ``upstack-pandas demo``: the documented quickstart, printed as it goes.
 
-Each step prints a numbered section; :func:`quickstart` runs them in order and writes the files.
-The caller provides the client and selects the Agg backend before calling.
+Each step prints a numbered section: :func:`fetch` runs the ones that send requests, in order,
+and :func:`write_outputs` writes the files from what they brought. The caller provides the
+client and selects the Agg backend before calling.
 """
 
 from __future__ import annotations
 
 import html
 import textwrap
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     from upstack_pandas._transport.client import Client
     from upstack_pandas.dashboards.view import DashboardView
 
-__all__ = ["COHORT_MEASURE", "DASHBOARD_NAME", "MEASURES", "quickstart"]
+__all__ = ["COHORT_MEASURE", "DASHBOARD_NAME", "MEASURES", "Fetched", "fetch", "write_outputs"]
 
 #: The quickstart's measures (overview page of the API docs).
 MEASURES = ("core.new_customer_roas", "core.new_customer_mer", "meta.cpm")
@@ -181,6 +183,7 @@ def cohorts(client: Client, today: date) -> pd.DataFrame:
 
 
 def _dashboard_page(view: DashboardView) -> str:
+    """The view's page: its widgets' values and sparklines, which it fetches."""
     title = html.escape(view.name)
     return (
         f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{title}</title></head>"
@@ -189,7 +192,7 @@ def _dashboard_page(view: DashboardView) -> str:
 
 
 def write_files(
-    out: Path, df: pd.DataFrame, cohort_df: pd.DataFrame, view: DashboardView | None
+    out: Path, df: pd.DataFrame, cohort_df: pd.DataFrame, page: str | None
 ) -> dict[str, Path]:
     """Write the parquet files, the two PNGs and the dashboard page into ``out``.
 
@@ -199,7 +202,8 @@ def write_files(
         An existing folder.
     df, cohort_df : pandas.DataFrame
         The query and cohort frames.
-    view : DashboardView or None
+    page : str or None
+        The dashboard view's HTML page (None: no view was made).
 
     Returns
     -------
@@ -226,10 +230,10 @@ def write_files(
     assert heatmap is not None  # an Axes the function drew always belongs to a figure
     heatmap.savefig(paths[3], **SAVE)
     plt.close(heatmap)
-    if view is not None:
+    if page is not None:
         key = "the dashboard view: each widget's value and sparkline"
         files[key] = out / "dashboard.html"
-        files[key].write_text(_dashboard_page(view), encoding="utf-8")
+        files[key].write_text(page, encoding="utf-8")
     return files
 
 
@@ -251,28 +255,58 @@ def check_round_trip(df: pd.DataFrame, path: Path) -> None:
     _say(f"\n5. {path.name} read back with up.read_parquet: {verdict}.\n")
 
 
-def quickstart(client: Client, today: date, out: Path, *, live: bool) -> dict[str, Path]:
-    """Run every step, printing as it goes, and write the files.
+@dataclass(frozen=True)
+class Fetched:
+    """What the quickstart's requests brought: the query, the cohorts and the dashboard page."""
+
+    query: pd.DataFrame
+    cohorts: pd.DataFrame
+    #: The dashboard view's HTML page, its numbers fetched (None: no view was made).
+    dashboard_page: str | None
+
+
+def fetch(client: Client, today: date, *, live: bool) -> Fetched:
+    """Run the steps that talk to the API (catalog, query, dashboard, cohorts), printing.
+
+    The dashboard view's page is rendered here too: its widgets' numbers are fetched.
 
     Parameters
     ----------
     client : Client
     today : datetime.date
         The server's today: the last day of every range.
-    out : pathlib.Path
-        An existing folder for the files.
     live : bool
         Whether ``client`` talks to the real API.
+
+    Returns
+    -------
+    Fetched
+    """
+    catalog(client)
+    df = query(client, today)
+    view = dashboard(client, today, live=live)
+    cohort_df = cohorts(client, today)
+    return Fetched(df, cohort_df, None if view is None else _dashboard_page(view))
+
+
+def write_outputs(fetched: Fetched, out: Path) -> dict[str, Path]:
+    """Write the files and check the query's parquet round trip (no request is sent).
+
+    Run after the embedded emulator has stopped, so that its data's memory is free for the
+    plots (the demo's peak memory is the larger of the two, not their sum).
+
+    Parameters
+    ----------
+    fetched : Fetched
+        What :func:`fetch` returned.
+    out : pathlib.Path
+        An existing folder for the files.
 
     Returns
     -------
     dict of str to pathlib.Path
         What each file holds → its path.
     """
-    catalog(client)
-    df = query(client, today)
-    view = dashboard(client, today, live=live)
-    cohort_df = cohorts(client, today)
-    files = write_files(out, df, cohort_df, view)
-    check_round_trip(df, files["the query, with its metadata"])
+    files = write_files(out, fetched.query, fetched.cohorts, fetched.dashboard_page)
+    check_round_trip(fetched.query, files["the query, with its metadata"])
     return files

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -163,7 +164,11 @@ def run(args: argparse.Namespace) -> int:
     source = _live() if args.live else _emulated(args.seed or DEFAULT_SEED, args.now)
     with source as src, library_errors():
         print(f"upstack-pandas demo: {src.label}\n")
-        files = steps.quickstart(src.client, src.today, out, live=src.live)
+        fetched = steps.fetch(src.client, src.today, live=src.live)
+    del source, src  # the embedded emulator's data goes before the plots are drawn
+    gc.collect()
+    with library_errors():
+        files = steps.write_outputs(fetched, out)
     print("Files:")
     for what, path in files.items():
         print(f"  {path_label(path):<40} {what}")
