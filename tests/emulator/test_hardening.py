@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -466,3 +467,88 @@ def test_request_timeout_must_be_positive() -> None:
     for bad in (0, -1, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="request_timeout"):
             Emulator(request_timeout=bad)
+
+
+def _answer(sock: socket.socket) -> bytes:
+    """Everything the server sends on ``sock`` until it closes (at most 5 s)."""
+    sock.settimeout(5)
+    received = b""
+    while piece := sock.recv(65536):
+        received += piece
+    return received
+
+
+def test_connections_over_the_cap_get_a_503_and_the_client_retries() -> None:
+    """D108: two connections are served; a third is answered 503, Retry-After: 1, and closed."""
+    with Emulator(now=NOW, max_connections=2) as emu:
+        headers = "".join(f"{name}: {value}\r\n" for name, value in emu.headers().items())
+        request = (
+            f"GET /db-mgmt/api/measures HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}"
+            "Connection: close\r\n\r\n"
+        ).encode()
+        held = [socket.create_connection(("127.0.0.1", emu.port)) for _ in range(2)]
+        try:
+            time.sleep(0.2)  # both accepted and waiting for their requests
+            with socket.create_connection(("127.0.0.1", emu.port)) as extra:
+                extra.sendall(request)
+                answer = _answer(extra)
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 503 "), head
+            lines = head.split(b"\r\n")
+            assert b"Retry-After: 1" in lines and b"Connection: close" in lines
+            assert json.loads(body)["message"].startswith("Service busy")
+            # The held connections are still served.
+            held[0].sendall(request)
+            assert _answer(held[0]).startswith(b"HTTP/1.1 200 ")
+            held[0].close()
+            held[0] = socket.create_connection(("127.0.0.1", emu.port))
+            time.sleep(0.2)
+            # A client refused while both are held waits out Retry-After, then is served once
+            # they have gone.
+            refused = emu._server.refused if emu._server is not None else 0
+            release = threading.Timer(0.5, lambda: [sock.close() for sock in held])
+            client = emu.client(cache=False)
+            started = time.monotonic()
+            release.start()
+            try:
+                assert client.get("/db-mgmt/api/measures").status == 200
+            finally:
+                client.close()
+                release.join()
+            assert 0.9 <= time.monotonic() - started < 5  # (Retry-After: 1)
+            assert emu._server is not None and emu._server.refused == refused + 1
+        finally:
+            for sock in held:
+                sock.close()
+
+
+def test_a_flood_of_connections_is_answered_without_a_thread_each() -> None:
+    with Emulator(now=NOW, max_connections=2) as emu:
+        before = threading.active_count()
+        flood = [socket.create_connection(("127.0.0.1", emu.port)) for _ in range(40)]
+        try:
+            time.sleep(0.3)
+            # 2 served and 2 being refused at most, each on its own thread; the rest closed.
+            assert threading.active_count() - before <= 4 + 1
+            closed = 0
+            for sock in flood[4:]:
+                sock.settimeout(2)
+                try:
+                    closed += sock.recv(1) == b""
+                except OSError:
+                    closed += 1
+            assert closed == len(flood) - 4
+        finally:
+            for sock in flood:
+                sock.close()
+        client = emu.client(cache=False)
+        try:
+            assert client.get("/db-mgmt/api/measures").status == 200  # serving again
+        finally:
+            client.close()
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "8"])
+def test_max_connections_must_be_a_positive_int(bad: Any) -> None:
+    with pytest.raises((TypeError, ValueError), match="max_connections"):
+        Emulator(max_connections=bad)

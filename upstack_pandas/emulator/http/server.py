@@ -19,7 +19,10 @@ that it gets a 408 and the connection is closed, so a slow or half-sent request 
 server thread. The same number is the connection's socket timeout (a peer silent that long
 while the response is written is dropped too). A kept-alive connection waiting longer than
 ``idle_timeout`` (default :data:`IDLE_TIMEOUT_S`) for its next request is closed quietly. Body size,
-encodings and JSON depth are limited by :mod:`upstack_pandas.emulator.http.limits`.
+encodings and JSON depth are limited by :mod:`upstack_pandas.emulator.http.limits`. At most
+``max_connections`` (default :data:`MAX_CONNECTIONS`) connections are served at once: one more
+is answered 503 with ``Retry-After: 1`` (decision D108), so a flood of connections never grows
+the server's threads without bound.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "DEMO_PIXEL_ID",
     "IDLE_TIMEOUT_S",
+    "MAX_CONNECTIONS",
     "REQUEST_TIMEOUT_S",
     "SECOND_PIXEL_ID",
     "BackendPool",
@@ -83,6 +87,10 @@ SECOND_PIXEL_ID = "8c2d9b7e-41f3-4a6d-b0e5-2f9a7c3d1e02"
 REQUEST_TIMEOUT_S = 10.0
 #: Seconds a kept-alive connection may wait for its next request before it is closed (D102).
 IDLE_TIMEOUT_S = 5.0
+#: Connections served at once (D108); one more is answered 503 with ``Retry-After``.
+MAX_CONNECTIONS = 64
+#: Seconds a refused connection has to send its request before the 503 is written anyway.
+_REFUSE_READ_S = 1.0
 
 _TIMEOUT_BODY = b'{"message":"Request timeout: the request was not sent in time"}'
 _TIMEOUT_RESPONSE = (
@@ -90,6 +98,40 @@ _TIMEOUT_RESPONSE = (
     + f"Content-Length: {len(_TIMEOUT_BODY)}\r\nConnection: close\r\n\r\n".encode()
     + _TIMEOUT_BODY
 )
+_BUSY_BODY = b'{"message":"Service busy: too many connections at once; retry after 1 s"}'
+_BUSY_RESPONSE = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+    + f"Content-Length: {len(_BUSY_BODY)}\r\nConnection: close\r\n\r\n".encode()
+    + _BUSY_BODY
+)
+
+
+def _refuse(connection: socket.socket) -> None:
+    """Answer a connection over the cap with a 503 (D108), after reading what it sends.
+
+    The request is read first (up to the end of its headers, for at most ``_REFUSE_READ_S``)
+    so that closing does not reset the connection under the client before it reads the
+    answer; nothing of it is served.
+    """
+    with contextlib.closing(connection):
+        try:
+            connection.settimeout(_REFUSE_READ_S)
+            received = b""
+            deadline = time.monotonic() + _REFUSE_READ_S
+            while b"\r\n\r\n" not in received and len(received) < 65536:
+                connection.settimeout(max(0.01, deadline - time.monotonic()))
+                piece = connection.recv(65536)
+                if not piece:
+                    break
+                received += piece
+        except OSError:
+            pass  # silent or gone: answered all the same
+        with contextlib.suppress(OSError):
+            connection.sendall(_BUSY_RESPONSE)
+            connection.shutdown(socket.SHUT_WR)
+            connection.settimeout(_REFUSE_READ_S)
+            while connection.recv(65536):  # the rest of a body: read, so no reset is sent
+                pass
 
 
 def derive_key(name: str) -> str:
@@ -530,10 +572,63 @@ class _Server(ThreadedWSGIServer):
     #: Connections accepted so far (a kept-alive client makes one for many requests).
     accepted: int = 0
 
+    #: Connections served at once (D108); more are answered 503 (see :func:`_refuse`).
+    max_connections: int = MAX_CONNECTIONS
+    #: Connections answered 503 so far.
+    refused: int = 0
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+        self._serving = 0  # connections with a handler thread
+        self._refusing = 0  # connections being answered 503
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve ``request`` on a thread of its own, or answer 503 when at the cap (D108).
+
+        At most :attr:`max_connections` connections are served at once; as many more are
+        answered 503 with ``Retry-After: 1``, each on a short-lived thread, and beyond that
+        a connection is closed at once: a flood never grows the threads without bound.
+        """
+        with self._open_lock:
+            serve = self._serving < self.max_connections
+            refuse = not serve and self._refusing < self.max_connections
+            if serve:
+                self._serving += 1
+            elif refuse:
+                self._refusing += 1
+                self.refused += 1
+        if serve:
+            try:
+                super().process_request(request, client_address)
+            except BaseException:
+                self._done_serving()
+                raise
+            return
+        if not refuse:
+            logger.warning("closed a connection: %d are served and as many refused", self._serving)
+            self.shutdown_request(request)
+            return
+        logger.warning("answered 503: %d connections are served at once", self.max_connections)
+        threading.Thread(target=self._refuse, args=(request,), daemon=True).start()
+
+    def _refuse(self, connection: socket.socket) -> None:
+        try:
+            _refuse(connection)
+        finally:
+            with self._open_lock:
+                self._refusing -= 1
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._done_serving()
+
+    def _done_serving(self) -> None:
+        with self._open_lock:
+            self._serving -= 1
 
     def track(self, connection: socket.socket) -> None:
         with self._open_lock:
@@ -591,6 +686,9 @@ class Emulator:
     idle_timeout : float
         Seconds a kept-alive connection may wait for its next request (default
         :data:`IDLE_TIMEOUT_S`); then it is closed without an answer (decision D102).
+    max_connections : int
+        Connections served at once (default :data:`MAX_CONNECTIONS`); one more is answered
+        503 with ``Retry-After: 1``, which clients retry (decision D108).
     """
 
     def __init__(
@@ -608,7 +706,13 @@ class Emulator:
         request_timeout: float = REQUEST_TIMEOUT_S,
         scale: float = 1.0,
         idle_timeout: float = IDLE_TIMEOUT_S,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+            raise TypeError(f"max_connections must be an int, not {max_connections!r}")
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be at least 1, not {max_connections!r}")
+        self.max_connections = max_connections
         if not scale > 0:
             raise ValueError(f"scale must be positive; got {scale!r}")
         if not 0 < request_timeout < float("inf"):
@@ -734,6 +838,7 @@ class Emulator:
         server.clock = None if self.now is None else to_utc(self.now)
         server.request_timeout = self.request_timeout
         server.idle_timeout = self.idle_timeout
+        server.max_connections = self.max_connections
         server.deadlines = _Deadlines()
         server.deadlines.start()
         self._dashboards = dashboards
