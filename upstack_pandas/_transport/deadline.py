@@ -92,24 +92,24 @@ def _shorten(timeout: Any, left: float) -> Any:
     return left if timeout is None else min(timeout, left)
 
 
-class _GuardedHTTPConnection(HTTPConnection):
-    """An HTTP connection that arms the request's guard before waiting for the response."""
+class _ArmsTheGuard:
+    """Arms the request's guard (if any) with the socket before waiting for the response."""
+
+    sock: Any
 
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
         guard = _guard.get()
         if guard is not None:
             guard.arm(self.sock)
-        return super().getresponse(*args, **kwargs)
+        return super().getresponse(*args, **kwargs)  # type: ignore[misc]
 
 
-class _GuardedHTTPSConnection(HTTPSConnection):
-    """An HTTPS connection that arms the request's guard before waiting for the response."""
+class _GuardedHTTPConnection(_ArmsTheGuard, HTTPConnection):
+    """urllib3's HTTP connection, arming the guard (:class:`_ArmsTheGuard`)."""
 
-    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-        guard = _guard.get()
-        if guard is not None:
-            guard.arm(self.sock)
-        return super().getresponse(*args, **kwargs)
+
+class _GuardedHTTPSConnection(_ArmsTheGuard, HTTPSConnection):
+    """urllib3's HTTPS connection, arming the guard (:class:`_ArmsTheGuard`)."""
 
 
 class _GuardedHTTPPool(HTTPConnectionPool):
