@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import socket
 import threading
 import time
@@ -478,34 +479,51 @@ def _answer(sock: socket.socket) -> bytes:
     return received
 
 
+def _wait_until(condition: Any, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the server did not get there in time"
+        time.sleep(0.01)
+
+
+def _one_answer(sock: socket.socket) -> bytes:
+    """One response read off a kept-alive connection (its head and ``Content-Length`` body)."""
+    sock.settimeout(5)
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += sock.recv(65536)
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
 def test_connections_over_the_cap_get_a_503_and_the_client_retries() -> None:
     """D108: two connections are served; a third is answered 503, Retry-After: 1, and closed."""
     with Emulator(now=NOW, max_connections=2) as emu:
+        server = emu._server
+        assert server is not None
         headers = "".join(f"{name}: {value}\r\n" for name, value in emu.headers().items())
-        request = (
-            f"GET /db-mgmt/api/measures HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}"
-            "Connection: close\r\n\r\n"
-        ).encode()
+        request = f"GET /db-mgmt/api/measures HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n"
         held = [socket.create_connection(("127.0.0.1", emu.port)) for _ in range(2)]
         try:
-            time.sleep(0.2)  # both accepted and waiting for their requests
+            _wait_until(lambda: server._serving == 2)
             with socket.create_connection(("127.0.0.1", emu.port)) as extra:
-                extra.sendall(request)
+                extra.sendall((request[:-2] + "Connection: close\r\n\r\n").encode())
                 answer = _answer(extra)
             head, _, body = answer.partition(b"\r\n\r\n")
             assert head.startswith(b"HTTP/1.1 503 "), head
             lines = head.split(b"\r\n")
             assert b"Retry-After: 1" in lines and b"Connection: close" in lines
             assert json.loads(body)["message"].startswith("Service busy")
-            # The held connections are still served.
-            held[0].sendall(request)
-            assert _answer(held[0]).startswith(b"HTTP/1.1 200 ")
-            held[0].close()
-            held[0] = socket.create_connection(("127.0.0.1", emu.port))
-            time.sleep(0.2)
+            # The held connections are still served, and stay open.
+            held[0].sendall(request.encode())
+            assert _one_answer(held[0]).startswith(b"HTTP/1.1 200 ")
+            _wait_until(lambda: server._refusing == 0)
             # A client refused while both are held waits out Retry-After, then is served once
             # they have gone.
-            refused = emu._server.refused if emu._server is not None else 0
+            refused = server.refused
             release = threading.Timer(0.5, lambda: [sock.close() for sock in held])
             client = emu.client(cache=False)
             started = time.monotonic()
@@ -516,7 +534,7 @@ def test_connections_over_the_cap_get_a_503_and_the_client_retries() -> None:
                 client.close()
                 release.join()
             assert 0.9 <= time.monotonic() - started < 5  # (Retry-After: 1)
-            assert emu._server is not None and emu._server.refused == refused + 1
+            assert server.refused == refused + 1
         finally:
             for sock in held:
                 sock.close()

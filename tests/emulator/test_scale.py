@@ -43,8 +43,11 @@ def test_sessions_are_kept_in_duckdb_and_read_back_with_their_types() -> None:
         assert n == len(sessions)
         # independently: each visitor's first session by (ts, session_id) is the new-visitor one
         assert new_visitors == sessions["customer_id"].nunique()
+        # the orders too: read back in time order, with the generator's values and types
         orders = store.tables["orders"]
-        assert orders is store.tables["orders"]  # the pandas orders frame, kept
+        assert not hasattr(store, "_orders")
+        expected = generate(3, NOW, scale=0.05)["orders"]
+        pd.testing.assert_frame_equal(orders, expected.reset_index(drop=True), check_dtype=True)
     finally:
         store.close()
 
@@ -198,6 +201,15 @@ def test_last_touch_rows_are_the_latest_session_in_the_window(seed: int) -> None
     ] * len(order_ts)
 
 
+def _orders_is_a_view(store: Store) -> bool:
+    cur = store.cursor()
+    try:
+        found = cur.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'orders'")
+        return found.fetchone() == (1,)
+    finally:
+        cur.close()
+
+
 def test_the_synthetic_order_facts_match_the_sql_derivation(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -217,7 +229,7 @@ def test_the_synthetic_order_facts_match_the_sql_derivation(
     joined = Store(plain, available, 3)  # no generator's sessions: the SQL join
     try:
         assert joins == [joined]  # the generator's store needed no join
-        assert fast._orders_view and joined._orders_view
+        assert _orders_is_a_view(fast) and _orders_is_a_view(joined)
         first, second = fast.cursor(), joined.cursor()
         for table in ("order_facts", "orders"):
             sql = f"SELECT * FROM {table} ORDER BY order_id"
@@ -361,7 +373,8 @@ def test_the_generators_sessions_are_written_while_the_orders_are_drawn(
     store = Store.synthetic(3, NOW, scale=0.05)
     try:
         assert events == ["ad_spend", "entities", "sessions", "writer", "orders", "customers"]
-        assert store._orders_view
+        assert _orders_is_a_view(store)
+        assert not hasattr(store, "_orders")  # no pandas copy kept once built
         expected = generate(3, NOW, scale=0.05)["sessions"]
         cur = store.cursor()
         got = cur.sql("SELECT * FROM session_facts").to_arrow_table()

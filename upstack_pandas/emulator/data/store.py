@@ -20,10 +20,11 @@ copy; :meth:`Store.from_dir` has the loaders read the user's files into the stor
 connection and hands their relations over, dropping the loaders' work tables once copied). A shop of more than ``ON_DISK_ROWS`` sessions (the synthetic one from scale 0.2) is kept in a temporary database file
 rather than in memory: DuckDB compresses stored tables and keeps only what queries touch in its
 buffer pool (bounded by :func:`memory_limit`), so a shop of a million orders and ten million sessions
-fits in a few hundred MB; tiny ones (test fixtures) stay in memory. The ``orders`` frame alone is
-also kept in pandas (cost configuration recomputes per-order costs from it); :attr:`Store.tables`
-reads the other tables back from DuckDB when asked (tests that recompute numbers); the order
-lines (:attr:`Store.lines`) are built on first use. No checkpoint runs while the store is built
+fits in a few hundred MB; tiny ones (test fixtures) stay in memory. No pandas copy of a table is
+kept once the store is built: :attr:`Store.tables` reads them back from DuckDB when asked
+(tests that recompute numbers, cost configuration), and the orders' base costs
+(:attr:`Store.base_costs`) and lines (:attr:`Store.lines`) are read and built on first use
+(cost configuration). No checkpoint runs while the store is built
 and DuckDB spills only into the store's folder. The synthetic shop's sessions are written by
 DuckDB on a cursor of their own, in a thread, from the moment they are drawn: the generator's
 orders, the last touches and ``order_facts`` are built meanwhile (numpy on one core, DuckDB on
@@ -155,14 +156,12 @@ def _select(specs: list[str]) -> str:
 
 
 class _Tables(Mapping[str, pd.DataFrame]):
-    """The raw tables: ``orders`` as kept in pandas, the others read back from DuckDB."""
+    """The raw tables, each read back from DuckDB when asked for."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
 
     def __getitem__(self, name: str) -> pd.DataFrame:
-        if name == "orders":
-            return self._store._orders
         if name not in _TABLES:
             raise KeyError(name)
         return self._store._read_back(name)
@@ -435,7 +434,7 @@ def _rows(source: Source) -> int:
 
 
 class Store:
-    """Raw tables in a DuckDB database (a temporary file), plus the orders as a pandas frame.
+    """Raw tables in a DuckDB database (a temporary file, or memory for a tiny shop).
 
     Parameters
     ----------
@@ -484,21 +483,19 @@ class Store:
         #: Whether :func:`_configure` still has to run (``from_dir`` configures before loading).
         self._fresh = connection is None
         self._finalizer = weakref.finalize(self, _remove, self._con, self._directory)
-        self._lock = threading.Lock()
-        #: ``orders`` is a view of ``order_facts`` (the synthetic shop) rather than a table.
-        self._orders_view = False
+        self._lock = threading.RLock()  # (held while base costs are read through cursor())
         pending = tables if consume and isinstance(tables, dict) else dict(tables)
         del tables, orders, sessions
         # first: the generator's tables go as loaded
         self._build(pending, memory_limit(rows), sessions_writer)
+        del self._orders  # in DuckDB now (order_facts): no pandas copy is kept
+        pa.default_memory_pool().release_unused()
         self._phases.mark("catalog")
         #: The product catalog (one row per variant) and the orders' lines (``catalog.py``).
         self.catalog = products(seed)
         self._seed = seed
         self._lines: pd.DataFrame | None = None
-        #: The orders' ``cogs`` and ``shipping_cost`` as generated or loaded (before any cost
-        #: configuration changed them).
-        self.base_costs = self._orders[["order_id", "cogs", "shipping_cost"]].copy()
+        self._base_costs: pd.DataFrame | None = None
 
     @property
     def build_seconds(self) -> dict[str, tuple[float, float]]:
@@ -515,6 +512,21 @@ class Store:
         return dict(self._phases.seconds)
 
     @property
+    def base_costs(self) -> pd.DataFrame:
+        """The orders' ``order_id``, ``cogs`` and ``shipping_cost`` as generated or loaded.
+
+        Read from DuckDB on first use (cost configuration), before any cost change, and kept:
+        what :meth:`restore`-style callers put back, in the order of ``tables["orders"]``.
+        """
+        with self._lock:
+            return self._base_costs_locked()
+
+    def _base_costs_locked(self) -> pd.DataFrame:
+        if self._base_costs is None:
+            self._base_costs = self._select_orders("order_id", "cogs", "shipping_cost")
+        return self._base_costs
+
+    @property
     def lines(self) -> pd.DataFrame:
         """The orders' lines (``catalog.order_lines``), built on first use (cost configuration).
 
@@ -523,15 +535,16 @@ class Store:
         """
         with self._lock:
             if self._lines is None:
-                base = self._orders[["order_id", "ts"]].assign(
-                    cogs=self.base_costs["cogs"].to_numpy()
+                base = self._select_orders("order_id", "ts").assign(
+                    cogs=self._base_costs_locked()["cogs"].to_numpy()
                 )
                 self._lines = order_lines(base, self.catalog, self._seed)
             return self._lines
 
     @property
     def tables(self) -> Mapping[str, pd.DataFrame]:
-        """The raw tables by name (``orders`` from memory, the others read from DuckDB)."""
+        """The raw tables by name, each read from DuckDB when asked for (``orders`` in time
+        order, as generated or loaded, with the current costs)."""
         return _Tables(self)
 
     @classmethod
@@ -675,7 +688,6 @@ class Store:
         self._phases.mark("sessions")
         orders = _as_arrow(self._orders)
         self._build_order_facts_from(orders, self._last_touch_by_join(orders))
-        self._orders_view = True
         self._phases.mark("order_facts")
 
     def _build_generated(self, tables: dict[str, Source], writer: _Background | None) -> bool:
@@ -701,7 +713,7 @@ class Store:
             self._phases.mark("sessions")
             if touch is not None:  # the generator's integer keys found every last touch
                 self._build_order_facts_from(_as_arrow(self._orders), touch)
-                self._orders_view = built = True
+                built = True
                 del touch
                 self._phases.mark("order_facts")
         except BaseException:
@@ -786,33 +798,36 @@ class Store:
     def set_order_costs(self, cogs: pd.Series, shipping_cost: pd.Series) -> None:
         """Replace every order's ``cogs`` and ``shipping_cost`` (aligned with ``tables["orders"]``).
 
-        The raw ``orders`` frame is replaced (never changed in place: frames handed out by
-        :meth:`frames` keep their values) and the DuckDB ``orders`` and ``order_facts`` tables
-        are updated in one transaction, so later queries see the new costs.
+        ``order_facts`` (``orders`` is a view of it) is updated in one transaction, by row (its
+        rows are the orders in that order), so later queries and reads see the new costs; the
+        costs as generated or loaded are read first (:attr:`base_costs`).
         """
         with self._lock:
-            orders = self._orders.assign(
-                cogs=cogs.to_numpy(dtype="float64").round(2),
-                shipping_cost=shipping_cost.to_numpy(dtype="float64").round(2),
+            count = len(self._base_costs_locked())
+            if len(cogs) != count or len(shipping_cost) != count:
+                raise ValueError(f"expected {count} costs of each kind, one per order")
+            changes = pa.table(
+                {
+                    "_n": pa.array(np.arange(count, dtype=np.int64)),
+                    "cogs": pa.array(cogs.to_numpy(dtype="float64").round(2)),
+                    "shipping_cost": pa.array(shipping_cost.to_numpy(dtype="float64").round(2)),
+                }
             )
-            changes = orders[["order_id", "cogs", "shipping_cost"]]
             con = self._con
-            con.register("_cost_changes", pa.Table.from_pandas(changes, preserve_index=False))
+            con.register("_cost_changes", changes)
             try:
                 con.execute("BEGIN TRANSACTION")
-                for table in ("order_facts",) if self._orders_view else ("orders", "order_facts"):
-                    con.execute(
-                        f"UPDATE {table} SET cogs = CAST(c.cogs AS {MONEY}),"
-                        f" shipping_cost = CAST(c.shipping_cost AS {MONEY})"
-                        f" FROM _cost_changes c WHERE {table}.order_id = c.order_id"
-                    )
+                con.execute(
+                    f"UPDATE order_facts SET cogs = CAST(c.cogs AS {MONEY}),"
+                    f" shipping_cost = CAST(c.shipping_cost AS {MONEY})"
+                    " FROM _cost_changes c WHERE order_facts.rowid = c._n"
+                )
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
             finally:
                 con.unregister("_cost_changes")
-            self._orders = orders
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new DuckDB cursor for one request (cursors may be used from different threads)."""
@@ -825,10 +840,15 @@ class Store:
         """Copies of the raw tables, for tests that recompute numbers."""
         return {name: frame.copy(deep=False) for name, frame in self.tables.items()}
 
-    def _read_back(self, name: str) -> pd.DataFrame:
+    def _select_orders(self, *columns: str) -> pd.DataFrame:
+        """Some columns of ``tables["orders"]`` (money as float, times in UTC microseconds)."""
+        return self._read_back("orders", columns)
+
+    def _read_back(self, name: str, only: tuple[str, ...] | None = None) -> pd.DataFrame:
         """A raw table read from DuckDB, with the column types the generator and loaders give."""
         table = "session_facts" if name == "sessions" else name
-        columns = [spec.partition(" ")[0] for spec in _TABLES[name]]
+        specs = [spec for spec in _TABLES[name] if only is None or spec.partition(" ")[0] in only]
+        columns = [spec.partition(" ")[0] for spec in specs]
         order = " ORDER BY ts, session_id" if name == "sessions" else ""
         cur = self.cursor()
         try:
@@ -837,7 +857,7 @@ class Store:
             ).df()
         finally:
             cur.close()
-        for spec in _TABLES[name]:
+        for spec in specs:
             column, _, sql_type = spec.partition(" ")
             if sql_type == MONEY:
                 frame[column] = frame[column].astype("float64")
