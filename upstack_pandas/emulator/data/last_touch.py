@@ -88,16 +88,28 @@ def last_touch_columns(
         A dictionary-encoded string array per column.
     """
     none = rows < 0
-    take = pa.array(np.where(none, 0, rows))
+    take = np.where(none, 0, rows)
     out: dict[str, pa.Array] = {}
     for name in columns:
         column = sessions.column(name)
-        picked = column.take(take) if len(rows) and len(column) else pa.nulls(len(rows))
-        if isinstance(picked, pa.ChunkedArray):
-            picked = picked.combine_chunks()
-        if pa.types.is_dictionary(picked.type):
-            picked = picked.cast(pa.string())
-        out[name] = pc.if_else(
-            pa.array(none), missing, picked.cast(pa.string())
-        ).dictionary_encode()
+        if not len(rows) or not len(column):
+            out[name] = pa.array([missing] * len(rows), type=pa.string()).dictionary_encode()
+            continue
+        if column.num_chunks != 1 and pa.types.is_dictionary(column.type):
+            column = column.unify_dictionaries()
+        encoded = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+        if not pa.types.is_dictionary(encoded.type):
+            encoded = encoded.dictionary_encode()
+        if encoded.null_count:  # (a null attribute reads as the missing value too)
+            encoded = pc.fill_null(encoded.cast(pa.string()), missing).dictionary_encode()
+        # By codes: the orders' rows' codes, and the missing value's (added to the dictionary
+        # when it is not there) for orders without a last touch; no string is copied per order.
+        dictionary = encoded.dictionary.cast(pa.string())
+        found = pc.index(dictionary, missing).as_py()
+        if found < 0:
+            found = len(dictionary)
+            dictionary = pa.concat_arrays([dictionary, pa.array([missing], type=pa.string())])
+        codes = np.asarray(encoded.indices.to_numpy(), dtype=np.int32)[take]
+        codes[none] = found
+        out[name] = pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), dictionary)
     return out

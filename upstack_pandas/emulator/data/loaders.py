@@ -4,7 +4,7 @@ Each table is ``<name>.parquet`` or ``<name>.csv`` in the directory; :data:`SCHE
 columns (the docs' table is tested against it). DuckDB reads the files (``read_csv`` with every
 cell as text, then typed casts; ``read_parquet``) into the store's own connection, and the checks,
 defaults and derived columns and tables are SQL: no pandas copy of the sessions, ad spend,
-entities or customers is made (the orders come back as a pandas frame, which the store keeps).
+entities or customers is made (the orders come back as an Arrow table, in time order).
 The sessions are written once, complete with ``is_new_visitor`` (:data:`SESSION_TABLE`), into
 the table the store adopts as its ``session_facts``.
 Missing optional columns get the documented defaults; a missing file, column or an unparsable
@@ -18,8 +18,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from upstack_pandas.emulator.data.errors import DataLoadError
@@ -582,34 +580,15 @@ def _customers_sql(orders: str, sessions: str | None) -> str:
         ORDER BY o.customer_id"""
 
 
-def _orders_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The loaded orders as pandas (the store keeps them there): str, UTC microseconds, float.
-
-    Through Arrow: the text columns go into pandas' ``str`` dtype without a Python string per
-    cell where that dtype is Arrow-backed (pandas 3), a third of the time of ``.df()`` and
-    casts at a million orders; the columns are already DOUBLE and UTC microseconds.
-    """
-    table = con.sql(f"SELECT * FROM {WORK_PREFIX}orders_out").to_arrow_table()
-    text = pd.Series([], dtype="str").dtype
-    mapper = {pa.string(): text, pa.large_string(): text}.get
-    frame: pd.DataFrame = table.to_pandas(
-        types_mapper=mapper if isinstance(text, pd.StringDtype) else None
-    )
-    del table
-    for col in SCHEMAS["orders"]:
-        if col.type == "string":
-            if frame[col.name].dtype != text:
-                frame[col.name] = frame[col.name].astype("str")
-        elif col.type == "timestamp":
-            frame[col.name] = frame[col.name].dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-        elif frame[col.name].dtype != np.float64:
-            frame[col.name] = frame[col.name].astype(np.float64)
-    return frame
+def _orders_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The loaded orders as an Arrow table, in time order (the store writes ``order_facts`` from
+    it): text, UTC microseconds, DOUBLE money. No pandas copy: the store keeps none."""
+    return con.sql(f"SELECT * FROM {WORK_PREFIX}orders_out").to_arrow_table()
 
 
 def load_user_data(
     data_dir: str | Path, now: datetime, con: duckdb.DuckDBPyConnection
-) -> tuple[dict[str, pd.DataFrame | duckdb.DuckDBPyRelation], frozenset[str]]:
+) -> tuple[dict[str, pa.Table | duckdb.DuckDBPyRelation], frozenset[str]]:
     """Load the user's tables from ``data_dir`` into the DuckDB connection ``con``.
 
     The files are read by DuckDB (``read_csv``/``read_parquet``), checked and completed in SQL;
@@ -627,8 +606,8 @@ def load_user_data(
 
     Returns
     -------
-    tables : dict of str to pandas.DataFrame or duckdb.DuckDBPyRelation
-        ``orders`` (a pandas frame: the store keeps it), and ``sessions``, ``ad_spend``,
+    tables : dict of str to pyarrow.Table or duckdb.DuckDBPyRelation
+        ``orders`` (an Arrow table, in time order), and ``sessions``, ``ad_spend``,
         ``entities``, ``customers`` as relations of ``con``; missing optional tables are empty,
         with the documented columns.
     available : frozenset of str
@@ -669,8 +648,8 @@ def load_user_data(
     # small tables on one).
     customers = _customers_sql(orders_out, sessions_out if paths["sessions"] else None)
     con.execute(f"CREATE TABLE {WORK_PREFIX}customers AS {customers}")
-    tables: dict[str, pd.DataFrame | duckdb.DuckDBPyRelation] = {
-        "orders": _orders_frame(con),
+    tables: dict[str, pa.Table | duckdb.DuckDBPyRelation] = {
+        "orders": _orders_table(con),
         "sessions": con.table(sessions_out),
         "ad_spend": con.table(f"{WORK_PREFIX}ad_spend_out"),
         "entities": con.view(f"{WORK_PREFIX}entities"),

@@ -203,7 +203,7 @@ def _customer_codes(ids: pa.Array, dictionary: pa.Array) -> np.ndarray | None:
     return None if codes.null_count else np.asarray(codes.to_numpy(), dtype=np.int64)
 
 
-def _synthetic_last_touch(orders: pd.DataFrame, sessions: pa.Table) -> dict[str, pa.Array] | None:
+def _synthetic_last_touch(orders: pa.Table, sessions: pa.Table) -> dict[str, pa.Array] | None:
     """The generator's sessions: each order's last-touch attributes by integer keys, or None.
 
     The sessions' ``customer_id`` is a dictionary (the generator's) and its rows are in
@@ -212,12 +212,13 @@ def _synthetic_last_touch(orders: pd.DataFrame, sessions: pa.Table) -> dict[str,
     customer = _one_chunk(sessions.column("customer_id"))
     if not pa.types.is_dictionary(customer.type):
         return None
-    ids = pa.array(orders["customer_id"], type=pa.string())
+    ids = _one_chunk(orders.column("customer_id")).cast(pa.string())
     codes = _customer_codes(ids, customer.dictionary)
     if codes is None:  # an order whose customer never visited: not the generator's
         return None
     ts = _one_chunk(sessions.column("ts")).view(pa.int64()).to_numpy()  # no copy
-    order_ts = orders["ts"].to_numpy(dtype="datetime64[us]").view(np.int64)
+    order_ts = _one_chunk(orders.column("ts")).cast(pa.timestamp("us", "UTC")).view(pa.int64())
+    order_ts = np.asarray(order_ts.to_numpy(), dtype=np.int64)
     rows = last_touch_rows(
         codes,
         order_ts,
@@ -474,7 +475,8 @@ class Store:
         orders = tables["orders"]
         if isinstance(orders, duckdb.DuckDBPyRelation):
             raise TypeError("the orders are handed over as a pandas frame or an Arrow table")
-        self._orders: pd.DataFrame = orders.to_pandas() if isinstance(orders, pa.Table) else orders
+        #: The orders, while the store is built (``order_facts`` is written from them).
+        self._orders: pa.Table = _as_arrow(orders)
         self.available = frozenset(available) | ({"entities"} if "ad_spend" in available else set())
         sessions = tables["sessions"]
         rows = _rows(sessions)
@@ -686,7 +688,7 @@ class Store:
             )
         self._drop_work_tables()
         self._phases.mark("sessions")
-        orders = _as_arrow(self._orders)
+        orders = self._orders
         self._build_order_facts_from(orders, self._last_touch_by_join(orders))
         self._phases.mark("order_facts")
 
@@ -712,7 +714,7 @@ class Store:
             pa.default_memory_pool().release_unused()  # its temporaries' Arrow memory
             self._phases.mark("sessions")
             if touch is not None:  # the generator's integer keys found every last touch
-                self._build_order_facts_from(_as_arrow(self._orders), touch)
+                self._build_order_facts_from(self._orders, touch)
                 built = True
                 del touch
                 self._phases.mark("order_facts")
