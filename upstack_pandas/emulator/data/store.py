@@ -410,22 +410,30 @@ def _configure(con: duckdb.DuckDBPyConnection, directory: str | None, memory: st
     con.execute("PRAGMA disable_checkpoint_on_shutdown")
 
 
-def _adoptable(source: Source) -> bool:
-    """Whether ``source`` is the loaders' sessions table, in the columns of ``session_facts``.
+def _adoptable(source: Source, name: str) -> bool:
+    """Whether ``source`` is a loaders' table already in the store's columns for ``name``.
 
-    The loaders write their sessions once, complete (:data:`.loaders.SESSION_TABLE`): the store
-    renames that table rather than copying ten million rows (5 s at scale 16).
+    The loaders write their sessions once, complete (:data:`.loaders.SESSION_TABLE`), and their
+    customers in the store's types: the store renames such a table rather than copying it (the
+    sessions: ten million rows, 5 s at scale 16). A view, or a table of other types (money as
+    DOUBLE), is copied with its casts.
     """
-    if not isinstance(source, duckdb.DuckDBPyRelation):
+    if not isinstance(source, duckdb.DuckDBPyRelation) or source.type != "TABLE_RELATION":
         return False
-    expected = [spec.partition(" ")[0] for spec in _TABLES["sessions"]] + ["is_new_visitor"]
-    if source.columns != expected or not source.alias.startswith(WORK_PREFIX):
+    wanted = [spec.partition(" ") for spec in _TABLES[name]]
+    if name == "sessions":
+        wanted.append(("is_new_visitor", "", "BOOLEAN"))
+    if source.columns != [column for column, _, _ in wanted]:
+        return False
+    if not source.alias.startswith(WORK_PREFIX):
         return False
     types = dict(zip(source.columns, source.types, strict=True))
-    wanted = [spec.partition(" ") for spec in _TABLES["sessions"]] + [
-        ("is_new_visitor", "", "BOOLEAN")
-    ]
-    return all(types[name] == duckdb.type(sql) for name, _, sql in wanted if sql)
+    return all(types[column] == duckdb.type(sql) for column, _, sql in wanted if sql)
+
+
+def _adopt(con: duckdb.DuckDBPyConnection, source: duckdb.DuckDBPyRelation, name: str) -> None:
+    """Rename the loaders' table ``source`` to ``name`` (see :func:`_adoptable`)."""
+    con.execute(f'ALTER TABLE "{source.alias}" RENAME TO {name}')
 
 
 def _rows(source: Source) -> int:
@@ -651,9 +659,16 @@ class Store:
             con.execute("SET threads = 1")
         try:
             for name in ("ad_spend", "entities", "customers"):
-                if name in tables:  # (synthetic(): the ad tables are written already)
+                if name not in tables:  # (synthetic(): the ad tables are written already)
+                    continue
+                source = tables[name]
+                if isinstance(source, duckdb.DuckDBPyRelation) and _adoptable(source, name):
+                    _adopt(con, source, name)
+                    del tables[name]
+                else:
                     select = f"SELECT {_select(_TABLES[name])} FROM _{name}_src"
                     _create(con, name, tables, select)
+                del source
         except BaseException:
             if writer is not None:
                 writer.cancel()
@@ -667,8 +682,8 @@ class Store:
             self._phases.mark("sessions")  # the wait for session_facts
             if built:
                 return
-        elif _adoptable(source):  # the loaders' table, complete: renamed, not copied
-            con.execute(f'ALTER TABLE "{source.alias}" RENAME TO session_facts')
+        elif isinstance(source, duckdb.DuckDBPyRelation) and _adoptable(source, "sessions"):
+            _adopt(con, source, "session_facts")  # the loaders' table, complete: not copied
             del source, tables["sessions"]
         else:  # each visitor's first session, by ts then session_id
             del source
