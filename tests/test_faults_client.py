@@ -16,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
+import signal
 import socket
 import sqlite3
 import threading
@@ -281,6 +283,36 @@ def test_the_watchdog_calls_in_time_order_and_forgets_the_cancelled() -> None:
     assert done.wait(2)
     assert called == ["early", "late"]
     assert watchdog.pending == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_the_watchdog_starts_afresh_in_a_forked_child() -> None:
+    # The parent's watchdog is busy (a callback pending, its lock taken by the watch call's
+    # thread at times); the child's must serve its own guards from an empty state.
+    token = WATCHDOG.watch(time.monotonic() + 60, lambda: None)
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: exit 0 only if its own watchdog fires in time
+            fired = threading.Event()
+            code = 3
+            try:
+                if WATCHDOG.pending == 0:
+                    WATCHDOG.watch(time.monotonic() + 0.05, fired.set)
+                    code = 0 if fired.wait(2) else 1
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + 10
+        done, status = os.waitpid(pid, os.WNOHANG)
+        while not done and time.monotonic() < deadline:
+            time.sleep(0.02)
+            done, status = os.waitpid(pid, os.WNOHANG)
+        if not done:  # stuck (on a lock the parent held at the fork): fail, do not hang
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    finally:
+        WATCHDOG.cancel(token)
+    assert done, "the child's watchdog hung"
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_a_guard_shuts_its_socket_down_only_while_armed() -> None:

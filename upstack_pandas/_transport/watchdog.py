@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import os
 import socket
 import threading
 import time
@@ -29,6 +30,11 @@ class Watchdog:
     """Calls each registered callback at its ``time.monotonic()`` instant, unless cancelled."""
 
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        """Start empty, with no thread (also in a forked child: the parent's thread and lock
+        state do not carry over, and its sockets' deadlines are the parent's business)."""
         self._wake = threading.Condition()
         self._heap: list[tuple[float, int]] = []
         self._callbacks: dict[int, Callable[[], None]] = {}
@@ -80,6 +86,8 @@ class Watchdog:
 
 #: The process's watchdog.
 WATCHDOG = Watchdog()
+if hasattr(os, "register_at_fork"):  # a child must not wait on a lock its parent held
+    os.register_at_fork(after_in_child=WATCHDOG._reset)
 
 
 class SocketGuard:
