@@ -525,8 +525,9 @@ class Store:
     def base_costs(self) -> pd.DataFrame:
         """The orders' ``order_id``, ``cogs`` and ``shipping_cost`` as generated or loaded.
 
-        Read from DuckDB on first use (cost configuration), before any cost change, and kept:
-        what :meth:`restore`-style callers put back, in the order of ``tables["orders"]``.
+        Read from DuckDB on first use (cost configuration), before any cost change
+        (:meth:`set_order_costs` reads them first), and kept: what resetting the cost
+        configuration puts back, in the order of ``tables["orders"]``.
         """
         with self._lock:
             return self._base_costs_locked()
